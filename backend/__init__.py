@@ -1,0 +1,1 @@
+"""Carelog: evidence for community care schemes."""

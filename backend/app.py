@@ -1,0 +1,170 @@
+"""create_app(settings): plugins, routes, templates, middleware, error pages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from litestar import Litestar, MediaType, Request, Response
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.logging.config import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.datastructures import CacheControlHeader
+from litestar.template.config import TemplateConfig
+from sqlalchemy.exc import OperationalError
+
+from backend import i18n
+from backend.auth.routes import routes as auth_routes
+from backend.db import create_database
+from backend.deps import provide_db, provide_principal, provide_settings, provide_user
+from backend.errors import Busy
+from backend.health import healthz
+from backend.home import routes as home_routes
+from backend.labels import TEMPLATE_GLOBALS
+from backend.logs import app_log, configure_logging
+from backend.people.routes import routes as people_routes
+from backend.security import FrontDoorMiddleware, csrf_config
+from backend.settings import PROJECT_ROOT, Settings, load_settings
+from backend.storage import PhotoStore
+
+TEMPLATE_DIR = PROJECT_ROOT / "web" / "templates"
+STATIC_DIR = PROJECT_ROOT / "web" / "static"
+
+
+@cache
+def _static_version(name: str) -> str:
+    path = STATIC_DIR / name
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:10] if path.is_file() else "0"
+
+
+def static_url(name: str) -> str:
+    """A cache-busting URL: the file's hash changes the query, so static files can be cached for a year."""
+    return f"/static/{name}?v={_static_version(name)}"
+
+
+def build_jinja_environment(settings: Settings) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        auto_reload=settings.environment != "production",
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
+    env.globals.update(
+        static_url=static_url,
+        current_language=i18n.current_language,
+        html_lang=lambda: i18n.HTML_LANG[i18n.current_language()],
+        language_names=i18n.LANGUAGE_NAMES,
+        **TEMPLATE_GLOBALS,
+    )
+    return env
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith("/api/") or path == "/healthz":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _error_response(request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None):
+    if _wants_json(request):
+        return Response({"status": status, "detail": detail}, status_code=status, headers=headers,
+                        media_type=MediaType.JSON)
+    template = f"errors/{status}.html" if status in (403, 404, 500, 503) else "errors/error.html"
+    return Template(template_name=template, context={"status": status, "detail": detail},
+                    status_code=status, headers=headers)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 401 and not _wants_json(request):
+        return Redirect("/signin", status_code=303)
+    if exc.status_code >= 500:
+        app_log.error("server error", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc)
+    return _error_response(request, exc.status_code, str(exc.detail), exc.headers)
+
+
+def handle_operational_error(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
+    # A writer held the SQLite lock past the busy timeout, or the database is unreachable: nothing was
+    # committed (the transaction rolled back), so the honest answer is "busy, try again".
+    app_log.warning("database unavailable", extra={"route": request.scope.get("path_template") or "-"},
+                    exc_info=exc)
+    busy = Busy()
+    return _error_response(request, busy.status_code, str(busy.detail), busy.headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    app_log.error("unhandled error", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc)
+    return _error_response(request, 500, i18n.gettext("Something went wrong on our side. Nothing was lost; please try again."), None)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    i18n.check_catalogs()
+
+    async def startup(app: Litestar) -> None:
+        app.state.database = create_database(settings)
+        app.state.photo_store = PhotoStore.from_url(settings.photo_store_url)
+
+    async def shutdown(app: Litestar) -> None:
+        database = getattr(app.state, "database", None)
+        if database is not None:
+            await database.dispose()
+
+    engine = JinjaTemplateEngine.from_environment(build_jinja_environment(settings))
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=31536000, public=True),
+        include_in_schema=False,
+    )
+    handlers: list[Any] = [static, healthz, *home_routes, *auth_routes, *people_routes]
+    exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
+        HTTPException: handle_http_exception,
+        OperationalError: handle_operational_error,
+        Exception: handle_unexpected,
+    }
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "db": Provide(provide_db),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+            "user": Provide(provide_user),
+        },
+        state=State({"settings": settings}),
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        template_config=TemplateConfig(instance=engine),
+        plugins=[HTMXPlugin()],
+        csrf_config=csrf_config(settings),
+        middleware=[DefineMiddleware(FrontDoorMiddleware, settings=settings)],
+        exception_handlers=exception_handlers,
+        logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
+        request_max_body_size=settings.max_upload_bytes,
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for Granian (`backend.app:app_factory` with --factory)."""
+    return create_app()
+
+
+def template_dir() -> Path:
+    return TEMPLATE_DIR

@@ -1,0 +1,171 @@
+"""Append-only, hash-chained audit events.
+
+`record()` is called inside every write, in the same transaction, so an event exists exactly when
+its change does. Each event's hash covers its content and the previous event's hash; the single
+row of `audit_head` is locked while appending, which serialises appends on PostgreSQL (SQLite
+writers are already serialised by BEGIN IMMEDIATE). The app never updates or deletes an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, utcnow
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    change: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Actor(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+class Subject(Protocol):
+    __tablename__: str
+
+    @property
+    def id(self) -> Any: ...
+
+
+def event_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    change: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    payload = json.dumps(
+        [seq, at.isoformat(timespec="microseconds"), actor_id, action, subject_type, subject_id, change, prev_hash],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+async def record(
+    db: AsyncSession,
+    *,
+    actor: Actor | None,
+    action: str,
+    subject: Subject,
+    change: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. The subject must already have its id (the caller flushes first if needed)."""
+    if subject.id is None:
+        await db.flush()
+    head = await db.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        db.add(head)
+    # The stored change is what the hash covers: normalise it through JSON once.
+    clean_change = json.loads(json.dumps(change or {}, ensure_ascii=False, default=str))
+    at = utcnow()
+    seq = head.seq + 1
+    event = AuditEvent(
+        id=seq,
+        at=at,
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        subject_type=subject.__tablename__,
+        subject_id=str(subject.id),
+        change=clean_change,
+        prev_hash=head.hash,
+    )
+    event.hash = event_hash(
+        seq=seq,
+        at=at,
+        actor_id=event.actor_id,
+        action=action,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        change=clean_change,
+        prev_hash=head.hash,
+    )
+    head.seq = seq
+    head.hash = event.hash
+    db.add(event)
+    await db.flush()
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    checked: int
+    first_bad_id: int | None
+    reason: str | None
+    head_hash: str
+
+
+async def verify_chain(db: AsyncSession, *, batch: int = 2000) -> ChainReport:
+    """Recompute every event's hash in order; name the first event that does not match."""
+    prev = GENESIS
+    expected_id = 1
+    checked = 0
+    last_id = 0
+    while True:
+        rows = (
+            await db.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch))
+        ).all()
+        if not rows:
+            break
+        for ev in rows:
+            if ev.id != expected_id:
+                return ChainReport(checked, expected_id, "missing event", prev)
+            if ev.prev_hash != prev:
+                return ChainReport(checked, ev.id, "previous hash does not match", prev)
+            computed = event_hash(
+                seq=ev.id,
+                at=ev.at,
+                actor_id=ev.actor_id,
+                action=ev.action,
+                subject_type=ev.subject_type,
+                subject_id=ev.subject_id,
+                change=ev.change,
+                prev_hash=ev.prev_hash,
+            )
+            if computed != ev.hash:
+                return ChainReport(checked, ev.id, "content does not match its hash", prev)
+            prev = ev.hash
+            expected_id += 1
+            checked += 1
+            last_id = ev.id
+    head = await db.scalar(select(AuditHead).where(AuditHead.id == 1))
+    if head is not None and (head.seq != checked or head.hash != prev):
+        return ChainReport(checked, checked + 1, "events after the last one are missing", prev)
+    return ChainReport(checked, None, None, prev)

@@ -1,0 +1,199 @@
+"""Sign-in codes and server-side sessions: every write is a do_* function with its audit event.
+
+Secrets (codes and session tokens) are only ever stored as keyed hashes; the plain value exists in
+the link or cookie the person holds and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from backend import audit
+from backend.auth.models import Session, SignInCode
+from backend.auth.principal import Grant, Principal
+from backend.db import utcnow
+from backend.i18n import lazy_gettext
+from backend.people.models import Membership, User
+
+# Crockford's base32 without I, L, O, U: easy to read aloud and to type on a phone.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 60 bits
+
+
+class SignInError(Exception):
+    """The code cannot be used. One message for every reason, so a guesser learns nothing."""
+
+    message = lazy_gettext("This sign-in code is not valid. It may have been used already or have expired.")
+
+
+def keyed_hash(secret_key: str, value: str) -> str:
+    return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_code(raw: str) -> str:
+    cleaned = "".join(ch for ch in raw.upper() if ch.isalnum())
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    code: str
+    record: SignInCode
+
+    @property
+    def display(self) -> str:
+        return format_code(self.code)
+
+
+async def do_issue_code(
+    db: AsyncSession, user: User, *, actor: User | None, secret_key: str, valid_for: timedelta
+) -> IssuedCode:
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    record = SignInCode(
+        user_id=user.id,
+        code_hash=keyed_hash(secret_key, code),
+        issued_by_id=actor.id if actor else None,
+        expires_at=utcnow() + valid_for,
+    )
+    db.add(record)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="signin_code.issued",
+        subject=record,
+        change={"user_id": user.id, "expires_at": record.expires_at.isoformat()},
+    )
+    return IssuedCode(code=code, record=record)
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSession:
+    token: str
+    session: Session
+    user: User
+
+
+async def do_redeem_code(
+    db: AsyncSession, raw_code: str, *, secret_key: str, session_lifetime: timedelta
+) -> StartedSession:
+    code = normalise_code(raw_code)
+    if len(code) != CODE_LENGTH:
+        raise SignInError()
+    now = utcnow()
+    # The conditional UPDATE is the claim: of two concurrent redemptions only one changes a row.
+    claimed = await db.execute(
+        update(SignInCode)
+        .where(
+            SignInCode.code_hash == keyed_hash(secret_key, code),
+            SignInCode.used_at.is_(None),
+            SignInCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(SignInCode.id, SignInCode.user_id)
+    )
+    row = claimed.first()
+    if row is None:
+        raise SignInError()
+    user = await db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise SignInError()
+    code_record = await db.get(SignInCode, row.id)
+    assert code_record is not None
+    await audit.record(db, actor=user, action="signin_code.used", subject=code_record)
+    return await _start_session(db, user, method="code", lifetime=session_lifetime, secret_key=secret_key)
+
+
+async def _start_session(
+    db: AsyncSession, user: User, *, method: str, lifetime: timedelta, secret_key: str
+) -> StartedSession:
+    # A fresh token at every sign-in: an id planted before sign-in is never promoted.
+    token = secrets.token_urlsafe(32)
+    session = Session(
+        token_hash=keyed_hash(secret_key, token),
+        user_id=user.id,
+        method=method,
+        expires_at=utcnow() + lifetime,
+    )
+    db.add(session)
+    await db.flush()
+    await audit.record(db, actor=user, action="session.started", subject=session, change={"method": method})
+    return StartedSession(token=token, session=session, user=user)
+
+
+async def do_sign_out(db: AsyncSession, session_id: int, *, actor: Principal) -> None:
+    session = await db.get(Session, session_id)
+    if session is None or session.revoked_at is not None:
+        return
+    session.revoked_at = utcnow()
+    await audit.record(db, actor=actor, action="session.ended", subject=session)
+
+
+async def do_set_locale(db: AsyncSession, *, actor: Principal, locale: str) -> None:
+    user = await db.get(User, actor.id)
+    if user is None or user.locale == locale:
+        return
+    old = user.locale
+    user.locale = locale
+    await audit.record(db, actor=actor, action="user.locale_changed", subject=user, change={"locale": [old, locale]})
+
+
+async def load_principal(db: AsyncSession, token: str, *, secret_key: str) -> Principal | None:
+    """The user behind a session cookie, or None when the session is unknown, ended, expired or disabled."""
+    if not token or len(token) > 200:
+        return None
+    row = (
+        await db.execute(
+            select(Session, User)
+            .join(User, User.id == Session.user_id)
+            .where(
+                Session.token_hash == keyed_hash(secret_key, token),
+                Session.revoked_at.is_(None),
+                Session.expires_at > utcnow(),
+                User.is_active.is_(True),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    session, user = row
+    memberships = (
+        await db.scalars(
+            select(Membership)
+            .where(Membership.user_id == user.id, Membership.ended_at.is_(None))
+            .options(selectinload(Membership.programme), selectinload(Membership.area))
+            .order_by(Membership.id)
+        )
+    ).all()
+    grants = tuple(
+        Grant(
+            programme_id=m.programme_id,
+            programme_name=m.programme.name,
+            programme_kind=m.programme.kind,
+            role=m.role,
+            area_id=m.area_id,
+            area_path=m.area.path,
+            area_name=m.area.name,
+        )
+        for m in memberships
+    )
+    return Principal(
+        id=user.id,
+        session_id=session.id,
+        display_name=user.display_name,
+        locale=user.locale,
+        is_admin=user.is_admin,
+        grants=grants,
+    )

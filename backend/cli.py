@@ -1,0 +1,206 @@
+"""The `carelog` command: serve | migrate | demo | create-admin | issue-code | verify-audit.
+
+Commands print no personal data beyond what the operator asked for (a link for a named user).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from backend.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"carelog: bad setting: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = _settings()
+    from backend.app import create_app
+    from backend.i18n import CatalogError
+
+    try:
+        create_app(settings)  # fail here, loudly, before forking workers
+    except CatalogError as exc:
+        print(f"carelog: {exc}", file=sys.stderr)
+        return 2
+    print(f"Carelog is serving on http://{settings.host}:{settings.port} (public origin {settings.public_origin})")
+    Granian(
+        "backend.app:app_factory",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_access=False,  # our own access log records route templates, never concrete paths
+    ).serve()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from backend.migrate import downgrade, upgrade
+
+    settings = _settings()
+    _ensure_sqlite_dir(settings)
+    if args.down:
+        downgrade(settings.database_url, args.down)
+    else:
+        upgrade(settings.database_url, "head")
+    print("migrations applied")
+    return 0
+
+
+def _ensure_sqlite_dir(settings: Settings) -> None:
+    if settings.is_sqlite:
+        from pathlib import Path
+
+        Path(settings.database_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _with_db(settings: Settings, work):  # type: ignore[no-untyped-def]
+    from backend.db import create_database
+
+    database = create_database(settings)
+    try:
+        async with database.transaction() as session:
+            return await work(session)
+    finally:
+        await database.dispose()
+
+
+def _link(settings: Settings, code: str) -> str:
+    return f"{settings.public_origin}/signin/c/{code}"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from backend.auth.service import do_issue_code
+    from backend.demo import PERSONAS, create_demo, demo_exists, load_demo_cast
+    from backend.people.models import User
+
+    settings = _settings()
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        if await demo_exists(db):
+            cast = await load_demo_cast(db)
+            print("Demo data is already loaded.")
+        elif await db.scalar(select(func.count(User.id))) and not args.force:
+            print("The database has data that is not the demo; not loading the demo.")
+            return 1
+        else:
+            cast = await create_demo(db, time_zone=settings.time_zone)
+            print("Demo district loaded: 青溪区 (Qingxi District, fictional).")
+        print("\nOne-time sign-in links (each works once, for "
+              f"{settings.signin_code_hours} hours):")
+        for handle, name, what in PERSONAS:
+            user = cast.users.get(handle)
+            if user is None:
+                continue
+            issued = await do_issue_code(db, user, actor=None, secret_key=settings.secret_key,
+                                         valid_for=timedelta(hours=settings.signin_code_hours))
+            print(f"  {name:<4} {what:<52} {_link(settings, issued.code)}")
+        return 0
+
+    return int(asyncio.run(_with_db(settings, work)) or 0)
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from backend.auth.service import do_issue_code
+    from backend.people.service import InvalidHandle, do_create_user
+
+    settings = _settings()
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        try:
+            user = await do_create_user(db, handle=args.handle, display_name=args.name, actor=None, is_admin=True)
+        except InvalidHandle:
+            print("carelog: a user name has 3-64 lowercase letters, digits, '.', '_' or '-'", file=sys.stderr)
+            return 2
+        issued = await do_issue_code(db, user, actor=None, secret_key=settings.secret_key,
+                                     valid_for=timedelta(hours=settings.signin_code_hours))
+        print(f"Administrator {user.handle} created. Sign in once with: {_link(settings, issued.code)}")
+        return 0
+
+    return int(asyncio.run(_with_db(settings, work)) or 0)
+
+
+def cmd_issue_code(args: argparse.Namespace) -> int:
+    from backend.auth.service import do_issue_code
+    from backend.people.models import User
+
+    settings = _settings()
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        user = await db.scalar(select(User).where(User.handle == args.user.strip().lower()))
+        if user is None or not user.is_active:
+            print("carelog: no active user with that user name", file=sys.stderr)
+            return 1
+        hours = args.hours or settings.signin_code_hours
+        issued = await do_issue_code(db, user, actor=None, secret_key=settings.secret_key,
+                                     valid_for=timedelta(hours=hours))
+        print(f"Code {issued.display}, valid once for {hours} hours: {_link(settings, issued.code)}")
+        return 0
+
+    return int(asyncio.run(_with_db(settings, work)) or 0)
+
+
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    from backend.audit import verify_chain
+
+    settings = _settings()
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        report = await verify_chain(db)
+        if report.first_bad_id is None:
+            print(f"audit chain intact: {report.checked} events, head {report.head_hash}")
+            return 0
+        print(f"audit chain BROKEN at event {report.first_bad_id}: {report.reason} "
+              f"({report.checked} events before it check out)")
+        return 1
+
+    return int(asyncio.run(_with_db(settings, work)) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="carelog", description="Carelog: community care records.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve the app with Granian").set_defaults(func=cmd_serve)
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("--down", metavar="REVISION", help="downgrade to REVISION instead (e.g. base)")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("demo", help="load the demo district if the database is empty; print sign-in links")
+    p.add_argument("--force", action="store_true", help="load the demo even beside other data")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("create-admin", help="create a system administrator and print a sign-in link")
+    p.add_argument("handle")
+    p.add_argument("--name", default="Administrator")
+    p.set_defaults(func=cmd_create_admin)
+    p = sub.add_parser("issue-code", help="print a single-use, expiring sign-in link for USER")
+    p.add_argument("user", metavar="USER", help="the user's user name (handle)")
+    p.add_argument("--hours", type=int, default=None, help="validity (default CARELOG_SIGNIN_CODE_HOURS)")
+    p.set_defaults(func=cmd_issue_code)
+    sub.add_parser("verify-audit", help="recompute the audit chain; name the first bad event").set_defaults(
+        func=cmd_verify_audit
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""Declarative base, engines and sessions.
+
+SQLite is run the way a small server needs it: WAL (readers never block the writer), foreign keys
+on, a busy timeout, and every write transaction opened with BEGIN IMMEDIATE. A deferred transaction
+that reads and then writes cannot be given the write lock once another writer has committed after
+its first read (SQLITE_BUSY at once, no waiting), which is where "database is locked" comes from;
+taking the lock up front turns that into an orderly wait of at most the busy timeout.
+Read-only work (GET requests) uses a second engine over the same pool with BEGIN DEFERRED, so pages
+keep reading while one writer writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from backend.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTimeUTC(timezone=True)}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CreatedAt:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (the driver's implicit BEGIN is always DEFERRED).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The write engine and a read engine (same pool); on PostgreSQL they behave alike."""
+
+    engine: AsyncEngine
+    read_engine: AsyncEngine
+    writer: async_sessionmaker[AsyncSession]
+    reader: async_sessionmaker[AsyncSession]
+
+    @asynccontextmanager
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits when the block ends normally, rolls back on any exception."""
+        factory = self.reader if read_only else self.writer
+        async with factory() as session:
+            try:
+                yield session
+                if read_only:
+                    await session.rollback()
+                else:
+                    await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def create_database(settings: Settings) -> Database:
+    url = settings.database_url
+    if settings.is_sqlite:
+        engine = create_async_engine(url, pool_size=8, max_overflow=8, pool_timeout=30, hide_parameters=True)
+        _install_sqlite_pragmas(engine, settings.sqlite_busy_timeout_ms)
+        read_engine = engine.execution_options(sqlite_begin="DEFERRED")
+    else:
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
+        read_engine = engine
+    return Database(
+        engine=engine,
+        read_engine=read_engine,
+        writer=async_sessionmaker(engine, expire_on_commit=False),
+        reader=async_sessionmaker(read_engine, expire_on_commit=False),
+    )

@@ -1,0 +1,52 @@
+"""Request dependencies: the database session, the signed-in user, the settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.auth.service import load_principal
+from backend.db import Database
+from backend.errors import SignInRequired
+from backend.i18n import set_language
+from backend.security import SAFE_METHODS, session_cookie_name
+from backend.settings import Settings
+
+
+async def provide_db(request: Request[object, object, State], state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed after the response is built, before it is sent.
+
+    GET requests read in a deferred transaction; anything else takes SQLite's write lock up front.
+    """
+    database: Database = state.database
+    async with database.transaction(read_only=request.method in SAFE_METHODS) as session:
+        yield session
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+async def provide_principal(
+    request: Request[object, object, State], db: NamedDependency[AsyncSession], state: State
+) -> Principal | None:
+    settings: Settings = state.settings
+    token = request.cookies.get(session_cookie_name(settings))
+    if not token:
+        return None
+    principal = await load_principal(db, token, secret_key=settings.secret_key)
+    if principal is not None and principal.locale:
+        set_language(principal.locale)
+    return principal
+
+
+async def provide_user(principal: NamedDependency[Principal | None]) -> Principal:
+    if principal is None:
+        raise SignInRequired()
+    return principal

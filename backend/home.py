@@ -1,0 +1,94 @@
+"""The home page: each role sees its own real data, loaded through the scoping helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from backend.auth.principal import Principal
+from backend.meals.models import Agreement, AgreementStatus
+from backend.people.models import Area, Person, Programme, Role
+from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
+from backend.visits.models import Pairing, PairingStatus
+
+
+@dataclass
+class ProgrammeSummary:
+    programme: Programme
+    people: int
+    areas: list[Area] = field(default_factory=list)
+
+
+@dataclass
+class HomeData:
+    programmes: list[ProgrammeSummary] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)
+    pairings: list[Pairing] = field(default_factory=list)
+    agreements: list[Agreement] = field(default_factory=list)
+
+
+async def load_home(db: AsyncSession, user: Principal) -> HomeData:
+    data = HomeData()
+    if user.is_admin or user.has_role(Role.STAFF):
+        programmes = (
+            await db.scalars(
+                select(Programme)
+                .where(visible_programmes(user))
+                .where(Programme.id.in_(user.staff_programme_ids) if not user.is_admin else Programme.id.is_not(None))
+                .options(selectinload(Programme.area))
+                .order_by(Programme.id)
+            )
+        ).all()
+        for programme in programmes:
+            count = await db.scalar(
+                select(func.count(Person.id)).where(Person.programme_id == programme.id, visible_people(user))
+            )
+            areas = (
+                await db.scalars(select(Area).where(area_and_below(programme.area.path)).order_by(Area.path))
+            ).all()
+            data.programmes.append(ProgrammeSummary(programme, count or 0, list(areas)))
+    if user.has_role(Role.SOCIAL_WORKER):
+        data.people = await list_people_for(db, user)
+    if user.has_role(Role.CARING_MOTHER):
+        data.pairings = list(
+            (
+                await db.scalars(
+                    select(Pairing)
+                    .where(Pairing.mother_id == user.id, Pairing.status == PairingStatus.ACTIVE)
+                    .options(selectinload(Pairing.child).selectinload(Person.area))
+                    .order_by(Pairing.started_at)
+                )
+            ).all()
+        )
+    if user.has_role(Role.NEIGHBOUR):
+        data.agreements = list(
+            (
+                await db.scalars(
+                    select(Agreement)
+                    .where(Agreement.neighbour_id == user.id, Agreement.status == AgreementStatus.ACTIVE)
+                    .options(selectinload(Agreement.resident).selectinload(Person.area))
+                    .order_by(Agreement.id)
+                )
+            ).all()
+        )
+    return data
+
+
+@get("/", name="home")
+async def home(
+    db: NamedDependency[AsyncSession], principal: NamedDependency[Principal | None]
+) -> Template | Redirect:
+    if principal is None:
+        return Redirect("/signin", status_code=303)
+    data = await load_home(db, principal)
+    return Template(template_name="home/index.html", context={"principal": principal, "home": data,
+                                                               "Role": Role})
+
+
+routes = [home]

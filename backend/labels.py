@@ -1,0 +1,55 @@
+"""Translated labels for stored values, and money formatting. Used by templates and exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.i18n import lazy_gettext as _l
+from backend.people.models import AreaLevel, PersonKind, ProgrammeKind, Role
+
+_PERSON_KIND = {PersonKind.CHILD: _l("Child"), PersonKind.RESIDENT: _l("Resident"), PersonKind.GUARDIAN: _l("Guardian")}
+_AREA_LEVEL = {AreaLevel.DISTRICT: _l("District"), AreaLevel.STREET: _l("Street"), AreaLevel.COMMUNITY: _l("Community")}
+_ROLE = {
+    Role.STAFF: _l("Staff"),
+    Role.SOCIAL_WORKER: _l("Social worker"),
+    Role.CARING_MOTHER: _l("Caring mother"),
+    Role.NEIGHBOUR: _l("Neighbour"),
+}
+_PROGRAMME_KIND = {
+    ProgrammeKind.CARING_MOTHERS: _l("Caring-mother pairing"),
+    ProgrammeKind.NEIGHBOUR_MEALS: _l("Neighbour meal plan"),
+    ProgrammeKind.PILLAR_MOTHERS: _l("Pillar mothers"),
+    ProgrammeKind.SOCIAL_WORK_STATION: _l("Social-work station"),
+}
+
+
+def person_kind_label(kind: PersonKind) -> str:
+    return str(_PERSON_KIND[kind])
+
+
+def area_level_label(level: AreaLevel) -> str:
+    return str(_AREA_LEVEL[level])
+
+
+def role_label(role: Role) -> str:
+    return str(_ROLE[role])
+
+
+def programme_kind_label(kind: ProgrammeKind) -> str:
+    return str(_PROGRAMME_KIND[kind])
+
+
+def fen_to_yuan(fen: int) -> str:
+    """Integer fen to a yuan string with two decimals, without ever passing through a float."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "person_kind_label": person_kind_label,
+    "area_level_label": area_level_label,
+    "role_label": role_label,
+    "programme_kind_label": programme_kind_label,
+    "fen_to_yuan": fen_to_yuan,
+}

@@ -1,0 +1,23 @@
+"""Imports every model so that Base.metadata is complete (for Alembic and the tests)."""
+
+from backend.audit import AuditEvent, AuditHead
+from backend.auth.models import Session, SignInCode
+from backend.db import Base
+from backend.meals.models import Agreement
+from backend.people.models import Area, Membership, Person, Programme, User
+from backend.visits.models import Pairing
+
+__all__ = [
+    "Agreement",
+    "Area",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Membership",
+    "Pairing",
+    "Person",
+    "Programme",
+    "Session",
+    "SignInCode",
+    "User",
+]

@@ -1,0 +1,69 @@
+"""The photo store: one small interface over obstore (local files, S3-compatible, or memory).
+
+Keys are chosen by the server (content hashes), never taken from a client's file name.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+import obstore
+from obstore.store import LocalStore, MemoryStore, from_url
+
+
+class StorageError(Exception):
+    """The store could not be reached or refused the operation."""
+
+
+class PhotoStore:
+    def __init__(self, store: Any, *, description: str) -> None:
+        self._store = store
+        self.description = description
+
+    @classmethod
+    def from_url(cls, url: str) -> PhotoStore:
+        scheme = urlsplit(url).scheme
+        if scheme == "memory":
+            return cls(MemoryStore(), description="memory")
+        if scheme == "file":
+            path = url[len("file://") :]
+            return cls(LocalStore(path, mkdir=True), description="local files")
+        # S3-compatible: credentials and endpoint come from the standard AWS_* environment variables.
+        return cls(from_url(url), description="s3")
+
+    async def put(self, key: str, data: bytes) -> None:
+        try:
+            await obstore.put_async(self._store, key, data)
+        except Exception as exc:
+            raise StorageError(type(exc).__name__) from exc
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            result = await obstore.get_async(self._store, key)
+            return bytes(await result.bytes_async())
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise StorageError(type(exc).__name__) from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await obstore.delete_async(self._store, key)
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise StorageError(type(exc).__name__) from exc
+
+    async def check(self) -> bool:
+        """Write, read back and delete a small probe object."""
+        key = f"health/{secrets.token_hex(8)}"
+        payload = b"carelog-health"
+        try:
+            await self.put(key, payload)
+            ok = await self.get(key) == payload
+            await self.delete(key)
+            return ok
+        except StorageError:
+            return False
