@@ -81,9 +81,9 @@ class Database:
         async with factory() as session:
             try:
                 yield session
-                if read_only:
-                    await session.rollback()
-                else:
+                # A read-only unit ends by closing: the pool rolls the connection back, and loaded
+                # objects keep their attributes (an explicit rollback would expire them).
+                if not read_only:
                     await session.commit()
             except BaseException:
                 await session.rollback()

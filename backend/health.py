@@ -10,7 +10,7 @@ from backend.db import Database
 from backend.storage import PhotoStore
 
 
-@get("/healthz", name="healthz", media_type=MediaType.JSON, include_in_schema=False, sync_to_thread=False)
+@get("/healthz", name="healthz", media_type=MediaType.JSON, include_in_schema=False)
 async def healthz(state: State) -> Response[dict[str, object]]:
     database: Database = state.database
     store: PhotoStore = state.photo_store

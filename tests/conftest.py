@@ -1,0 +1,242 @@
+"""Shared fixtures: the same suites run on SQLite and on PostgreSQL, with fixed personas.
+
+Every database test is parametrised over both engines. SQLite tests each get a fresh copy of a
+migrated template file; PostgreSQL tests share one migrated database per xdist worker and start
+from empty tables. With CI=true a missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from backend.app import create_app
+from backend.auth.service import do_issue_code
+from backend.db import Database, create_database
+from backend.demo import DemoCast, create_demo
+from backend.migrate import upgrade
+from backend.models import Base
+from backend.people.models import ProgrammeKind, Role
+from backend.settings import Settings
+from tests import factories, personas
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_DSN = os.environ.get("CARELOG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BASE_URL = "http://testserver.local"
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") is None and "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _pg_dsn_for(database: str) -> str:
+    return PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + database
+
+
+async def _pg_available() -> bool:
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await conn.close()
+    return True
+
+
+def require_postgres() -> None:
+    if not asyncio.run(_pg_available()):
+        if IN_CI:
+            pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 and CI=true: nothing may skip")
+        pytest.skip("PostgreSQL is not reachable (set CI=true to make this a failure)")
+
+
+async def recreate_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def worker_tag(request: pytest.FixtureRequest) -> str:
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    return f"{worker}_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_tag: str) -> str:
+    require_postgres()
+    name = f"carelog_t_{worker_tag}"
+    asyncio.run(recreate_pg_database(name))
+    url = "postgresql+asyncpg://" + _pg_dsn_for(name).split("://", 1)[1]
+    upgrade(url)
+    return url
+
+
+_TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "carelog.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite+aiosqlite:///{target}"
+    url: str = request.getfixturevalue("pg_database")
+
+    async def truncate() -> None:
+        conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+        try:
+            await conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(truncate())
+    return url
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=db_url,
+        photo_store_url="memory://",
+        secret_key=SECRET,
+        public_origin=BASE_URL,
+    )
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = create_database(settings)
+    yield db
+    await db.dispose()
+
+
+@dataclass
+class World:
+    """The demo district plus an outsider: a social worker of another district's programme."""
+
+    cast: DemoCast
+    outsider_programme_id: int
+    outsider_resident_id: int
+
+    def user_id(self, handle: str) -> int:
+        return self.cast.users[handle].id
+
+    def person_id(self, key: str) -> int:
+        return self.cast.people[key].id
+
+
+@pytest.fixture
+async def world(database: Database) -> World:
+    async with database.transaction() as db:
+        cast = await create_demo(db)
+        district, street, community = await factories.make_district(db, name="远山区")
+        programme = await factories.make_programme(db, district, ProgrammeKind.NEIGHBOUR_MEALS)
+        outsider = await factories.make_user(db, personas.OUTSIDER, role=Role.SOCIAL_WORKER, programme=programme,
+                                             area=street, name="外区社工")
+        cast.users[personas.OUTSIDER] = outsider
+        resident = await factories.make_person(db, programme, community, name="远山居民")
+    return World(cast=cast, outsider_programme_id=programme.id, outsider_resident_id=resident.id)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def running_app(app: Litestar) -> AsyncIterator[Litestar]:
+    """The app after its startup (database, photo store), in the test's own event loop.
+
+    The hooks are called directly: Litestar's lifespan context uses a task group that pytest-asyncio
+    would enter and leave in different tasks.
+    """
+    for hook in app.on_startup:
+        await hook(app)
+    yield app
+    for hook in app.on_shutdown:
+        await hook(app)
+
+
+@pytest.fixture
+async def client(running_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An anonymous browser. Redirects are not followed: tests look at them."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=running_app), base_url=BASE_URL) as browser:
+        yield browser
+
+
+async def csrf_token(browser: httpx.AsyncClient) -> str:
+    """What a real page would embed: fetch a page so the CSRF cookie is set, then read it."""
+    if "csrftoken" not in browser.cookies:
+        await browser.get("/signin")
+    return str(browser.cookies["csrftoken"])
+
+
+async def issue_code(database: Database, handle: str, hours: int = 72) -> str:
+    from sqlalchemy import select
+
+    from backend.people.models import User
+
+    async with database.transaction() as db:
+        user = await db.scalar(select(User).where(User.handle == handle))
+        assert user is not None, handle
+        issued = await do_issue_code(db, user, actor=None, secret_key=SECRET, valid_for=timedelta(hours=hours))
+    return issued.code
+
+
+ClientAs = Callable[[str], Awaitable[httpx.AsyncClient]]
+NewBrowser = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+async def new_browser(running_app: Litestar) -> AsyncIterator[NewBrowser]:
+    """Another phone talking to the same running app (optionally holding given cookies)."""
+    opened: list[httpx.AsyncClient] = []
+
+    def make(cookies: dict[str, str] | None = None) -> httpx.AsyncClient:
+        browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=running_app), base_url=BASE_URL,
+                                    cookies=cookies)
+        opened.append(browser)
+        return browser
+
+    yield make
+    for browser in opened:
+        await browser.aclose()
+
+
+@pytest.fixture
+async def client_as(new_browser: NewBrowser, database: Database) -> ClientAs:
+    """A separate signed-in browser per persona, signed in through the real code flow."""
+
+    async def sign_in(handle: str) -> httpx.AsyncClient:
+        browser = new_browser()
+        code = await issue_code(database, handle)
+        token = await csrf_token(browser)
+        response = await browser.post("/signin", data={"code": code, "_csrf_token": token})
+        assert response.status_code == 303, response.text
+        return browser
+
+    return sign_in
