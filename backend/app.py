@@ -33,7 +33,7 @@ from backend.home import routes as home_routes
 from backend.labels import TEMPLATE_GLOBALS
 from backend.logs import app_log, configure_logging
 from backend.people.routes import routes as people_routes
-from backend.security import FrontDoorMiddleware, csrf_config
+from backend.security import FrontDoorMiddleware, csrf_config, make_before_send, set_request_language
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 from backend.storage import PhotoStore
 
@@ -81,7 +81,12 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _error_response(request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None):
+def _error_response(
+    request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None
+) -> Response[Any]:
+    if "route_handler" not in request.scope:
+        # Routing failed (404/405) before our middleware ran: choose the language here.
+        set_request_language(request.scope, request.app.state.settings)
     if _wants_json(request):
         return Response({"status": status, "detail": detail}, status_code=status, headers=headers,
                         media_type=MediaType.JSON)
@@ -154,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin()],
         csrf_config=csrf_config(settings),
         middleware=[DefineMiddleware(FrontDoorMiddleware, settings=settings)],
+        before_send=[make_before_send(settings)],
         exception_handlers=exception_handlers,
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
         request_max_body_size=settings.max_upload_bytes,

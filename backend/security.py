@@ -8,7 +8,7 @@ that base.html makes htmx send). On top of it, any unsafe request that the brows
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
@@ -75,7 +75,7 @@ def _cookie(scope: Scope, name: str) -> str | None:
 
 
 class FrontDoorMiddleware:
-    """Outermost layer: language, the cross-site check, security headers and the access log."""
+    """Runs for every matched route: the language of the request and the cross-site check."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -85,45 +85,55 @@ class FrontDoorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
-        set_language(negotiate(_cookie(scope, "lang"), _header(scope, b"accept-language"),
-                               self.settings.default_language))
-        status_holder: dict[str, Any] = {"status": 500}
-        secure = self.settings.secure_cookies
-        path = scope.get("path", "")
+        scope.setdefault("state", {})["carelog_started"] = time.perf_counter()
+        set_request_language(scope, self.settings)
+        if scope.get("method", "GET") not in SAFE_METHODS and _header(scope, b"sec-fetch-site") == "cross-site":
+            await _refuse_cross_site(send)
+            return
+        await self.app(scope, receive, send)
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=(), payment=()"
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = CSP
-                if not path.startswith("/static/") and "cache-control" not in headers:
-                    # Pages carry personal data: nothing may linger in caches after sign-out.
-                    headers["Cache-Control"] = "no-store"
-                if secure:
-                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-            await send(message)
 
-        method = scope.get("method", "GET")
-        if method not in SAFE_METHODS and _header(scope, b"sec-fetch-site") == "cross-site":
-            await _refuse_cross_site(send_with_headers)
-        else:
-            await self.app(scope, receive, send_with_headers)
+def set_request_language(scope: Scope, settings: Settings) -> None:
+    set_language(negotiate(_cookie(scope, "lang"), _header(scope, b"accept-language"), settings.default_language))
+
+
+def make_before_send(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
+    """Headers and the access log for every response, including routing 404s and 405s.
+
+    Litestar calls before_send hooks from the app itself, outside routing, so unlike middleware this
+    also covers requests that match no route.
+    """
+    secure = settings.secure_cookies
+
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=(), payment=()"
+        if "content-security-policy" not in headers:
+            headers["Content-Security-Policy"] = CSP
+        if not scope.get("path", "").startswith("/static/") and "cache-control" not in headers:
+            # Pages carry personal data: nothing may linger in caches after sign-out.
+            headers["Cache-Control"] = "no-store"
+        if secure:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        state = scope.get("state", {})
+        started = state.get("carelog_started")
         access_log.info(
             "request",
             extra={
-                "method": method,
+                "method": scope.get("method", "-"),
                 "route": scope.get("path_template") or "-",
-                "status": status_holder["status"],
-                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "status": message["status"],
+                "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
             },
         )
+
+    return before_send
 
 
 async def _refuse_cross_site(send: Send) -> None:

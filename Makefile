@@ -1,0 +1,59 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+PO := $(wildcard backend/locale/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+# Parallel test workers (2 cores here); PYTEST_ARGS adds options, e.g. PYTEST_ARGS="-k signin".
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev messages extract lint typecheck pytest clean
+
+run: install messages
+	$(BIN)/carelog migrate
+	$(BIN)/carelog demo
+	$(BIN)/carelog serve
+
+test: install-dev messages lint typecheck pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP) $@
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+# Compile the gettext catalogs (the .mo files are build products, not committed).
+messages: $(MO)
+%.mo: %.po | $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy=false -d backend/locale -D messages -i $< -o $@ >/dev/null
+
+# Refresh the template of messages and merge it into the catalogs (then translate what is new).
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --omit-header -o backend/locale/messages.pot .
+	$(BIN)/pybabel update --no-location --omit-header -w 0 -i backend/locale/messages.pot -d backend/locale -D messages
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+pytest: install-dev messages
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache $(MO)
