@@ -10,7 +10,7 @@ from typing import Any
 
 import jinja2
 from litestar import Litestar, MediaType, Request, Response
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
@@ -19,7 +19,6 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
-from litestar.datastructures import CacheControlHeader
 from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import OperationalError
 
@@ -88,33 +87,49 @@ def _error_response(
         # Routing failed (404/405) before our middleware ran: choose the language here.
         set_request_language(request.scope, request.app.state.settings)
     if _wants_json(request):
-        return Response({"status": status, "detail": detail}, status_code=status, headers=headers,
-                        media_type=MediaType.JSON)
+        return Response(
+            {"status": status, "detail": detail},
+            status_code=status,
+            headers=headers,
+            media_type=MediaType.JSON,
+        )
     template = f"errors/{status}.html" if status in (403, 404, 500, 503) else "errors/error.html"
-    return Template(template_name=template, context={"status": status, "detail": detail},
-                    status_code=status, headers=headers)
+    return Template(
+        template_name=template,
+        context={"status": status, "detail": detail},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code == 401 and not _wants_json(request):
         return Redirect("/signin", status_code=303)
     if exc.status_code >= 500:
-        app_log.error("server error", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc)
+        app_log.error(
+            "server error", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc
+        )
     return _error_response(request, exc.status_code, str(exc.detail), exc.headers)
 
 
 def handle_operational_error(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
     # A writer held the SQLite lock past the busy timeout, or the database is unreachable: nothing was
     # committed (the transaction rolled back), so the honest answer is "busy, try again".
-    app_log.warning("database unavailable", extra={"route": request.scope.get("path_template") or "-"},
-                    exc_info=exc)
+    app_log.warning(
+        "database unavailable", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc
+    )
     busy = Busy()
     return _error_response(request, busy.status_code, str(busy.detail), busy.headers)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     app_log.error("unhandled error", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc)
-    return _error_response(request, 500, i18n.gettext("Something went wrong on our side. Nothing was lost; please try again."), None)
+    return _error_response(
+        request,
+        500,
+        i18n.gettext("Something went wrong on our side. Nothing was lost; please try again."),
+        None,
+    )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

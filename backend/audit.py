@@ -28,7 +28,9 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), index=True
+    )
     action: Mapped[str] = mapped_column(String(64), index=True)
     subject_type: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[str] = mapped_column(String(64))
@@ -69,7 +71,16 @@ def event_hash(
     prev_hash: str,
 ) -> str:
     payload = json.dumps(
-        [seq, at.isoformat(timespec="microseconds"), actor_id, action, subject_type, subject_id, change, prev_hash],
+        [
+            seq,
+            at.isoformat(timespec="microseconds"),
+            actor_id,
+            action,
+            subject_type,
+            subject_id,
+            change,
+            prev_hash,
+        ],
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
@@ -140,7 +151,9 @@ async def verify_chain(db: AsyncSession, *, batch: int = 2000) -> ChainReport:
     last_id = 0
     while True:
         rows = (
-            await db.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch))
+            await db.scalars(
+                select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            )
         ).all()
         if not rows:
             break

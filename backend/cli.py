@@ -37,7 +37,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except CatalogError as exc:
         print(f"carelog: {exc}", file=sys.stderr)
         return 2
-    print(f"Carelog is serving on http://{settings.host}:{settings.port} (public origin {settings.public_origin})")
+    where = f"http://{settings.host}:{settings.port}"
+    print(f"Carelog is serving on {where} (public origin {settings.public_origin})")
     Granian(
         "backend.app:app_factory",
         factory=True,
@@ -102,14 +103,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else:
             cast = await create_demo(db, time_zone=settings.time_zone)
             print("Demo district loaded: 青溪区 (Qingxi District, fictional).")
-        print("\nOne-time sign-in links (each works once, for "
-              f"{settings.signin_code_hours} hours):")
+        print(f"\nOne-time sign-in links (each works once, for {settings.signin_code_hours} hours):")
         for handle, name, what in PERSONAS:
             user = cast.users.get(handle)
             if user is None:
                 continue
-            issued = await do_issue_code(db, user, actor=None, secret_key=settings.secret_key,
-                                         valid_for=timedelta(hours=settings.signin_code_hours))
+            issued = await do_issue_code(
+                db,
+                user,
+                actor=None,
+                secret_key=settings.secret_key,
+                valid_for=timedelta(hours=settings.signin_code_hours),
+            )
             print(f"  {name:<4} {what:<52} {_link(settings, issued.code)}")
         return 0
 
@@ -124,12 +129,19 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
     async def work(db):  # type: ignore[no-untyped-def]
         try:
-            user = await do_create_user(db, handle=args.handle, display_name=args.name, actor=None, is_admin=True)
+            user = await do_create_user(
+                db, handle=args.handle, display_name=args.name, actor=None, is_admin=True
+            )
         except InvalidHandle:
             print("carelog: a user name has 3-64 lowercase letters, digits, '.', '_' or '-'", file=sys.stderr)
             return 2
-        issued = await do_issue_code(db, user, actor=None, secret_key=settings.secret_key,
-                                     valid_for=timedelta(hours=settings.signin_code_hours))
+        issued = await do_issue_code(
+            db,
+            user,
+            actor=None,
+            secret_key=settings.secret_key,
+            valid_for=timedelta(hours=settings.signin_code_hours),
+        )
         print(f"Administrator {user.handle} created. Sign in once with: {_link(settings, issued.code)}")
         return 0
 
@@ -148,8 +160,9 @@ def cmd_issue_code(args: argparse.Namespace) -> int:
             print("carelog: no active user with that user name", file=sys.stderr)
             return 1
         hours = args.hours or settings.signin_code_hours
-        issued = await do_issue_code(db, user, actor=None, secret_key=settings.secret_key,
-                                     valid_for=timedelta(hours=hours))
+        issued = await do_issue_code(
+            db, user, actor=None, secret_key=settings.secret_key, valid_for=timedelta(hours=hours)
+        )
         print(f"Code {issued.display}, valid once for {hours} hours: {_link(settings, issued.code)}")
         return 0
 
@@ -166,8 +179,10 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
         if report.first_bad_id is None:
             print(f"audit chain intact: {report.checked} events, head {report.head_hash}")
             return 0
-        print(f"audit chain BROKEN at event {report.first_bad_id}: {report.reason} "
-              f"({report.checked} events before it check out)")
+        print(
+            f"audit chain BROKEN at event {report.first_bad_id}: {report.reason} "
+            f"({report.checked} events before it check out)"
+        )
         return 1
 
     return int(asyncio.run(_with_db(settings, work)) or 0)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import MetaData, event
@@ -36,7 +36,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTimeUTC(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTimeUTC(timezone=True)}
 
 
 def utcnow() -> datetime:
@@ -100,7 +100,9 @@ def create_database(settings: Settings) -> Database:
         _install_sqlite_pragmas(engine, settings.sqlite_busy_timeout_ms)
         read_engine = engine.execution_options(sqlite_begin="DEFERRED")
     else:
-        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
+        engine = create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
         read_engine = engine
     return Database(
         engine=engine,

@@ -7,7 +7,8 @@ programme and the civil-affairs bureau a neighbour meal plan. All names are inve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,7 +67,9 @@ async def load_demo_cast(db: AsyncSession) -> DemoCast:
     return cast
 
 
-async def create_demo(db: AsyncSession, *, time_zone: str = "Asia/Shanghai", today: date | None = None) -> DemoCast:
+async def create_demo(
+    db: AsyncSession, *, time_zone: str = "Asia/Shanghai", today: date | None = None
+) -> DemoCast:
     cast = DemoCast()
     actor = None  # the system itself
     district = await do_create_area(db, name="青溪区", parent=None, actor=actor)
@@ -80,11 +83,19 @@ async def create_demo(db: AsyncSession, *, time_zone: str = "Asia/Shanghai", tod
     )
 
     mothers_prog = await do_create_programme(
-        db, name="青溪区“钟妈妈”结对关爱", kind=ProgrammeKind.CARING_MOTHERS, area=district, actor=actor,
+        db,
+        name="青溪区“钟妈妈”结对关爱",
+        kind=ProgrammeKind.CARING_MOTHERS,
+        area=district,
+        actor=actor,
         time_zone=time_zone,
     )
     meals_prog = await do_create_programme(
-        db, name="青溪区睦邻助餐计划", kind=ProgrammeKind.NEIGHBOUR_MEALS, area=district, actor=actor,
+        db,
+        name="青溪区睦邻助餐计划",
+        kind=ProgrammeKind.NEIGHBOUR_MEALS,
+        area=district,
+        actor=actor,
         time_zone=time_zone,
     )
     cast.programmes.update(mothers=mothers_prog, meals=meals_prog)
@@ -94,19 +105,31 @@ async def create_demo(db: AsyncSession, *, time_zone: str = "Asia/Shanghai", tod
     u = cast.users
 
     for programme in (mothers_prog, meals_prog):
-        await do_add_membership(db, user=u["demo-staff-zhou"], programme=programme, area=district, role=Role.STAFF,
-                                actor=actor)
-        await do_add_membership(db, user=u["demo-sw-li"], programme=programme, area=wutong, role=Role.SOCIAL_WORKER,
-                                actor=actor)
-        await do_add_membership(db, user=u["demo-sw-chen"], programme=programme, area=liuan,
-                                role=Role.SOCIAL_WORKER, actor=actor)
-    for handle, area in (("demo-mother-wang", guiyuan), ("demo-mother-liu", songfeng), ("demo-mother-zhang", hetang)):
-        await do_add_membership(db, user=u[handle], programme=mothers_prog, area=area, role=Role.CARING_MOTHER,
-                                actor=actor)
+        await do_add_membership(
+            db, user=u["demo-staff-zhou"], programme=programme, area=district, role=Role.STAFF, actor=actor
+        )
+        await do_add_membership(
+            db, user=u["demo-sw-li"], programme=programme, area=wutong, role=Role.SOCIAL_WORKER, actor=actor
+        )
+        await do_add_membership(
+            db, user=u["demo-sw-chen"], programme=programme, area=liuan, role=Role.SOCIAL_WORKER, actor=actor
+        )
     for handle, area in (
-        ("demo-neighbour-zhao", guiyuan), ("demo-neighbour-sun", songfeng), ("demo-neighbour-wu", hetang)
+        ("demo-mother-wang", guiyuan),
+        ("demo-mother-liu", songfeng),
+        ("demo-mother-zhang", hetang),
     ):
-        await do_add_membership(db, user=u[handle], programme=meals_prog, area=area, role=Role.NEIGHBOUR, actor=actor)
+        await do_add_membership(
+            db, user=u[handle], programme=mothers_prog, area=area, role=Role.CARING_MOTHER, actor=actor
+        )
+    for handle, area in (
+        ("demo-neighbour-zhao", guiyuan),
+        ("demo-neighbour-sun", songfeng),
+        ("demo-neighbour-wu", hetang),
+    ):
+        await do_add_membership(
+            db, user=u[handle], programme=meals_prog, area=area, role=Role.NEIGHBOUR, actor=actor
+        )
 
     # Children with their guardians (grandparents, often, for left-behind children).
     children = [
@@ -116,25 +139,53 @@ async def create_demo(db: AsyncSession, *, time_zone: str = "Asia/Shanghai", tod
         ("xiaoqi", "马小琪", 2016, "马奶奶", guiyuan, None),  # waiting for a mother
     ]
     for key, name, born, guardian_name, area, mother in children:
-        guardian = await do_create_person(db, programme=mothers_prog, area=area, kind=PersonKind.GUARDIAN,
-                                          display_name=guardian_name, actor=actor)
-        child = await do_create_person(db, programme=mothers_prog, area=area, kind=PersonKind.CHILD,
-                                       display_name=name, birth_year=born, guardian=guardian, actor=actor)
+        guardian = await do_create_person(
+            db,
+            programme=mothers_prog,
+            area=area,
+            kind=PersonKind.GUARDIAN,
+            display_name=guardian_name,
+            actor=actor,
+        )
+        child = await do_create_person(
+            db,
+            programme=mothers_prog,
+            area=area,
+            kind=PersonKind.CHILD,
+            display_name=name,
+            birth_year=born,
+            guardian=guardian,
+            actor=actor,
+        )
         cast.people[key] = child
         cast.people[f"{key}_guardian"] = guardian
         if mother:
             await do_pair(db, programme=mothers_prog, child=child, mother=u[mother], actor=actor)
 
-    starts = (today or date.today()).replace(day=1)
+    starts = (today or datetime.now(ZoneInfo(time_zone)).date()).replace(day=1)
     residents = [
         ("qian", "钱老伯", 1941, guiyuan, "demo-neighbour-zhao", "demo-sw-li"),
         ("zheng", "郑奶奶", 1938, songfeng, "demo-neighbour-sun", "demo-sw-li"),
         ("feng", "冯爷爷", 1944, hetang, "demo-neighbour-wu", "demo-sw-chen"),
     ]
     for key, name, born, area, neighbour, worker in residents:
-        resident = await do_create_person(db, programme=meals_prog, area=area, kind=PersonKind.RESIDENT,
-                                          display_name=name, birth_year=born, actor=actor)
+        resident = await do_create_person(
+            db,
+            programme=meals_prog,
+            area=area,
+            kind=PersonKind.RESIDENT,
+            display_name=name,
+            birth_year=born,
+            actor=actor,
+        )
         cast.people[key] = resident
-        await do_create_agreement(db, programme=meals_prog, resident=resident, neighbour=u[neighbour],
-                                  social_worker=u[worker], starts_on=starts, actor=actor)
+        await do_create_agreement(
+            db,
+            programme=meals_prog,
+            resident=resident,
+            neighbour=u[neighbour],
+            social_worker=u[worker],
+            starts_on=starts,
+            actor=actor,
+        )
     return cast

@@ -18,7 +18,9 @@ from backend.i18n import lazy_gettext
 
 class NotFound(NotFoundException):
     def __init__(self, detail: Any = None) -> None:
-        super().__init__(detail=str(detail or lazy_gettext("This page does not exist, or it is not yours to see.")))
+        super().__init__(
+            detail=str(detail or lazy_gettext("This page does not exist, or it is not yours to see."))
+        )
 
 
 class Forbidden(PermissionDeniedException):

@@ -40,7 +40,11 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
             await db.scalars(
                 select(Programme)
                 .where(visible_programmes(user))
-                .where(Programme.id.in_(user.staff_programme_ids) if not user.is_admin else Programme.id.is_not(None))
+                .where(
+                    Programme.id.in_(user.staff_programme_ids)
+                    if not user.is_admin
+                    else Programme.id.is_not(None)
+                )
                 .options(selectinload(Programme.area))
                 .order_by(Programme.id)
             )
@@ -87,8 +91,9 @@ async def home(
     if principal is None:
         return Redirect("/signin", status_code=303)
     data = await load_home(db, principal)
-    return Template(template_name="home/index.html", context={"principal": principal, "home": data,
-                                                               "Role": Role})
+    return Template(
+        template_name="home/index.html", context={"principal": principal, "home": data, "Role": Role}
+    )
 
 
 routes = [home]

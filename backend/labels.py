@@ -7,8 +7,16 @@ from typing import Any
 from backend.i18n import lazy_gettext as _l
 from backend.people.models import AreaLevel, PersonKind, ProgrammeKind, Role
 
-_PERSON_KIND = {PersonKind.CHILD: _l("Child"), PersonKind.RESIDENT: _l("Resident"), PersonKind.GUARDIAN: _l("Guardian")}
-_AREA_LEVEL = {AreaLevel.DISTRICT: _l("District"), AreaLevel.STREET: _l("Street"), AreaLevel.COMMUNITY: _l("Community")}
+_PERSON_KIND = {
+    PersonKind.CHILD: _l("Child"),
+    PersonKind.RESIDENT: _l("Resident"),
+    PersonKind.GUARDIAN: _l("Guardian"),
+}
+_AREA_LEVEL = {
+    AreaLevel.DISTRICT: _l("District"),
+    AreaLevel.STREET: _l("Street"),
+    AreaLevel.COMMUNITY: _l("Community"),
+}
 _ROLE = {
     Role.STAFF: _l("Staff"),
     Role.SOCIAL_WORKER: _l("Social worker"),

@@ -12,7 +12,16 @@ from collections.abc import Awaitable, Callable
 
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from backend.i18n import negotiate, set_language
 from backend.logs import access_log
@@ -82,19 +91,24 @@ class FrontDoorMiddleware:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})["carelog_started"] = time.perf_counter()
         set_request_language(scope, self.settings)
-        if scope.get("method", "GET") not in SAFE_METHODS and _header(scope, b"sec-fetch-site") == "cross-site":
+        if (
+            scope.get("method", "GET") not in SAFE_METHODS
+            and _header(scope, b"sec-fetch-site") == "cross-site"
+        ):
             await _refuse_cross_site(send)
             return
         await self.app(scope, receive, send)
 
 
 def set_request_language(scope: Scope, settings: Settings) -> None:
-    set_language(negotiate(_cookie(scope, "lang"), _header(scope, b"accept-language"), settings.default_language))
+    set_language(
+        negotiate(_cookie(scope, "lang"), _header(scope, b"accept-language"), settings.default_language)
+    )
 
 
 def make_before_send(settings: Settings) -> Callable[[Message, Scope], Awaitable[None]]:
@@ -140,11 +154,14 @@ async def _refuse_cross_site(send: Send) -> None:
     from backend.i18n import gettext
 
     body = gettext("This request came from another website and was refused.").encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 403,
+        "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(start)
+    await send(end)

@@ -136,7 +136,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "max_photo_pixels",
         lambda n, v: _int(n, v, minimum=1_000_000, maximum=200_000_000),
     ),
-    "CARELOG_LOG_LEVEL": ("log_level", lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR"))),
+    "CARELOG_LOG_LEVEL": (
+        "log_level",
+        lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
+    ),
 }
 
 
@@ -172,9 +175,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not settings.secret_key:
         if settings.environment == "production":
             raise SettingsError("CARELOG_SECRET_KEY must be set in production (at least 32 characters)")
-        settings = Settings(**{**_as_dict(settings), "secret_key": _development_secret(settings.database_url)})
+        settings = Settings(
+            **{**_as_dict(settings), "secret_key": _development_secret(settings.database_url)}
+        )
     if settings.environment == "production" and not settings.secure_cookies:
-        raise SettingsError("CARELOG_PUBLIC_ORIGIN must be https:// in production (passkeys and cookies need it)")
+        raise SettingsError(
+            "CARELOG_PUBLIC_ORIGIN must be https:// in production (passkeys and cookies need it)"
+        )
     return settings
 
 

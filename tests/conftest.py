@@ -31,7 +31,7 @@ from backend.settings import Settings
 from tests import factories, personas
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PG_ADMIN_DSN = os.environ.get("CARELOG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 BASE_URL = "http://testserver.local"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -155,8 +155,9 @@ async def world(database: Database) -> World:
         cast = await create_demo(db)
         district, street, community = await factories.make_district(db, name="远山区")
         programme = await factories.make_programme(db, district, ProgrammeKind.NEIGHBOUR_MEALS)
-        outsider = await factories.make_user(db, personas.OUTSIDER, role=Role.SOCIAL_WORKER, programme=programme,
-                                             area=street, name="外区社工")
+        outsider = await factories.make_user(
+            db, personas.OUTSIDER, role=Role.SOCIAL_WORKER, programme=programme, area=street, name="外区社工"
+        )
         cast.users[personas.OUTSIDER] = outsider
         resident = await factories.make_person(db, programme, community, name="远山居民")
     return World(cast=cast, outsider_programme_id=programme.id, outsider_resident_id=resident.id)
@@ -184,7 +185,9 @@ async def running_app(app: Litestar) -> AsyncIterator[Litestar]:
 @pytest.fixture
 async def client(running_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """An anonymous browser. Redirects are not followed: tests look at them."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=running_app), base_url=BASE_URL) as browser:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=running_app), base_url=BASE_URL
+    ) as browser:
         yield browser
 
 
@@ -203,7 +206,9 @@ async def issue_code(database: Database, handle: str, hours: int = 72) -> str:
     async with database.transaction() as db:
         user = await db.scalar(select(User).where(User.handle == handle))
         assert user is not None, handle
-        issued = await do_issue_code(db, user, actor=None, secret_key=SECRET, valid_for=timedelta(hours=hours))
+        issued = await do_issue_code(
+            db, user, actor=None, secret_key=SECRET, valid_for=timedelta(hours=hours)
+        )
     return issued.code
 
 
@@ -217,8 +222,9 @@ async def new_browser(running_app: Litestar) -> AsyncIterator[NewBrowser]:
     opened: list[httpx.AsyncClient] = []
 
     def make(cookies: dict[str, str] | None = None) -> httpx.AsyncClient:
-        browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=running_app), base_url=BASE_URL,
-                                    cookies=cookies)
+        browser = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=running_app), base_url=BASE_URL, cookies=cookies
+        )
         opened.append(browser)
         return browser
 

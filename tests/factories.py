@@ -47,8 +47,9 @@ async def make_user(
     admin: bool = False,
     name: str = "测试用户",
 ) -> User:
-    user = await do_create_user(db, handle=handle or f"user-{next(_seq)}", display_name=name, actor=None,
-                                is_admin=admin)
+    user = await do_create_user(
+        db, handle=handle or f"user-{next(_seq)}", display_name=name, actor=None, is_admin=admin
+    )
     if role is not None:
         assert programme is not None and area is not None, "a role needs a programme and an area"
         await do_add_membership(db, user=user, programme=programme, area=area, role=role, actor=None)
@@ -66,8 +67,9 @@ async def make_person(
     name: str = "测试居民",
     born: int | None = 1950,
 ) -> Person:
-    return await do_create_person(db, programme=programme, area=area, kind=kind, display_name=name,
-                                  birth_year=born, actor=None)
+    return await do_create_person(
+        db, programme=programme, area=area, kind=kind, display_name=name, birth_year=born, actor=None
+    )
 
 
 def today() -> date:

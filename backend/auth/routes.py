@@ -76,8 +76,15 @@ async def signin(
         samesite="lax",
     )
     if started.user.locale:
-        response.set_cookie(key="lang", value=started.user.locale, max_age=LANG_COOKIE_MAX_AGE, path="/",
-                            secure=settings.secure_cookies, httponly=True, samesite="lax")
+        response.set_cookie(
+            key="lang",
+            value=started.user.locale,
+            max_age=LANG_COOKIE_MAX_AGE,
+            path="/",
+            secure=settings.secure_cookies,
+            httponly=True,
+            samesite="lax",
+        )
     return response
 
 
@@ -109,8 +116,15 @@ async def change_language(
         await service.do_set_locale(db, actor=principal, locale=language)
     set_language(language)
     response = Redirect(target, status_code=303)
-    response.set_cookie(key="lang", value=language, max_age=LANG_COOKIE_MAX_AGE, path="/",
-                        secure=settings.secure_cookies, httponly=True, samesite="lax")
+    response.set_cookie(
+        key="lang",
+        value=language,
+        max_age=LANG_COOKIE_MAX_AGE,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
     return response
 
 

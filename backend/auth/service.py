@@ -40,7 +40,7 @@ def keyed_hash(secret_key: str, value: str) -> str:
 
 def normalise_code(raw: str) -> str:
     cleaned = "".join(ch for ch in raw.upper() if ch.isalnum())
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def format_code(code: str) -> str:
@@ -147,7 +147,9 @@ async def do_set_locale(db: AsyncSession, *, actor: Principal, locale: str) -> N
         return
     old = user.locale
     user.locale = locale
-    await audit.record(db, actor=actor, action="user.locale_changed", subject=user, change={"locale": [old, locale]})
+    await audit.record(
+        db, actor=actor, action="user.locale_changed", subject=user, change={"locale": [old, locale]}
+    )
 
 
 async def load_principal(db: AsyncSession, token: str, *, secret_key: str) -> Principal | None:

@@ -42,6 +42,11 @@ async def do_create_agreement(
         actor=actor,
         action="agreement.created",
         subject=agreement,
-        change={"resident_id": resident.id, "neighbour_id": neighbour.id, "rate_fen": rate_fen, "cap_fen": monthly_cap_fen},
+        change={
+            "resident_id": resident.id,
+            "neighbour_id": neighbour.id,
+            "rate_fen": rate_fen,
+            "cap_fen": monthly_cap_fen,
+        },
     )
     return agreement

@@ -126,7 +126,9 @@ class Person(CreatedAt, Base):
 
     __tablename__ = "person"
     __table_args__ = (
-        CheckConstraint("birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)", name="birth_year"),
+        CheckConstraint(
+            "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)", name="birth_year"
+        ),
         Index(None, "programme_id", "area_id"),
     )
 

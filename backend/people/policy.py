@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, selectinload
 
 from backend.auth.principal import Principal
 from backend.errors import NotFound
@@ -22,7 +22,7 @@ def area_and_below(path: str) -> ColumnElement[bool]:
     return Area.path.startswith(path, autoescape=True)
 
 
-def _in_area_tree(area_id_column: ColumnElement[int], path: str) -> ColumnElement[bool]:
+def _in_area_tree(area_id_column: InstrumentedAttribute[int], path: str) -> ColumnElement[bool]:
     return area_id_column.in_(select(Area.id).where(area_and_below(path)).scalar_subquery())
 
 

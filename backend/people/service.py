@@ -11,10 +11,24 @@ from backend import audit
 from backend.audit import Actor
 from backend.errors import Conflict
 from backend.i18n import lazy_gettext
-from backend.people.models import Area, AreaLevel, Membership, Person, PersonKind, Programme, ProgrammeKind, Role, User
+from backend.people.models import (
+    Area,
+    AreaLevel,
+    Membership,
+    Person,
+    PersonKind,
+    Programme,
+    ProgrammeKind,
+    Role,
+    User,
+)
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
-_CHILD_LEVEL = {None: AreaLevel.DISTRICT, AreaLevel.DISTRICT: AreaLevel.STREET, AreaLevel.STREET: AreaLevel.COMMUNITY}
+_CHILD_LEVEL = {
+    None: AreaLevel.DISTRICT,
+    AreaLevel.DISTRICT: AreaLevel.STREET,
+    AreaLevel.STREET: AreaLevel.COMMUNITY,
+}
 
 
 class InvalidHandle(ValueError):
@@ -39,7 +53,9 @@ async def do_create_programme(
     programme = Programme(name=name, kind=kind, area_id=area.id, time_zone=time_zone)
     db.add(programme)
     await db.flush()
-    await audit.record(db, actor=actor, action="programme.created", subject=programme, change={"kind": kind.value})
+    await audit.record(
+        db, actor=actor, action="programme.created", subject=programme, change={"kind": kind.value}
+    )
     return programme
 
 

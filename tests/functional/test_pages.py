@@ -47,19 +47,25 @@ async def test_language_choice_is_kept_in_the_users_setting_and_follows_her_to_a
 async def test_language_switch_never_redirects_off_site(client: httpx.AsyncClient, world: World) -> None:
     token = await csrf_token(client)
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
-        response = await client.post("/language", data={"language": "en", "next": target, "_csrf_token": token})
+        response = await client.post(
+            "/language", data={"language": "en", "next": target, "_csrf_token": token}
+        )
         assert response.status_code == 303
         assert response.headers["location"] == "/"
 
 
 async def test_unknown_language_is_ignored(client: httpx.AsyncClient, world: World) -> None:
     token = await csrf_token(client)
-    response = await client.post("/language", data={"language": "fr", "next": "/signin", "_csrf_token": token})
+    response = await client.post(
+        "/language", data={"language": "fr", "next": "/signin", "_csrf_token": token}
+    )
     assert response.status_code == 303
     assert '<html lang="zh-Hans">' in (await client.get("/signin")).text
 
 
-async def test_unknown_page_is_a_friendly_404_in_both_languages(client: httpx.AsyncClient, world: World) -> None:
+async def test_unknown_page_is_a_friendly_404_in_both_languages(
+    client: httpx.AsyncClient, world: World
+) -> None:
     zh = await client.get("/no/such/page")
     assert zh.status_code == 404 and "找不到页面" in zh.text and 'lang="zh-Hans"' in zh.text
     en = await client.get("/no/such/page", headers={"accept-language": "en"})

@@ -23,10 +23,29 @@ from tests import personas
 from tests.conftest import SECRET, ClientAs, World, issue_code
 
 PEOPLE = [
-    "xiaoyu", "xiaoyu_guardian", "duoduo", "duoduo_guardian", "lele", "lele_guardian",
-    "xiaoqi", "xiaoqi_guardian", "qian", "zheng", "feng", "outsider_resident",
+    "xiaoyu",
+    "xiaoyu_guardian",
+    "duoduo",
+    "duoduo_guardian",
+    "lele",
+    "lele_guardian",
+    "xiaoqi",
+    "xiaoqi_guardian",
+    "qian",
+    "zheng",
+    "feng",
+    "outsider_resident",
 ]
-WUTONG = {"xiaoyu", "xiaoyu_guardian", "duoduo", "duoduo_guardian", "xiaoqi", "xiaoqi_guardian", "qian", "zheng"}
+WUTONG = {
+    "xiaoyu",
+    "xiaoyu_guardian",
+    "duoduo",
+    "duoduo_guardian",
+    "xiaoqi",
+    "xiaoqi_guardian",
+    "qian",
+    "zheng",
+}
 VISIBLE: dict[str, set[str]] = {
     personas.STAFF: set(PEOPLE) - {"outsider_resident"},
     personas.SOCIAL_WORKER: WUTONG,
@@ -54,7 +73,9 @@ async def _principal(database: Database, world: World, handle: str) -> Principal
 
 
 @pytest.mark.parametrize("handle", list(VISIBLE))
-async def test_loader_shows_each_persona_exactly_their_people(database: Database, world: World, handle: str) -> None:
+async def test_loader_shows_each_persona_exactly_their_people(
+    database: Database, world: World, handle: str
+) -> None:
     principal = await _principal(database, world, handle)
     async with database.transaction(read_only=True) as db:
         listed = {p.id for p in await list_people_for(db, principal)}

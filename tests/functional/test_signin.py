@@ -113,7 +113,9 @@ async def test_disabled_account_is_refused_on_its_next_request(
     browser = await client_as(personas.NEIGHBOUR)
     assert (await browser.get("/")).status_code == 200
     async with database.transaction() as db:
-        await db.execute(update(User).where(User.id == world.user_id(personas.NEIGHBOUR)).values(is_active=False))
+        await db.execute(
+            update(User).where(User.id == world.user_id(personas.NEIGHBOUR)).values(is_active=False)
+        )
     response = await browser.get("/")
     assert response.status_code == 303
     assert response.headers["location"] == "/signin"
@@ -124,7 +126,9 @@ async def test_disabled_account_cannot_redeem_a_code(
 ) -> None:
     code = await issue_code(database, personas.NEIGHBOUR)
     async with database.transaction() as db:
-        await db.execute(update(User).where(User.id == world.user_id(personas.NEIGHBOUR)).values(is_active=False))
+        await db.execute(
+            update(User).where(User.id == world.user_id(personas.NEIGHBOUR)).values(is_active=False)
+        )
     assert (await _post_code(client, code)).status_code == 400
 
 
@@ -169,6 +173,8 @@ async def test_signin_and_signout_are_audited(client_as: ClientAs, world: World,
     await browser.post("/signout", data={"_csrf_token": await csrf_token(browser)})
     async with database.transaction(read_only=True) as db:
         actions = (
-            await db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("s%")).order_by(AuditEvent.id))
+            await db.scalars(
+                select(AuditEvent.action).where(AuditEvent.action.like("s%")).order_by(AuditEvent.id)
+            )
         ).all()
     assert actions[-4:] == ["signin_code.issued", "signin_code.used", "session.started", "session.ended"]
