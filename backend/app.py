@@ -134,7 +134,6 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
     i18n.check_catalogs()
 
     async def startup(app: Litestar) -> None:
@@ -183,8 +182,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def app_factory() -> Litestar:
-    """Entry point for Granian (`backend.app:app_factory` with --factory)."""
-    return create_app()
+    """Entry point for Granian (`backend.app:app_factory` with --factory): the process owns logging."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def template_dir() -> Path:

@@ -1,0 +1,58 @@
+"""Unexpected failures: a friendly 500 in the user's language, a 503 health report, and no leaks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import get
+
+from backend.app import create_app
+from backend.logs import JsonFormatter
+from backend.settings import Settings
+from tests.conftest import BASE_URL
+
+
+@get("/test-only/explode", name="test.explode")
+async def explode() -> str:
+    raise RuntimeError("secret detail: 钱老伯 lives at 5 Wutong Lane")
+
+
+async def _serve(settings: Settings) -> httpx.AsyncClient:
+    app = create_app(settings)
+    app.register(explode)
+    for hook in app.on_startup:
+        await hook(app)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_unexpected_error_is_a_friendly_500_that_reveals_nothing(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with await _serve(settings) as browser:
+        zh = await browser.get("/test-only/explode")
+        en = await browser.get("/test-only/explode", headers={"accept-language": "en"})
+        api = await browser.get("/test-only/explode", headers={"accept": "application/json"})
+    assert zh.status_code == 500 and "服务器错误" in zh.text
+    assert en.status_code == 500 and "Server error" in en.text
+    assert api.status_code == 500 and api.json()["status"] == 500
+    for response in (zh, en, api):
+        assert "钱老伯" not in response.text and "Traceback" not in response.text
+        assert response.headers["x-content-type-options"] == "nosniff"
+    logged = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert '"exc_type": "RuntimeError"' in logged
+    assert "钱老伯" not in logged and "Wutong Lane" not in logged
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_health_is_503_when_the_database_cannot_be_reached(settings: Settings, tmp_path: Path) -> None:
+    broken = replace(settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
+    async with await _serve(broken) as browser:
+        response = await browser.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "failing", "checks": {"database": "failing", "photo_store": "ok"}}
