@@ -1,0 +1,30 @@
+"""Benchmarks run in CI as smoke runs: they must finish and print their result line, never judge time."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+SMOKE_ENV = {"BENCH_WRITERS": "4", "BENCH_WRITES_EACH": "3"}
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in BENCH.glob("*.py")))
+def test_benchmark_runs_and_prints_a_machine_readable_result(script: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")} | SMOKE_ENV
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"result( [a-z_]+=-?[0-9.]+)+", last), last
