@@ -38,7 +38,7 @@ install-dev: $(DEV_STAMP)
 # Compile the gettext catalogs (the .mo files are build products, not committed).
 messages: $(MO)
 %.mo: %.po | $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy=false -d backend/locale -D messages -i $< -o $@ >/dev/null
+	$(BIN)/pybabel compile --statistics -D messages -i $< -o $@
 
 # Refresh the template of messages and merge it into the catalogs (then translate what is new).
 extract: install

@@ -102,8 +102,7 @@ async def record(
         await db.flush()
     head = await db.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        db.add(head)
+        raise RuntimeError("audit_head row is missing: run `carelog migrate`")
     # The stored change is what the hash covers: normalise it through JSON once.
     clean_change = json.loads(json.dumps(change or {}, ensure_ascii=False, default=str))
     at = utcnow()

@@ -98,8 +98,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             cast = await load_demo_cast(db)
             print("Demo data is already loaded.")
         elif await db.scalar(select(func.count(User.id))) and not args.force:
-            print("The database has data that is not the demo; not loading the demo.")
-            return 1
+            # Not an error: `make run` on a real database simply serves it.
+            print("The database holds data that is not the demo; the demo was not loaded.")
+            return 0
         else:
             cast = await create_demo(db, time_zone=settings.time_zone)
             print("Demo district loaded: 青溪区 (Qingxi District, fictional).")
@@ -159,7 +160,10 @@ def cmd_issue_code(args: argparse.Namespace) -> int:
         if user is None or not user.is_active:
             print("carelog: no active user with that user name", file=sys.stderr)
             return 1
-        hours = args.hours or settings.signin_code_hours
+        hours = settings.signin_code_hours if args.hours is None else args.hours
+        if not 1 <= hours <= 24 * 14:
+            print("carelog: --hours must be between 1 and 336", file=sys.stderr)
+            return 2
         issued = await do_issue_code(
             db, user, actor=None, secret_key=settings.secret_key, valid_for=timedelta(hours=hours)
         )

@@ -94,7 +94,6 @@ class Settings:
     signin_code_hours: int = 72
     sqlite_busy_timeout_ms: int = 5000
     max_upload_bytes: int = 15 * 1024 * 1024
-    max_photo_pixels: int = 40_000_000
     log_level: str = "INFO"
 
     @property
@@ -132,10 +131,6 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "max_upload_bytes",
         lambda n, v: _int(n, v, minimum=64 * 1024, maximum=200 * 1024 * 1024),
     ),
-    "CARELOG_MAX_PHOTO_PIXELS": (
-        "max_photo_pixels",
-        lambda n, v: _int(n, v, minimum=1_000_000, maximum=200_000_000),
-    ),
     "CARELOG_LOG_LEVEL": (
         "log_level",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -151,7 +146,7 @@ def env_names() -> list[str]:
     return list(_PARSERS)
 
 
-def _development_secret(database_url: str) -> str:
+def _development_secret() -> str:
     """A per-checkout secret kept in var/, so `make run` needs no setup and restarts keep sessions."""
     path = PROJECT_ROOT / "var" / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,9 +170,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not settings.secret_key:
         if settings.environment == "production":
             raise SettingsError("CARELOG_SECRET_KEY must be set in production (at least 32 characters)")
-        settings = Settings(
-            **{**_as_dict(settings), "secret_key": _development_secret(settings.database_url)}
-        )
+        settings = Settings(**{**_as_dict(settings), "secret_key": _development_secret()})
     if settings.environment == "production" and not settings.secure_cookies:
         raise SettingsError(
             "CARELOG_PUBLIC_ORIGIN must be https:// in production (passkeys and cookies need it)"

@@ -24,6 +24,13 @@ class PhotoStore:
 
     @classmethod
     def from_url(cls, url: str) -> PhotoStore:
+        try:
+            return cls._from_url(url)
+        except Exception as exc:  # obstore's own configuration errors become ours
+            raise StorageError(f"cannot open the photo store: {type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def _from_url(cls, url: str) -> PhotoStore:
         scheme = urlsplit(url).scheme
         if scheme == "memory":
             return cls(MemoryStore(), description="memory")

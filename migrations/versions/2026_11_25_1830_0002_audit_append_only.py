@@ -1,4 +1,4 @@
-"""audit events are append-only in the database too
+"""audit events are append-only in the database too; the chain head exists from the start
 
 Revision ID: 0002
 Revises: 0001
@@ -20,6 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The chain's head row exists from the start, so the first two concurrent writers queue on its
+    # row lock instead of racing to insert it.
+    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             """
@@ -48,3 +51,4 @@ def downgrade() -> None:
     else:
         for verb in ("update", "delete"):
             op.execute(f"DROP TRIGGER audit_event_no_{verb}")
+    op.execute("DELETE FROM audit_head WHERE id = 1")
