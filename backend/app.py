@@ -27,6 +27,7 @@ from backend.auth.routes import routes as auth_routes
 from backend.db import create_database
 from backend.deps import provide_db, provide_principal, provide_settings, provide_user
 from backend.errors import Busy
+from backend.evidence.routes import routes as evidence_routes
 from backend.health import healthz
 from backend.home import routes as home_routes
 from backend.labels import TEMPLATE_GLOBALS
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cache_control=CacheControlHeader(max_age=31536000, public=True),
         include_in_schema=False,
     )
-    handlers: list[Any] = [static, healthz, *home_routes, *auth_routes, *people_routes]
+    handlers: list[Any] = [static, healthz, *home_routes, *auth_routes, *people_routes, *evidence_routes]
     exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
         HTTPException: handle_http_exception,
         OperationalError: handle_operational_error,

@@ -1,4 +1,5 @@
-"""The `carelog` command: serve | migrate | demo | create-admin | issue-code | verify-audit.
+"""The `carelog` command: serve | migrate | demo | create-admin | issue-code | verify-audit | gc-photos |
+check.
 
 Commands print no personal data beyond what the operator asked for (a link for a named user).
 """
@@ -192,6 +193,38 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     return int(asyncio.run(_with_db(settings, work)) or 0)
 
 
+def cmd_gc_photos(args: argparse.Namespace) -> int:
+    from backend.evidence.maintenance import collect_garbage
+    from backend.storage import PhotoStore
+
+    settings = _settings()
+    store = PhotoStore.from_url(settings.photo_store_url)
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        report = await collect_garbage(db, store)
+        print(f"photo store: {report.scanned} files scanned, {len(report.removed)} unreferenced removed")
+        return 0
+
+    return int(asyncio.run(_with_db(settings, work)) or 0)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from backend.evidence.maintenance import check_photos
+    from backend.storage import PhotoStore
+
+    settings = _settings()
+    store = PhotoStore.from_url(settings.photo_store_url)
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        report = await check_photos(db, store)
+        for photo_id, variant in report.bad:
+            print(f"photo {photo_id}: {variant} file missing or altered")
+        print(f"photos checked: {report.checked}, with missing or altered files: {len(report.bad)}")
+        return 1 if report.bad else 0
+
+    return int(asyncio.run(_with_db(settings, work)) or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carelog", description="Carelog: community care records.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_issue_code)
     sub.add_parser("verify-audit", help="recompute the audit chain; name the first bad event").set_defaults(
         func=cmd_verify_audit
+    )
+    sub.add_parser("gc-photos", help="remove stored photo files no row names, older than a day").set_defaults(
+        func=cmd_gc_photos
+    )
+    sub.add_parser("check", help="verify that every photo's files exist and match their hashes").set_defaults(
+        func=cmd_check
     )
     return parser
 

@@ -3,6 +3,7 @@
 from backend.audit import AuditEvent, AuditHead
 from backend.auth.models import Session, SignInCode
 from backend.db import Base
+from backend.evidence.models import Photo
 from backend.meals.models import Agreement
 from backend.people.models import Area, Membership, Person, Programme, User
 from backend.visits.models import Pairing
@@ -16,6 +17,7 @@ __all__ = [
     "Membership",
     "Pairing",
     "Person",
+    "Photo",
     "Programme",
     "Session",
     "SignInCode",

@@ -41,6 +41,15 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
 def _database_url(name: str, raw: str) -> str:
     value = raw.strip()
     if value.startswith("sqlite+aiosqlite:///") or value.startswith("postgresql+asyncpg://"):
@@ -94,6 +103,8 @@ class Settings:
     signin_code_hours: int = 72
     sqlite_busy_timeout_ms: int = 5000
     max_upload_bytes: int = 15 * 1024 * 1024
+    max_photo_pixels: int = 40_000_000
+    keep_originals: bool = False
     log_level: str = "INFO"
 
     @property
@@ -131,6 +142,11 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "max_upload_bytes",
         lambda n, v: _int(n, v, minimum=64 * 1024, maximum=200 * 1024 * 1024),
     ),
+    "CARELOG_MAX_PHOTO_PIXELS": (
+        "max_photo_pixels",
+        lambda n, v: _int(n, v, minimum=1_000_000, maximum=80_000_000),
+    ),
+    "CARELOG_KEEP_ORIGINALS": ("keep_originals", _bool),
     "CARELOG_LOG_LEVEL": (
         "log_level",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),

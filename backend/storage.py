@@ -6,6 +6,9 @@ Keys are chosen by the server (content hashes), never taken from a client's file
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +18,13 @@ from obstore.store import LocalStore, MemoryStore, from_url
 
 class StorageError(Exception):
     """The store could not be reached or refused the operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    last_modified: datetime
 
 
 class PhotoStore:
@@ -60,6 +70,26 @@ class PhotoStore:
             await obstore.delete_async(self._store, key)
         except FileNotFoundError:
             return
+        except Exception as exc:
+            raise StorageError(type(exc).__name__) from exc
+
+    async def head(self, key: str) -> StoredObject | None:
+        try:
+            meta = await obstore.head_async(self._store, key)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise StorageError(type(exc).__name__) from exc
+        return StoredObject(key=meta["path"], size=meta["size"], last_modified=meta["last_modified"])
+
+    async def list(self, prefix: str) -> AsyncIterator[StoredObject]:
+        """Every object under `prefix`, in batches from the store (no order promised)."""
+        try:
+            async for batch in obstore.list(self._store, prefix=prefix):
+                for meta in batch:
+                    yield StoredObject(
+                        key=meta["path"], size=meta["size"], last_modified=meta["last_modified"]
+                    )
         except Exception as exc:
             raise StorageError(type(exc).__name__) from exc
 

@@ -9,6 +9,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.evidence.pages import person_page_context
 from backend.people.policy import get_person_for
 
 
@@ -17,7 +18,7 @@ async def person_detail(
     person_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
 ) -> Template:
     person = await get_person_for(db, user, person_id)
-    return Template(template_name="people/detail.html", context={"principal": user, "person": person})
+    return Template(template_name="people/detail.html", context=await person_page_context(db, user, person))
 
 
 routes = [person_detail]

@@ -1,0 +1,319 @@
+"""Photo intake (plain form and idempotent API) and the one authorised route that serves photos.
+
+The upload handlers read the signed-in user through a read-only transaction: the photo is received
+and decoded before any write transaction opens, so SQLite's write lock is held only for the insert.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from anyio import CapacityLimiter
+from litestar import Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ClientException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.db import Database
+from backend.errors import Conflict, NotFound
+from backend.evidence import service
+from backend.evidence.forms import API_CONTENT_TYPES, media_type, parse_captured_at, parse_upload_form
+from backend.evidence.imaging import PhotoRejected
+from backend.evidence.models import Photo
+from backend.evidence.pages import person_page_context
+from backend.evidence.policy import get_photo_for, may_see_original
+from backend.i18n import gettext as _
+from backend.people.policy import get_person_for
+from backend.settings import Settings
+
+# Cached by the browser only (private), for an hour; sign-out clears it (Clear-Site-Data).
+CACHE_CONTROL = "private, max-age=3600"
+PHOTO_CSP = "sandbox; default-src 'none'"
+
+
+async def provide_read_db(state: State) -> Any:
+    database: Database = state.database
+    async with database.transaction(read_only=True) as session:
+        yield session
+
+
+def _limiter(state: State) -> CapacityLimiter:
+    limiter: CapacityLimiter | None = getattr(state, "photo_limiter", None)
+    if limiter is None:
+        # One decode per core: Pillow releases the GIL, so more would only queue inside the CPU.
+        import os
+
+        limiter = CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
+        state.photo_limiter = limiter
+    return limiter
+
+
+def _limits(settings: Settings) -> service.PhotoLimits:
+    return service.PhotoLimits(
+        max_pixels=settings.max_photo_pixels,
+        keep_originals=settings.keep_originals,
+        time_zone=settings.time_zone,
+    )
+
+
+def _too_large(request: Request[Any, Any, Any], _exc: RequestEntityTooLarge) -> Response[Any]:
+    from backend.app import handle_http_exception  # the app's error pages; imported late (cycle)
+
+    settings: Settings = request.app.state.settings
+    detail = _("This file is too large (at most %(megabytes)s MB). Please send a smaller photo.") % {
+        "megabytes": f"{settings.max_upload_bytes / (1024 * 1024):g}"
+    }
+    return handle_http_exception(request, ClientException(status_code=413, detail=detail))
+
+
+UPLOAD_OPTS: dict[str, Any] = {
+    "dependencies": {"db": Provide(provide_read_db)},
+    "exception_handlers": {RequestEntityTooLarge: _too_large},
+}
+
+
+@post("/people/{person_id:int}/photos", name="evidence.upload", include_in_schema=False, **UPLOAD_OPTS)
+async def upload_photo(
+    request: Request[Any, Any, Any],
+    state: State,
+    person_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    person = await get_person_for(db, user, person_id)
+    form = await parse_upload_form(await request.form())
+    error, status = (form.errors.get("photo"), 400) if not form.valid else (None, 200)
+    if form.valid:
+        try:
+            result = await service.ingest_photo(
+                state.database,
+                state.photo_store,
+                _limiter(state),
+                form.data,
+                actor=user,
+                client_uuid=form.client_uuid,
+                person=person,
+                client_captured_at=None,
+                limits=_limits(settings),
+            )
+            return Redirect(f"/people/{person.id}#photo-{result.photo.id}", status_code=303)
+        except PhotoRejected as exc:
+            error, status = exc.text(), exc.status
+        except Conflict as exc:
+            error, status = str(exc.detail), exc.status_code
+    context = await person_page_context(db, user, person, upload_error=error)
+    return Template(template_name="people/detail.html", context=context, status_code=status)
+
+
+@dataclass
+class PhotoOut:
+    id: int
+    client_uuid: uuid.UUID
+    subject_person_id: int | None
+    received_sha256: str
+    display_sha256: str
+    thumb_sha256: str
+    width: int
+    height: int
+    captured_at: datetime | None
+    capture_source: str
+    flags: list[str]
+    display_url: str
+    thumb_url: str
+
+    @classmethod
+    def of(cls, photo: Photo) -> PhotoOut:
+        return cls(
+            id=photo.id,
+            client_uuid=photo.client_uuid,
+            subject_person_id=photo.subject_person_id,
+            received_sha256=photo.received_sha256,
+            display_sha256=photo.display_sha256,
+            thumb_sha256=photo.thumb_sha256,
+            width=photo.display_width,
+            height=photo.display_height,
+            captured_at=photo.captured_at,
+            capture_source=photo.capture_source.value,
+            flags=photo.flags,
+            display_url=f"/photos/{photo.id}/display",
+            thumb_url=f"/photos/{photo.id}/thumb",
+        )
+
+
+@dataclass
+class ErrorOut:
+    status: int
+    detail: str
+
+
+def _error(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ErrorOut, description=description)
+
+
+@dataclass
+class _RawImageOperation(Operation):
+    """The body is the image itself, which Litestar cannot infer from a handler that reads it raw."""
+
+    def __post_init__(self) -> None:
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            content={t: OpenAPIMediaType(schema=binary) for t in sorted(API_CONTENT_TYPES)},
+            required=True,
+            description="The photo's bytes; its file name and any EXIF are never shown to others.",
+        )
+
+
+@put(
+    "/api/photos/{client_uuid:uuid}",
+    name="evidence.api_put",
+    summary="Send one photo (idempotent)",
+    description=(
+        "The body is the image itself (JPEG, PNG or WebP; HEIC only where the server has the heif "
+        "extra). The client UUID names the photo: sending the same bytes again under it returns the "
+        "original (200); different bytes, or a UUID another user sent, are refused (409). Send the "
+        "CSRF token in X-CSRFToken. The answer carries the photo's hashes and any flags, such as "
+        "possible_reuse when an earlier photo of the same uploader or area looks the same."
+    ),
+    tags=["photos"],
+    status_code=201,
+    operation_class=_RawImageOperation,
+    responses={
+        200: ResponseSpec(data_container=PhotoOut, description="Already received: the original"),
+        400: _error("Empty body"),
+        404: _error("No such person, or not yours to see"),
+        409: _error("This UUID was already used for other content"),
+        413: _error("Body or pixel count over the limit"),
+        415: _error("Not an accepted image type"),
+        422: _error("Damaged or truncated image"),
+        503: _error("The photo store is unavailable; nothing was saved"),
+    },
+    **UPLOAD_OPTS,
+)
+async def put_photo(
+    request: Request[Any, Any, Any],
+    state: State,
+    client_uuid: FromPath[uuid.UUID],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
+    person_id: Annotated[int | None, QueryParameter(description="The person photographed")] = None,
+    captured_at: Annotated[
+        str | None, QueryParameter(description="ISO 8601 capture time read on the phone")
+    ] = None,
+) -> Response[PhotoOut]:
+    if media_type(request.headers.get("content-type")) not in API_CONTENT_TYPES:
+        raise ClientException(
+            status_code=415, detail=_("Send the photo as image/jpeg, image/png or image/webp.")
+        )
+    person = await get_person_for(db, user, person_id) if person_id is not None else None
+    data = await request.body()
+    try:
+        result = await service.ingest_photo(
+            state.database,
+            state.photo_store,
+            _limiter(state),
+            data,
+            actor=user,
+            client_uuid=client_uuid,
+            person=person,
+            client_captured_at=parse_captured_at(captured_at),
+            limits=_limits(settings),
+        )
+    except PhotoRejected as exc:
+        raise ClientException(status_code=exc.status, detail=exc.text()) from None
+    return Response(PhotoOut.of(result.photo), status_code=201 if result.created else 200)
+
+
+async def _load(
+    request: Request[Any, Any, Any], db: AsyncSession, principal: Principal | None, photo_id: int
+) -> tuple[Photo, Principal]:
+    if principal is None:  # signed out: the photo does not exist for you (no redirect that confirms it)
+        raise NotFound()
+    return await get_photo_for(db, principal, photo_id), principal
+
+
+async def _serve(
+    request: Request[Any, Any, Any], photo: Photo, user: Principal, variant: str
+) -> Response[bytes]:
+    sha256 = photo.display_sha256 if variant == "display" else photo.thumb_sha256
+    headers = {
+        "ETag": f'"{sha256}"',
+        "Cache-Control": CACHE_CONTROL,
+        "Content-Security-Policy": PHOTO_CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Cross-Origin-Resource-Policy": "same-origin",
+    }
+    if f'"{sha256}"' in request.headers.get("if-none-match", ""):
+        return Response(b"", status_code=304, headers=headers, media_type="image/jpeg")
+    state = request.app.state
+    data = await service.open_for_viewer(
+        state.database, state.photo_store, photo, viewer=user, variant=variant, sha256=sha256
+    )
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+
+@get("/photos/{photo_id:int}/display", name="evidence.display", include_in_schema=False)
+async def serve_display(
+    request: Request[Any, Any, Any],
+    photo_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal | None],
+) -> Response[bytes]:
+    photo, user = await _load(request, db, principal, photo_id)
+    return await _serve(request, photo, user, "display")
+
+
+@get("/photos/{photo_id:int}/thumb", name="evidence.thumb", include_in_schema=False)
+async def serve_thumb(
+    request: Request[Any, Any, Any],
+    photo_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal | None],
+) -> Response[bytes]:
+    photo, user = await _load(request, db, principal, photo_id)
+    return await _serve(request, photo, user, "thumb")
+
+
+@get("/photos/{photo_id:int}/original", name="evidence.original", include_in_schema=False)
+async def serve_original(
+    request: Request[Any, Any, Any],
+    photo_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal | None],
+) -> Response[bytes]:
+    photo, user = await _load(request, db, principal, photo_id)
+    if not photo.original_kept or not may_see_original(user, photo):
+        raise NotFound()
+    state = request.app.state
+    data = await service.open_for_viewer(
+        state.database,
+        state.photo_store,
+        photo,
+        viewer=user,
+        variant="original",
+        sha256=photo.received_sha256,
+    )
+    # Never rendered by the browser: the original still carries its EXIF and GPS.
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="photo-{photo.id}-original"',
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": PHOTO_CSP,
+        },
+    )
+
+
+routes = [upload_photo, put_photo, serve_display, serve_thumb, serve_original]

@@ -1,0 +1,326 @@
+"""Every write about photos. Each do_* records its audit event in the same transaction.
+
+Ingest runs in this order, so that a crash leaves at worst an unreferenced file, never a row without
+its file, and so that SQLite's write lock is never held while a photo is received or decoded:
+1. look for the client UUID in a read transaction (a retry is answered without decoding anything);
+2. check, decode and re-encode in a worker thread behind the app's limiter;
+3. write the files to the store (keys are content hashes, so a retry rewrites the same bytes);
+4. in one short write transaction: insert the row, flag reuse, record the audit event.
+A race between identical requests ends at the unique constraint; the loser answers with the winner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+from litestar.exceptions import HTTPException, ServiceUnavailableException
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.audit import Actor
+from backend.db import Database, utcnow
+from backend.errors import Conflict
+from backend.evidence.imaging import ProcessedPhoto, hamming, process_photo
+from backend.evidence.models import CaptureSource, Photo
+from backend.i18n import lazy_gettext as _l
+from backend.people.models import Person
+from backend.storage import PhotoStore, StorageError
+
+REUSE_WINDOW = timedelta(days=90)
+# dHash bits that may differ for two photos to count as "the same picture" (re-encoded, resized,
+# slightly cropped or brightened). 64 bits in all; unrelated photos differ in about half of them.
+REUSE_MAX_DISTANCE = 6
+REUSE_CANDIDATES = 5000
+PHOTO_PREFIX = "photos/"
+ORIGINAL_PREFIX = "originals/"
+_EARLIEST_CAPTURE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def photo_key(sha256: str) -> str:
+    return f"{PHOTO_PREFIX}{sha256[:2]}/{sha256}.jpg"
+
+
+def original_key(sha256: str) -> str:
+    return f"{ORIGINAL_PREFIX}{sha256[:2]}/{sha256}"
+
+
+class PhotoStoreUnavailable(ServiceUnavailableException):
+    def __init__(self) -> None:
+        super().__init__(
+            detail=str(_l("The photo could not be saved just now. Nothing was saved; please try again.")),
+            headers={"Retry-After": "5"},
+        )
+
+
+def _conflict() -> Conflict:
+    return Conflict(str(_l("This photo was already sent with different content.")))
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    photo: Photo
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoLimits:
+    max_pixels: int
+    keep_originals: bool
+    time_zone: str
+
+
+def to_signed64(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def capture_time(
+    exif_time: datetime | None, client_time: datetime | None, zone: ZoneInfo
+) -> tuple[datetime | None, CaptureSource]:
+    """EXIF first, then what the phone read; naive times are camera-local; absurd ones are dropped."""
+    latest = utcnow() + timedelta(days=1)
+    for value, source in ((exif_time, CaptureSource.EXIF), (client_time, CaptureSource.CLIENT)):
+        if value is None:
+            continue
+        aware = value.replace(tzinfo=zone) if value.tzinfo is None else value
+        if _EARLIEST_CAPTURE <= aware <= latest:
+            return aware.astimezone(UTC), source
+    return None, CaptureSource.NONE
+
+
+async def find_by_client_uuid(db: AsyncSession, client_uuid: uuid.UUID) -> Photo | None:
+    """The first photo sent under this UUID by anyone (at most one per uploader)."""
+    return await db.scalar(select(Photo).where(Photo.client_uuid == client_uuid).order_by(Photo.id).limit(1))
+
+
+def _answer_retry(existing: Photo, *, actor: Actor, received_sha256: str) -> IngestResult:
+    # Another user's UUID gets the same answer as different content: nothing about their photo leaks.
+    if existing.uploaded_by_id != actor.id or existing.received_sha256 != received_sha256:
+        raise _conflict()
+    return IngestResult(existing, created=False)
+
+
+async def _process(data: bytes, limits: PhotoLimits, limiter: CapacityLimiter) -> ProcessedPhoto:
+    work = partial(process_photo, data, max_pixels=limits.max_pixels)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
+
+
+async def _store_files(
+    store: PhotoStore, processed: ProcessedPhoto, data: bytes, keep_original: bool
+) -> None:
+    try:
+        await store.put(photo_key(processed.display.sha256), processed.display.data)
+        await store.put(photo_key(processed.thumb.sha256), processed.thumb.data)
+        if keep_original:
+            await store.put(original_key(processed.received_sha256), data)
+    except StorageError:
+        raise PhotoStoreUnavailable() from None
+
+
+async def ingest_photo(
+    database: Database,
+    store: PhotoStore,
+    limiter: CapacityLimiter,
+    data: bytes,
+    *,
+    actor: Actor,
+    client_uuid: uuid.UUID,
+    person: Person | None,
+    client_captured_at: datetime | None,
+    limits: PhotoLimits,
+) -> IngestResult:
+    """Receive one photo idempotently. Raises PhotoRejected (4xx), Conflict (409) or 503."""
+    received_sha256 = hashlib.sha256(data).hexdigest()
+    async with database.transaction(read_only=True) as db:
+        existing = await find_by_client_uuid(db, client_uuid)
+    if existing is not None:
+        return _answer_retry(existing, actor=actor, received_sha256=received_sha256)
+    processed = await _process(data, limits, limiter)
+    await _store_files(store, processed, data, limits.keep_originals)
+    zone = ZoneInfo(person.programme.time_zone if person is not None else limits.time_zone)
+    captured_at, source = capture_time(processed.captured_at, client_captured_at, zone)
+    try:
+        async with database.transaction() as db:
+            existing = await find_by_client_uuid(db, client_uuid)
+            if existing is not None:
+                return _answer_retry(existing, actor=actor, received_sha256=received_sha256)
+            photo = await do_ingest_photo(
+                db,
+                processed,
+                actor=actor,
+                client_uuid=client_uuid,
+                person=person,
+                captured_at=captured_at,
+                capture_source=source,
+                original_kept=limits.keep_originals,
+            )
+            return IngestResult(photo, created=True)
+    except IntegrityError:
+        # An identical request committed between our check and our insert.
+        async with database.transaction(read_only=True) as db:
+            existing = await find_by_client_uuid(db, client_uuid)
+        if existing is None:
+            raise
+        return _answer_retry(existing, actor=actor, received_sha256=received_sha256)
+
+
+async def find_reuse(
+    db: AsyncSession, *, phash: int, sha256s: tuple[str, ...], uploader_id: int, area_id: int | None
+) -> tuple[int, int] | None:
+    """(earlier photo id, Hamming distance) of the closest earlier photo in scope, if close enough."""
+    scope = Photo.uploaded_by_id == uploader_id
+    if area_id is not None:
+        scope = or_(scope, Photo.area_id == area_id)
+    rows = await db.execute(
+        select(Photo.id, Photo.phash, Photo.received_sha256, Photo.display_sha256)
+        .where(scope, Photo.created_at >= utcnow() - REUSE_WINDOW)
+        .order_by(Photo.id.desc())
+        .limit(REUSE_CANDIDATES)
+    )
+    best: tuple[int, int] | None = None
+    for photo_id, other_hash, received, display in rows:
+        distance = 0 if received in sha256s or display in sha256s else hamming(phash, other_hash)
+        if distance <= REUSE_MAX_DISTANCE and (best is None or distance < best[1]):
+            best = (photo_id, distance)
+            if distance == 0:
+                break
+    return best
+
+
+async def do_ingest_photo(
+    db: AsyncSession,
+    processed: ProcessedPhoto,
+    *,
+    actor: Actor,
+    client_uuid: uuid.UUID,
+    person: Person | None,
+    captured_at: datetime | None,
+    capture_source: CaptureSource,
+    original_kept: bool,
+) -> Photo:
+    """Insert the row for files already in the store, flag reuse, and audit the upload."""
+    phash = to_signed64(processed.phash)
+    area_id = person.area_id if person is not None else None
+    reuse = await find_reuse(
+        db,
+        phash=phash,
+        sha256s=(processed.received_sha256, processed.display.sha256),
+        uploader_id=actor.id,
+        area_id=area_id,
+    )
+    photo = Photo(
+        client_uuid=client_uuid,
+        uploaded_by_id=actor.id,
+        subject_person_id=person.id if person is not None else None,
+        programme_id=person.programme_id if person is not None else None,
+        area_id=area_id,
+        received_sha256=processed.received_sha256,
+        received_bytes=processed.received_bytes,
+        received_format=processed.received_format,
+        received_width=processed.received_width,
+        received_height=processed.received_height,
+        original_kept=original_kept,
+        display_sha256=processed.display.sha256,
+        display_bytes=len(processed.display.data),
+        display_width=processed.display.width,
+        display_height=processed.display.height,
+        thumb_sha256=processed.thumb.sha256,
+        thumb_bytes=len(processed.thumb.data),
+        thumb_width=processed.thumb.width,
+        thumb_height=processed.thumb.height,
+        phash=phash,
+        captured_at=captured_at,
+        capture_source=capture_source,
+        reuse_of_id=reuse[0] if reuse else None,
+        reuse_distance=reuse[1] if reuse else None,
+    )
+    db.add(photo)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="photo.uploaded",
+        subject=photo,
+        change={
+            "subject_person_id": photo.subject_person_id,
+            "received_sha256": photo.received_sha256,
+            "display_sha256": photo.display_sha256,
+            "thumb_sha256": photo.thumb_sha256,
+            "reuse_of_id": photo.reuse_of_id,
+            "reuse_distance": photo.reuse_distance,
+        },
+    )
+    return photo
+
+
+async def read_verified(store: PhotoStore, key: str, sha256: str) -> bytes | None:
+    """The stored bytes if they are there and still match their hash; None otherwise."""
+    try:
+        data = await store.get(key)
+    except StorageError:
+        raise PhotoStoreUnavailable() from None
+    if data is None or hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    return data
+
+
+class EvidenceMissing(HTTPException):
+    """The row exists but its file is gone or altered: say so plainly (410), never a 500."""
+
+    status_code = 410
+
+    def __init__(self) -> None:
+        super().__init__(
+            detail=str(
+                _l(
+                    "Evidence missing: the stored file of this photo is missing or damaged. "
+                    "This has been recorded for the staff."
+                )
+            )
+        )
+
+
+async def open_for_viewer(
+    database: Database, store: PhotoStore, photo: Photo, *, viewer: Actor, variant: str, sha256: str
+) -> bytes:
+    """The verified bytes of one stored file, with the audit event the view calls for.
+
+    Views by anyone but the uploader are audited; a missing or altered file is an integrity event
+    and EvidenceMissing. Both are written in their own short transaction: the page itself is a read.
+    """
+    key = original_key(sha256) if variant == "original" else photo_key(sha256)
+    data = await read_verified(store, key, sha256)
+    if data is None:
+        async with database.transaction() as db:
+            await do_record_integrity_failure(
+                db, photo, actor=viewer, variant=variant, reason="missing_or_altered"
+            )
+        raise EvidenceMissing()
+    if photo.uploaded_by_id != viewer.id or variant == "original":
+        async with database.transaction() as db:
+            await do_record_view(db, photo, actor=viewer, variant=variant)
+    return data
+
+
+async def do_record_view(db: AsyncSession, photo: Photo, *, actor: Actor, variant: str) -> None:
+    await audit.record(db, actor=actor, action="photo.viewed", subject=photo, change={"variant": variant})
+
+
+async def do_record_integrity_failure(
+    db: AsyncSession, photo: Photo, *, actor: Actor | None, variant: str, reason: str
+) -> None:
+    await audit.record(
+        db,
+        actor=actor,
+        action="photo.integrity_failed",
+        subject=photo,
+        change={"variant": variant, "reason": reason},
+    )
