@@ -15,6 +15,8 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -23,6 +25,8 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import OperationalError
 
 from backend import i18n
+from backend.auth.card_routes import routes as card_routes
+from backend.auth.passkey_routes import routes as passkey_routes
 from backend.auth.routes import routes as auth_routes
 from backend.db import create_database
 from backend.deps import provide_db, provide_principal, provide_settings, provide_user
@@ -153,7 +157,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cache_control=CacheControlHeader(max_age=31536000, public=True),
         include_in_schema=False,
     )
-    handlers: list[Any] = [static, healthz, *home_routes, *auth_routes, *people_routes, *evidence_routes]
+    handlers: list[Any] = [
+        static,
+        healthz,
+        *home_routes,
+        *auth_routes,
+        *passkey_routes,
+        *card_routes,
+        *people_routes,
+        *evidence_routes,
+    ]
     exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
         HTTPException: handle_http_exception,
         OperationalError: handle_operational_error,
@@ -178,6 +191,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
         request_max_body_size=settings.max_upload_bytes,
+        # The machine-readable schema only (for the offline outbox and API tests); the browsable
+        # renderers load scripts from elsewhere, which our CSP rightly refuses.
+        openapi_config=OpenAPIConfig(
+            title="Carelog", version="0.1.0", path="/schema", render_plugins=[JsonRenderPlugin()]
+        ),
         debug=False,
     )
 

@@ -39,6 +39,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"carelog: {exc}", file=sys.stderr)
         return 2
     where = f"http://{settings.host}:{settings.port}"
+    if not _port_free(settings.host, settings.port):
+        print(
+            f"carelog: {settings.host}:{settings.port} is already in use; set CARELOG_PORT", file=sys.stderr
+        )
+        return 2
     print(f"Carelog is serving on {where} (public origin {settings.public_origin})")
     Granian(
         "backend.app:app_factory",
@@ -50,6 +55,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_access=False,  # our own access log records route templates, never concrete paths
     ).serve()
     return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

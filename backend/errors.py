@@ -10,6 +10,7 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
     ServiceUnavailableException,
+    TooManyRequestsException,
 )
 from litestar.status_codes import HTTP_409_CONFLICT
 
@@ -42,4 +43,16 @@ class Busy(ServiceUnavailableException):
         super().__init__(
             detail=str(lazy_gettext("The server is busy. Nothing was saved; please try again in a moment.")),
             headers={"Retry-After": "2"},
+        )
+
+
+class TooManyAttempts(TooManyRequestsException):
+    def __init__(self) -> None:
+        super().__init__(
+            detail=str(
+                lazy_gettext(
+                    "Too many failed attempts from this phone. Please wait 15 minutes and try again."
+                )
+            ),
+            headers={"Retry-After": "900"},
         )

@@ -1,7 +1,7 @@
 """Imports every model so that Base.metadata is complete (for Alembic and the tests)."""
 
 from backend.audit import AuditEvent, AuditHead
-from backend.auth.models import Session, SignInCode
+from backend.auth.models import Ceremony, Passkey, RateBucket, Session, SignInCode
 from backend.db import Base
 from backend.evidence.models import Photo
 from backend.meals.models import Agreement
@@ -14,11 +14,14 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Ceremony",
     "Membership",
     "Pairing",
+    "Passkey",
     "Person",
     "Photo",
     "Programme",
+    "RateBucket",
     "Session",
     "SignInCode",
     "User",

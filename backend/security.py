@@ -165,3 +165,13 @@ async def _refuse_cross_site(send: Send) -> None:
     end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
     await send(start)
     await send(end)
+
+
+def client_address(scope: Scope, settings: Settings) -> str:
+    """The caller's address: the connection's, or behind our own proxy the last X-Forwarded-For hop."""
+    if settings.trust_proxy:
+        forwarded = _header(scope, b"x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()[:64]
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"

@@ -93,7 +93,8 @@ class Settings:
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'carelog.db'}"
     photo_store_url: str = f"file://{PROJECT_ROOT / 'var' / 'photos'}"
     secret_key: str = field(default="", repr=False)
-    public_origin: str = "http://127.0.0.1:8000"
+    # localhost rather than 127.0.0.1: a WebAuthn RP ID must be a host name, not an IP address.
+    public_origin: str = "http://localhost:8000"
     time_zone: str = "Asia/Shanghai"
     default_language: str = "zh_Hans"
     host: str = "127.0.0.1"
@@ -106,6 +107,7 @@ class Settings:
     max_photo_pixels: int = 40_000_000
     keep_originals: bool = False
     log_level: str = "INFO"
+    trust_proxy: bool = False
 
     @property
     def secure_cookies(self) -> bool:
@@ -142,6 +144,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "max_upload_bytes",
         lambda n, v: _int(n, v, minimum=64 * 1024, maximum=200 * 1024 * 1024),
     ),
+    "CARELOG_TRUST_PROXY": ("trust_proxy", lambda n, v: _bool(n, v)),
     "CARELOG_MAX_PHOTO_PIXELS": (
         "max_photo_pixels",
         lambda n, v: _int(n, v, minimum=1_000_000, maximum=80_000_000),

@@ -42,3 +42,8 @@ class Principal:
     @property
     def roles(self) -> frozenset[Role]:
         return frozenset(g.role for g in self.grants)
+
+    @property
+    def can_issue_cards(self) -> bool:
+        """Staff and social workers hand over sign-in cards (see auth/policy.py for to whom)."""
+        return self.is_admin or bool(self.roles & {Role.STAFF, Role.SOCIAL_WORKER})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -11,61 +11,25 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth import service
+from backend.auth import ratelimit, service
+from backend.auth.browsers import in_app_browser
 from backend.auth.forms import parse_code_form, parse_language, safe_next
 from backend.auth.principal import Principal
+from backend.auth.service import keyed_hash
+from backend.errors import TooManyAttempts
 from backend.i18n import set_language
 from backend.logs import app_log
-from backend.security import session_cookie_name
+from backend.security import client_address, session_cookie_name
 from backend.settings import Settings
 
 LANG_COOKIE_MAX_AGE = 400 * 24 * 3600
+ResponseT = TypeVar("ResponseT", bound=Response[Any])
 
 
-def _signin_page(code: str = "", errors: dict[str, str] | None = None, status: int = 200) -> Template:
-    return Template(
-        template_name="auth/signin.html",
-        context={"code": code, "errors": errors or {}},
-        status_code=status,
-    )
-
-
-@get("/signin", name="auth.signin_form")
-async def signin_form(principal: NamedDependency[Principal | None]) -> Template | Redirect:
-    if principal is not None:
-        return Redirect("/", status_code=303)
-    return _signin_page()
-
-
-@get("/signin/c/{code:str}", name="auth.signin_link")
-async def signin_link(code: FromPath[str]) -> Template:
-    # Opening a link never signs in by itself: link previews in chat apps would burn the code.
-    return Template(template_name="auth/signin_link.html", context={"code": code[:64]})
-
-
-@post("/signin", name="auth.signin")
-async def signin(
-    request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    principal: NamedDependency[Principal | None],
-) -> Template | Redirect:
-    form = parse_code_form(await request.form())
-    if not form.valid:
-        return _signin_page(form.code, form.errors, status=400)
-    try:
-        started = await service.do_redeem_code(
-            db,
-            form.code,
-            secret_key=settings.secret_key,
-            session_lifetime=timedelta(hours=settings.session_hours),
-        )
-    except service.SignInError as exc:
-        app_log.info("sign-in refused", extra={"reason": "invalid_code"})
-        return _signin_page(form.code, {"code": str(exc.message)}, status=400)
-    if principal is not None:  # signing in on a phone that was signed in as someone else
-        await service.do_sign_out(db, principal.session_id, actor=principal)
-    response = Redirect("/", status_code=303)
+def set_session_cookies(
+    response: ResponseT, started: service.StartedSession, settings: Settings
+) -> ResponseT:
+    """The new session's cookie, and the user's language so pages follow her setting on this phone."""
     response.set_cookie(
         key=session_cookie_name(settings),
         value=started.token,
@@ -86,6 +50,68 @@ async def signin(
             samesite="lax",
         )
     return response
+
+
+def _signin_page(
+    request: Request[Any, Any, Any], code: str = "", errors: dict[str, str] | None = None, status: int = 200
+) -> Template:
+    return Template(
+        template_name="auth/signin.html",
+        context={
+            "code": code,
+            "errors": errors or {},
+            "in_app": in_app_browser(request.headers.get("user-agent")),
+        },
+        status_code=status,
+    )
+
+
+@get("/signin", name="auth.signin_form")
+async def signin_form(
+    request: Request[Any, Any, Any], principal: NamedDependency[Principal | None]
+) -> Template | Redirect:
+    if principal is not None:
+        return Redirect("/", status_code=303)
+    return _signin_page(request)
+
+
+@get("/signin/c/{code:str}", name="auth.signin_link")
+async def signin_link(code: FromPath[str]) -> Template:
+    # Opening a link never signs in by itself: link previews in chat apps would burn the code.
+    return Template(template_name="auth/signin_link.html", context={"code": code[:64]})
+
+
+@post("/signin", name="auth.signin")
+async def signin(
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    principal: NamedDependency[Principal | None],
+) -> Template | Redirect:
+    form = parse_code_form(await request.form())
+    if not form.valid:
+        return _signin_page(request, form.code, form.errors, status=400)
+    client = ratelimit.bucket_key(
+        ratelimit.CODE_PER_CLIENT,
+        keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32],
+    )
+    if await ratelimit.is_blocked(db, ratelimit.CODE_PER_CLIENT, client):
+        app_log.warning("sign-in throttled", extra={"reason": "code_rate_limit"})
+        raise TooManyAttempts()
+    try:
+        started = await service.do_redeem_code(
+            db,
+            form.code,
+            secret_key=settings.secret_key,
+            session_lifetime=timedelta(hours=settings.session_hours),
+        )
+    except service.SignInError as exc:
+        app_log.info("sign-in refused", extra={"reason": "invalid_code"})
+        await ratelimit.record_failure(db, ratelimit.CODE_PER_CLIENT, client)
+        return _signin_page(request, form.code, {"code": str(exc.message)}, status=400)
+    if principal is not None:  # signing in on a phone that was signed in as someone else
+        await service.do_sign_out(db, principal.session_id, actor=principal)
+    return set_session_cookies(Redirect("/", status_code=303), started, settings)
 
 
 @post("/signout", name="auth.signout")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from backend import audit
+from backend.audit import Actor
 from backend.auth.models import Session, SignInCode
 from backend.auth.principal import Grant, Principal
 from backend.db import utcnow
@@ -39,7 +41,9 @@ def keyed_hash(secret_key: str, value: str) -> str:
 
 
 def normalise_code(raw: str) -> str:
-    cleaned = "".join(ch for ch in raw.upper() if ch.isalnum())
+    # NFKC folds the full-width letters and digits a Chinese keyboard may type (ＡＢ１) into ASCII.
+    folded = unicodedata.normalize("NFKC", raw).upper()
+    cleaned = "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
@@ -58,7 +62,7 @@ class IssuedCode:
 
 
 async def do_issue_code(
-    db: AsyncSession, user: User, *, actor: User | None, secret_key: str, valid_for: timedelta
+    db: AsyncSession, user: User, *, actor: Actor | None, secret_key: str, valid_for: timedelta
 ) -> IssuedCode:
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     record = SignInCode(
@@ -113,10 +117,10 @@ async def do_redeem_code(
     code_record = await db.get(SignInCode, row.id)
     assert code_record is not None
     await audit.record(db, actor=user, action="signin_code.used", subject=code_record)
-    return await _start_session(db, user, method="code", lifetime=session_lifetime, secret_key=secret_key)
+    return await start_session(db, user, method="code", lifetime=session_lifetime, secret_key=secret_key)
 
 
-async def _start_session(
+async def start_session(
     db: AsyncSession, user: User, *, method: str, lifetime: timedelta, secret_key: str
 ) -> StartedSession:
     # A fresh token at every sign-in: an id planted before sign-in is never promoted.

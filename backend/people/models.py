@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, CreatedAt
@@ -95,6 +105,8 @@ class User(CreatedAt, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A system administrator acts as staff of every programme.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The WebAuthn user handle: random, stable, never the database id; set at the first passkey.
+    webauthn_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64), unique=True, default=None)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 
+from backend.app import create_app
 from backend.audit import AuditEvent
 from backend.auth.models import Session, SignInCode
 from backend.db import Database, utcnow
 from backend.people.models import User
+from backend.settings import Settings
 from tests import personas
-from tests.conftest import ClientAs, NewBrowser, World, csrf_token, issue_code
+from tests.conftest import BASE_URL, ClientAs, NewBrowser, World, csrf_token, issue_code
 
 
 async def _post_code(browser: httpx.AsyncClient, code: str) -> httpx.Response:
@@ -178,3 +182,49 @@ async def test_signin_and_signout_are_audited(client_as: ClientAs, world: World,
             )
         ).all()
     assert actions[-4:] == ["signin_code.issued", "signin_code.used", "session.started", "session.ended"]
+
+
+async def test_a_hundred_guessed_codes_are_throttled_without_locking_out_the_real_user(
+    settings: Settings, world: World, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(replace(settings, trust_proxy=True))
+    for hook in app.on_startup:
+        await hook(app)
+    transport = httpx.ASGITransport(app=app)
+    guesser = httpx.AsyncClient(
+        transport=transport, base_url=BASE_URL, headers={"x-forwarded-for": "203.0.113.5"}
+    )
+    owner = httpx.AsyncClient(
+        transport=transport, base_url=BASE_URL, headers={"x-forwarded-for": "198.51.100.2"}
+    )
+    try:
+        token = await csrf_token(guesser)
+        statuses = []
+        for i in range(100):
+            guess = f"{i:012d}"
+            statuses.append(
+                (await guesser.post("/signin", data={"code": guess, "_csrf_token": token})).status_code
+            )
+        assert statuses[:10] == [400] * 10
+        assert set(statuses[10:]) == {429}
+        # even the right code is refused from the guessing address for now ...
+        real = await issue_code(database, personas.NEIGHBOUR)
+        blocked = await guesser.post("/signin", data={"code": real, "_csrf_token": token})
+        assert blocked.status_code == 429 and blocked.headers["retry-after"] == "900"
+        # ... while the real user, on her own phone, signs in at once
+        mine = await owner.post("/signin", data={"code": real, "_csrf_token": await csrf_token(owner)})
+        assert mine.status_code == 303
+    finally:
+        await guesser.aclose()
+        await owner.aclose()
+        for hook in app.on_shutdown:
+            await hook(app)
+    assert any(r.getMessage() == "sign-in throttled" for r in caplog.records)
+
+
+async def test_code_typed_on_a_full_width_chinese_keyboard_is_accepted(
+    client: httpx.AsyncClient, world: World, database: Database
+) -> None:
+    code = await issue_code(database, personas.NEIGHBOUR)
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in code[:6]) + "－" + code[6:]
+    assert (await _post_code(client, full_width)).status_code == 303

@@ -46,7 +46,7 @@ def test_defaults_load_with_only_a_secret_key() -> None:
     assert loaded.environment == "development"
     assert loaded.database_url == f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'carelog.db'}"
     assert loaded.photo_store_url == f"file://{PROJECT_ROOT / 'var' / 'photos'}"
-    assert loaded.public_origin == "http://127.0.0.1:8000"
+    assert loaded.public_origin == "http://localhost:8000"
     assert (loaded.host, loaded.port, loaded.workers) == ("127.0.0.1", 8000, 1)
     assert loaded.time_zone == "Asia/Shanghai"
     assert loaded.default_language == "zh_Hans"

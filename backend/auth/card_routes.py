@@ -1,0 +1,84 @@
+"""Sign-in cards handed over in person, and recovery after a lost phone. Thin handlers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import segno
+from litestar import get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth import passkey_service as pks
+from backend.auth.policy import get_issuable_user_for, list_issuable_users, may_issue_cards
+from backend.auth.principal import Principal
+from backend.auth.service import do_issue_code
+from backend.errors import Forbidden
+from backend.settings import Settings
+
+
+def qr_svg(url: str) -> Markup:
+    # segno writes plain SVG paths (no script, no external references): safe to inline.
+    return Markup(segno.make(url, error="m").svg_inline(scale=5, omitsize=True))  # noqa: S704
+
+
+@get("/cards", name="cards.list")
+async def cards(db: NamedDependency[AsyncSession], user: NamedDependency[Principal]) -> Template:
+    if not may_issue_cards(user):
+        raise Forbidden()
+    people = await list_issuable_users(db, user)
+    return Template(
+        template_name="auth/cards.html", context={"principal": user, "people": people, "notice": None}
+    )
+
+
+@post("/cards/{user_id:int}", name="cards.issue")
+async def issue_card(
+    user_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    user: NamedDependency[Principal],
+) -> Template:
+    target = await get_issuable_user_for(db, user, user_id)
+    issued = await do_issue_code(
+        db,
+        target,
+        actor=user,
+        secret_key=settings.secret_key,
+        valid_for=timedelta(hours=settings.signin_code_hours),
+    )
+    link = f"{settings.public_origin}/signin/c/{issued.code}"
+    return Template(
+        template_name="auth/card.html",
+        context={
+            "principal": user,
+            "person": target,
+            "code": issued.display,
+            "link": link,
+            "qr": qr_svg(link),
+            "expires": issued.record.expires_at.astimezone(settings.zone),
+        },
+    )
+
+
+@post("/cards/{user_id:int}/recover", name="cards.recover")
+async def recover(
+    user_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+) -> Template:
+    target = await get_issuable_user_for(db, user, user_id)
+    sessions, keys = await pks.do_recover_account(db, target, actor=user)
+    people = await list_issuable_users(db, user)
+    return Template(
+        template_name="auth/cards.html",
+        context={
+            "principal": user,
+            "people": people,
+            "notice": {"name": target.display_name, "sessions": sessions, "passkeys": keys},
+        },
+    )
+
+
+routes = [cards, issue_card, recover]

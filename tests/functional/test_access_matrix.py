@@ -1,0 +1,157 @@
+"""Every route × every persona × own/foreign object, against the access matrix in the README.
+
+The README's table is the single statement of who may do what. This test reads it, fails when the app
+has a route the table does not list (or the table lists one the app does not have), and then tries
+each route as each persona, comparing status codes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from backend.auth.models import Passkey
+from backend.db import Database
+from tests import personas
+from tests.conftest import ClientAs, NewBrowser, World, csrf_token
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+ANON = "signed-out"
+COLUMNS = [
+    ANON,
+    personas.CARING_MOTHER,
+    personas.NEIGHBOUR,
+    personas.SOCIAL_WORKER,
+    personas.STAFF,
+    personas.OUTSIDER,
+]
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+
+# For object routes: (own, foreign) per persona; a person key, a user handle, or None (no such object).
+PERSON_OBJECTS = {
+    ANON: (None, "qian"),
+    personas.CARING_MOTHER: ("xiaoyu", "duoduo"),
+    personas.NEIGHBOUR: ("qian", "zheng"),
+    personas.SOCIAL_WORKER: ("qian", "lele"),
+    personas.STAFF: ("feng", "outsider_resident"),
+    personas.OUTSIDER: ("outsider_resident", "qian"),
+}
+USER_OBJECTS = {
+    ANON: (None, personas.CARING_MOTHER),
+    personas.CARING_MOTHER: (personas.NEIGHBOUR, "demo-mother-zhang"),
+    personas.NEIGHBOUR: (personas.CARING_MOTHER, "demo-mother-zhang"),
+    personas.SOCIAL_WORKER: (personas.CARING_MOTHER, "demo-mother-zhang"),
+    personas.STAFF: (personas.SOCIAL_WORKER, personas.OUTSIDER),
+    personas.OUTSIDER: (None, personas.NEIGHBOUR),
+}
+FIXED_PARAMS = {"code": "ABCDEFGHJKMN", "path": "nope", "file_path": "app.css"}
+
+
+def read_matrix() -> dict[tuple[str, str], list[str]]:
+    rows: dict[tuple[str, str], list[str]] = {}
+    for line in README.read_text().splitlines():
+        match = re.match(r"^\| `([A-Z]+) (/[^`]*)` \|(.*)\|\s*$", line)
+        if match:
+            cells = [c.strip() for c in match.group(3).split("|")]
+            assert len(cells) == len(COLUMNS), line
+            rows[(match.group(1), match.group(2))] = cells
+    return rows
+
+
+def app_routes(app: Litestar) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in SKIPPED_METHODS
+    }
+
+
+def test_every_route_is_in_the_access_matrix_and_nothing_else_is(app: Litestar) -> None:
+    documented = set(read_matrix())
+    actual = app_routes(app)
+    assert sorted(actual - documented) == [], "routes missing from the README access matrix"
+    assert sorted(documented - actual) == [], "README access matrix lists routes the app does not have"
+
+
+def _expected(cell: str) -> tuple[int | None, int | None]:
+    own, _, foreign = cell.partition("/")
+    own_status = None if own.strip() == "—" else int(own)
+    return own_status, int(foreign) if foreign else own_status
+
+
+async def _own_passkeys(database: Database, world: World) -> dict[str, int]:
+    ids = {}
+    async with database.transaction() as db:
+        for handle in [*COLUMNS[1:], personas.OTHER_MOTHER]:
+            key = Passkey(
+                user_id=world.user_id(handle),
+                credential_id=secrets.token_urlsafe(32),
+                public_key=b"test-key",
+                sign_count=0,
+                name="k",
+                backed_up=False,
+            )
+            db.add(key)
+            await db.flush()
+            ids[handle] = key.id
+    return ids
+
+
+def _object_id(world: World, passkeys: dict[str, int], persona: str, param: str, which: int) -> int | None:
+    if param == "person_id":
+        key = PERSON_OBJECTS[persona][which]
+        if key is None:
+            return None
+        return world.outsider_resident_id if key == "outsider_resident" else world.person_id(key)
+    if param == "user_id":
+        handle = USER_OBJECTS[persona][which]
+        return None if handle is None else world.user_id(handle)
+    if param == "passkey_id":
+        if persona == ANON:
+            return None if which == 0 else passkeys[personas.OTHER_MOTHER]
+        return passkeys[persona] if which == 0 else passkeys[personas.OTHER_MOTHER]
+    raise AssertionError(f"no object kind for parameter {param}")
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(read_matrix()))
+async def test_route_answers_every_persona_as_the_matrix_says(
+    method: str,
+    path: str,
+    client_as: ClientAs,
+    new_browser: NewBrowser,
+    world: World,
+    database: Database,
+) -> None:
+    cells = read_matrix()[(method, path)]
+    passkeys = await _own_passkeys(database, world)
+    params = re.findall(r"\{(\w+):\w+\}", path)
+    object_params = [p for p in params if p not in FIXED_PARAMS]
+    failures = []
+    for persona, cell in zip(COLUMNS, cells, strict=True):
+        for which, expected in enumerate(_expected(cell)):
+            if expected is None or (which == 1 and not object_params):
+                continue
+            url = path
+            for param in params:
+                value = FIXED_PARAMS.get(param) or _object_id(world, passkeys, persona, param, which)
+                if value is None:
+                    break
+                url = re.sub(r"\{" + param + r":\w+\}", str(value), url)
+            else:
+                browser = new_browser() if persona == ANON else await client_as(persona)
+                status = (await _send(browser, method, url)).status_code
+                if status != expected:
+                    failures.append(f"{persona} {'own' if which == 0 else 'foreign'}: {status} != {expected}")
+    assert failures == []
+
+
+async def _send(browser: httpx.AsyncClient, method: str, url: str) -> httpx.Response:
+    if method == "GET":
+        return await browser.get(url)
+    return await browser.request(method, url, data={"_csrf_token": await csrf_token(browser)})
