@@ -62,9 +62,8 @@ class RelyingParty:
 
     @classmethod
     def from_origin(cls, origin: str, name: str = "Carelog") -> RelyingParty:
-        host = urlsplit(origin).hostname or "localhost"
-        # 127.0.0.1 is not a valid RP ID; browsers treat localhost as a secure context.
-        return cls(id="localhost" if host == "127.0.0.1" else host, name=name, origin=origin)
+        # Browsers refuse an IP address as RP ID: serve passkeys on a host name (localhost in development).
+        return cls(id=urlsplit(origin).hostname or "localhost", name=name, origin=origin)
 
 
 @dataclass(frozen=True, slots=True)
