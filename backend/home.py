@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend.auth.models import Passkey
 from backend.auth.principal import Principal
 from backend.meals.models import Agreement, AgreementStatus
 from backend.people.models import Area, Person, Programme, Role
@@ -31,10 +32,17 @@ class HomeData:
     people: list[Person] = field(default_factory=list)
     pairings: list[Pairing] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
+    # Signed in with a card and no passkey yet: the page offers to add one.
+    offer_passkey: bool = False
 
 
 async def load_home(db: AsyncSession, user: Principal) -> HomeData:
     data = HomeData()
+    data.offer_passkey = (
+        await db.scalar(
+            select(Passkey.id).where(Passkey.user_id == user.id, Passkey.revoked_at.is_(None)).limit(1)
+        )
+    ) is None
     if user.is_admin or user.has_role(Role.STAFF):
         programmes = (
             await db.scalars(

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import passkey_service as pks
-from backend.auth.policy import get_issuable_user_for, list_issuable_users, may_issue_cards
+from backend.auth.policy import flagged_users, get_issuable_user_for, list_issuable_users, may_issue_cards
 from backend.auth.principal import Principal
 from backend.auth.service import do_issue_code
 from backend.errors import Forbidden
@@ -31,7 +31,13 @@ async def cards(db: NamedDependency[AsyncSession], user: NamedDependency[Princip
         raise Forbidden()
     people = await list_issuable_users(db, user)
     return Template(
-        template_name="auth/cards.html", context={"principal": user, "people": people, "notice": None}
+        template_name="auth/cards.html",
+        context={
+            "principal": user,
+            "people": people,
+            "notice": None,
+            "flagged": await flagged_users(db, people),
+        },
     )
 
 
@@ -77,6 +83,7 @@ async def recover(
             "principal": user,
             "people": people,
             "notice": {"name": target.display_name, "sessions": sessions, "passkeys": keys},
+            "flagged": await flagged_users(db, people),
         },
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from backend.auth.models import Passkey
 from backend.auth.principal import Principal
 from backend.errors import Forbidden, NotFound
 from backend.i18n import gettext as _
@@ -79,3 +80,17 @@ async def get_issuable_user_for(db: AsyncSession, user: Principal, target_id: in
     if target is None:
         raise NotFound()
     return target
+
+
+async def flagged_users(db: AsyncSession, people: list[User]) -> set[int]:
+    """Which of these people have a passkey whose counter went backwards (a possible clone)."""
+    if not people:
+        return set()
+    rows = await db.scalars(
+        select(Passkey.user_id).where(
+            Passkey.user_id.in_([p.id for p in people]),
+            Passkey.flagged_at.is_not(None),
+            Passkey.revoked_at.is_(None),
+        )
+    )
+    return set(rows)

@@ -129,3 +129,21 @@ async def test_card_page_is_marked_no_store(client_as: ClientAs, world: World) -
     worker = await client_as(personas.SOCIAL_WORKER)
     card = await issue(worker, world.user_id(personas.NEIGHBOUR))
     assert card.headers["cache-control"] == "no-store"
+
+
+async def test_a_flagged_passkey_shows_on_the_workers_card_page(
+    client_as: ClientAs, world: World, new_browser: NewBrowser
+) -> None:
+    key = soft_key()
+    assert (await register(await client_as(personas.CARING_MOTHER), key)).status_code == 201
+    assert (await passkey_signin(new_browser(), key, count=9)).status_code == 200
+    assert (await passkey_signin(new_browser(), key, count=3)).status_code == 400
+    listing = (await (await client_as(personas.SOCIAL_WORKER)).get("/cards")).text
+    assert "计数器倒退" in listing
+
+
+async def test_home_offers_a_passkey_until_one_is_added(client_as: ClientAs, world: World) -> None:
+    phone = await client_as(personas.NEIGHBOUR)
+    assert 'id="passkey-offer"' in (await phone.get("/")).text
+    assert (await register(phone, soft_key())).status_code == 201
+    assert 'id="passkey-offer"' not in (await phone.get("/")).text
