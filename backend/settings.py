@@ -100,7 +100,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    session_hours: int = 24 * 30
+    # A year: a card-only user on her own phone should not be asked for a new card every month.
+    # Sessions end earlier by sign-out, "sign out everywhere" or a worker's recovery.
+    session_hours: int = 24 * 365
     signin_code_hours: int = 72
     sqlite_busy_timeout_ms: int = 5000
     max_upload_bytes: int = 15 * 1024 * 1024
