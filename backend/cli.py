@@ -103,8 +103,21 @@ def _link(settings: Settings, code: str) -> str:
     return f"{settings.public_origin}/signin/c/{code}"
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+async def _issue_link(db, user, settings: Settings, hours: int | None = None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A fresh one-time code for `user` issued by the operator (no actor): (display code, link)."""
     from backend.auth.service import do_issue_code
+
+    issued = await do_issue_code(
+        db,
+        user,
+        actor=None,
+        secret_key=settings.secret_key,
+        valid_for=timedelta(hours=hours or settings.signin_code_hours),
+    )
+    return issued.display, _link(settings, issued.code)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
     from backend.demo import PERSONAS, create_demo, demo_exists, load_demo_cast
     from backend.people.models import User
 
@@ -126,21 +139,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             user = cast.users.get(handle)
             if user is None:
                 continue
-            issued = await do_issue_code(
-                db,
-                user,
-                actor=None,
-                secret_key=settings.secret_key,
-                valid_for=timedelta(hours=settings.signin_code_hours),
-            )
-            print(f"  {name:<4} {what:<52} {_link(settings, issued.code)}")
+            _code, link = await _issue_link(db, user, settings)
+            print(f"  {name:<4} {what:<52} {link}")
         return 0
 
     return int(asyncio.run(_with_db(settings, work)) or 0)
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    from backend.auth.service import do_issue_code
     from backend.people.service import InvalidHandle, do_create_user
 
     settings = _settings()
@@ -153,21 +159,14 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         except InvalidHandle:
             print("carelog: a user name has 3-64 lowercase letters, digits, '.', '_' or '-'", file=sys.stderr)
             return 2
-        issued = await do_issue_code(
-            db,
-            user,
-            actor=None,
-            secret_key=settings.secret_key,
-            valid_for=timedelta(hours=settings.signin_code_hours),
-        )
-        print(f"Administrator {user.handle} created. Sign in once with: {_link(settings, issued.code)}")
+        _code, link = await _issue_link(db, user, settings)
+        print(f"Administrator {user.handle} created. Sign in once with: {link}")
         return 0
 
     return int(asyncio.run(_with_db(settings, work)) or 0)
 
 
 def cmd_issue_code(args: argparse.Namespace) -> int:
-    from backend.auth.service import do_issue_code
     from backend.people.models import User
 
     settings = _settings()
@@ -181,10 +180,8 @@ def cmd_issue_code(args: argparse.Namespace) -> int:
         if not 1 <= hours <= 24 * 14:
             print("carelog: --hours must be between 1 and 336", file=sys.stderr)
             return 2
-        issued = await do_issue_code(
-            db, user, actor=None, secret_key=settings.secret_key, valid_for=timedelta(hours=hours)
-        )
-        print(f"Code {issued.display}, valid once for {hours} hours: {_link(settings, issued.code)}")
+        code, link = await _issue_link(db, user, settings, hours)
+        print(f"Code {code}, valid once for {hours} hours: {link}")
         return 0
 
     return int(asyncio.run(_with_db(settings, work)) or 0)

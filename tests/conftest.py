@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -170,8 +171,8 @@ def app(settings: Settings) -> Litestar:
     return create_app(settings)
 
 
-@pytest.fixture
-async def running_app(app: Litestar) -> AsyncIterator[Litestar]:
+@asynccontextmanager
+async def started(app: Litestar) -> AsyncIterator[Litestar]:
     """The app after its startup (database, photo store), in the test's own event loop.
 
     The hooks are called directly: Litestar's lifespan context uses a task group that pytest-asyncio
@@ -179,9 +180,33 @@ async def running_app(app: Litestar) -> AsyncIterator[Litestar]:
     """
     for hook in app.on_startup:
         await hook(app)
-    yield app
-    for hook in app.on_shutdown:
-        await hook(app)
+    try:
+        yield app
+    finally:
+        for hook in app.on_shutdown:
+            await hook(app)
+
+
+@asynccontextmanager
+async def browsers_of(settings: Settings, *forwarded_for: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """A separately configured app, and one browser per client address (X-Forwarded-For)."""
+    async with started(create_app(settings)) as app:
+        transport = httpx.ASGITransport(app=app)
+        clients = [
+            httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers={"x-forwarded-for": address})
+            for address in forwarded_for or ("192.0.2.1",)
+        ]
+        try:
+            yield clients
+        finally:
+            for browser in clients:
+                await browser.aclose()
+
+
+@pytest.fixture
+async def running_app(app: Litestar) -> AsyncIterator[Litestar]:
+    async with started(app):
+        yield app
 
 
 @pytest.fixture

@@ -6,17 +6,15 @@ import asyncio
 import sqlite3
 from dataclasses import replace
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
-from backend.app import create_app
 from backend.audit import verify_chain
 from backend.auth.models import Session
 from backend.db import Database
 from backend.settings import Settings
 from tests import personas
-from tests.conftest import BASE_URL, NewBrowser, World, csrf_token, issue_code
+from tests.conftest import NewBrowser, World, browsers_of, csrf_token, issue_code
 
 
 async def test_fifty_simultaneous_signins_all_succeed_once(
@@ -69,12 +67,9 @@ async def test_a_writer_holding_the_sqlite_lock_past_the_timeout_gives_a_clean_5
     settings: Settings, world: World, database: Database
 ) -> None:
     code = await issue_code(database, personas.NEIGHBOUR)
-    app = create_app(replace(settings, sqlite_busy_timeout_ms=200))
-    for hook in app.on_startup:
-        await hook(app)
     blocker = sqlite3.connect(settings.database_url.split("///", 1)[1], isolation_level=None)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as browser:
+        async with browsers_of(replace(settings, sqlite_busy_timeout_ms=200)) as (browser,):
             token = await csrf_token(browser)
             blocker.execute("BEGIN IMMEDIATE")
             response = await browser.post("/signin", data={"code": code, "_csrf_token": token})
@@ -87,5 +82,3 @@ async def test_a_writer_holding_the_sqlite_lock_past_the_timeout_gives_a_clean_5
             assert retry.status_code == 303
     finally:
         blocker.close()
-        for hook in app.on_shutdown:
-            await hook(app)

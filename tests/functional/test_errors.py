@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from litestar import get
 from backend.app import create_app
 from backend.logs import JsonFormatter
 from backend.settings import Settings
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, started
 
 
 @get("/test-only/explode", name="test.explode")
@@ -21,12 +23,15 @@ async def explode() -> str:
     raise RuntimeError("secret detail: 钱老伯 lives at 5 Wutong Lane")
 
 
-async def _serve(settings: Settings) -> httpx.AsyncClient:
+@asynccontextmanager
+async def _serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     app.register(explode)
-    for hook in app.on_startup:
-        await hook(app)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+    async with (
+        started(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as b,
+    ):
+        yield b
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -34,7 +39,7 @@ async def test_an_unexpected_error_is_a_friendly_500_that_reveals_nothing(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with await _serve(settings) as browser:
+    async with _serve(settings) as browser:
         zh = await browser.get("/test-only/explode")
         en = await browser.get("/test-only/explode", headers={"accept-language": "en"})
         api = await browser.get("/test-only/explode", headers={"accept": "application/json"})
@@ -52,7 +57,7 @@ async def test_an_unexpected_error_is_a_friendly_500_that_reveals_nothing(
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_health_is_503_when_the_database_cannot_be_reached(settings: Settings, tmp_path: Path) -> None:
     broken = replace(settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
-    async with await _serve(broken) as browser:
+    async with _serve(broken) as browser:
         response = await browser.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "failing", "checks": {"database": "failing", "photo_store": "ok"}}

@@ -11,13 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from backend.app import create_app
 from backend.audit import AuditEvent
 from backend.auth.models import Ceremony, Passkey, Session
 from backend.db import Database, utcnow
 from backend.settings import Settings
 from tests import personas
-from tests.conftest import BASE_URL, ClientAs, NewBrowser, World, csrf_token
+from tests.conftest import BASE_URL, ClientAs, NewBrowser, World, browsers_of, csrf_token
 from tests.soft_authenticator import SoftAuthenticator
 
 RP_ID = "testserver.local"
@@ -220,25 +219,13 @@ async def test_json_post_without_csrf_header_is_refused(client: httpx.AsyncClien
 async def test_many_failed_passkey_attempts_throttle_that_client_only(
     settings: Settings, world: World, mother_key: SoftAuthenticator
 ) -> None:
-    app = create_app(replace(settings, trust_proxy=True))
-    for hook in app.on_startup:
-        await hook(app)
-    transport = httpx.ASGITransport(app=app)
-    attacker = httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers={"x-forwarded-for": "203.0.113.9"}
-    )
-    victim = httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers={"x-forwarded-for": "198.51.100.7"}
-    )
-    try:
+    async with browsers_of(replace(settings, trust_proxy=True), "203.0.113.9", "198.51.100.7") as (
+        attacker,
+        victim,
+    ):
         statuses = [
             (await passkey_signin(attacker, mother_key, origin="https://evil.example")).status_code
             for _ in range(21)
         ]
         assert statuses[:20] == [400] * 20 and statuses[20] == 429
         assert (await passkey_signin(victim, mother_key)).status_code == 200
-    finally:
-        await attacker.aclose()
-        await victim.aclose()
-        for hook in app.on_shutdown:
-            await hook(app)

@@ -9,14 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from backend.app import create_app
 from backend.audit import AuditEvent
 from backend.auth.models import Session, SignInCode
 from backend.db import Database, utcnow
 from backend.people.models import User
 from backend.settings import Settings
 from tests import personas
-from tests.conftest import BASE_URL, ClientAs, NewBrowser, World, csrf_token, issue_code
+from tests.conftest import ClientAs, NewBrowser, World, browsers_of, csrf_token, issue_code
 
 
 async def _post_code(browser: httpx.AsyncClient, code: str) -> httpx.Response:
@@ -187,17 +186,10 @@ async def test_signin_and_signout_are_audited(client_as: ClientAs, world: World,
 async def test_a_hundred_guessed_codes_are_throttled_without_locking_out_the_real_user(
     settings: Settings, world: World, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(replace(settings, trust_proxy=True))
-    for hook in app.on_startup:
-        await hook(app)
-    transport = httpx.ASGITransport(app=app)
-    guesser = httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers={"x-forwarded-for": "203.0.113.5"}
-    )
-    owner = httpx.AsyncClient(
-        transport=transport, base_url=BASE_URL, headers={"x-forwarded-for": "198.51.100.2"}
-    )
-    try:
+    async with browsers_of(replace(settings, trust_proxy=True), "203.0.113.5", "198.51.100.2") as (
+        guesser,
+        owner,
+    ):
         token = await csrf_token(guesser)
         statuses = []
         for i in range(100):
@@ -214,11 +206,6 @@ async def test_a_hundred_guessed_codes_are_throttled_without_locking_out_the_rea
         # ... while the real user, on her own phone, signs in at once
         mine = await owner.post("/signin", data={"code": real, "_csrf_token": await csrf_token(owner)})
         assert mine.status_code == 303
-    finally:
-        await guesser.aclose()
-        await owner.aclose()
-        for hook in app.on_shutdown:
-            await hook(app)
     assert any(r.getMessage() == "sign-in throttled" for r in caplog.records)
 
 
