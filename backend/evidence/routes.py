@@ -76,9 +76,18 @@ def _too_large(request: Request[Any, Any, Any], _exc: RequestEntityTooLarge) -> 
     return handle_http_exception(request, ClientException(status_code=413, detail=detail))
 
 
+def _unreadable_form(request: Request[Any, Any, Any], _exc: UnicodeDecodeError) -> Response[Any]:
+    # Litestar's multipart parser decodes a file part sent without a file name as UTF-8 text;
+    # binary bytes there would otherwise surface as a 500.
+    from backend.app import handle_http_exception
+
+    detail = _("The form could not be read. Please choose the photo again.")
+    return handle_http_exception(request, ClientException(status_code=400, detail=detail))
+
+
 UPLOAD_OPTS: dict[str, Any] = {
     "dependencies": {"db": Provide(provide_read_db)},
-    "exception_handlers": {RequestEntityTooLarge: _too_large},
+    "exception_handlers": {RequestEntityTooLarge: _too_large, UnicodeDecodeError: _unreadable_form},
 }
 
 

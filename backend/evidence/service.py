@@ -40,6 +40,7 @@ REUSE_WINDOW = timedelta(days=90)
 # slightly cropped or brightened). 64 bits in all; unrelated photos differ in about half of them.
 REUSE_MAX_DISTANCE = 6
 REUSE_CANDIDATES = 5000
+MIN_HASH_BITS = 8
 PHOTO_PREFIX = "photos/"
 ORIGINAL_PREFIX = "originals/"
 _EARLIEST_CAPTURE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -108,8 +109,8 @@ def _answer_retry(existing: Photo, *, actor: Actor, received_sha256: str) -> Ing
     return IngestResult(existing, created=False)
 
 
-async def _process(data: bytes, limits: PhotoLimits, limiter: CapacityLimiter) -> ProcessedPhoto:
-    work = partial(process_photo, data, max_pixels=limits.max_pixels)
+async def _process(data: bytes, sha256: str, limits: PhotoLimits, limiter: CapacityLimiter) -> ProcessedPhoto:
+    work = partial(process_photo, data, max_pixels=limits.max_pixels, received_sha256=sha256)
     return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
@@ -143,7 +144,7 @@ async def ingest_photo(
         existing = await find_by_client_uuid(db, client_uuid)
     if existing is not None:
         return _answer_retry(existing, actor=actor, received_sha256=received_sha256)
-    processed = await _process(data, limits, limiter)
+    processed = await _process(data, received_sha256, limits, limiter)
     await _store_files(store, processed, data, limits.keep_originals)
     zone = ZoneInfo(person.programme.time_zone if person is not None else limits.time_zone)
     captured_at, source = capture_time(processed.captured_at, client_captured_at, zone)
@@ -185,9 +186,17 @@ async def find_reuse(
         .order_by(Photo.id.desc())
         .limit(REUSE_CANDIDATES)
     )
+    # A nearly flat picture (a dark room, a blank wall) hashes to nearly all zeros or ones; two such
+    # photos would "match" while showing nothing alike, so they are compared by exact hash alone.
+    informative = MIN_HASH_BITS <= (phash & 0xFFFF_FFFF_FFFF_FFFF).bit_count() <= 64 - MIN_HASH_BITS
     best: tuple[int, int] | None = None
     for photo_id, other_hash, received, display in rows:
-        distance = 0 if received in sha256s or display in sha256s else hamming(phash, other_hash)
+        if received in sha256s or display in sha256s:
+            distance = 0
+        elif informative:
+            distance = hamming(phash, other_hash)
+        else:
+            continue
         if distance <= REUSE_MAX_DISTANCE and (best is None or distance < best[1]):
             best = (photo_id, distance)
             if distance == 0:

@@ -154,8 +154,9 @@ def phone_photo(size: tuple[int, int] = (4032, 3024), *, seed: int = 4, orientat
         x, y, r = rnd.randrange(width // 8), rnd.randrange(height // 8), rnd.randrange(5, 120)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rnd.randrange(256) for _ in range(3)))
     base = small.filter(ImageFilter.GaussianBlur(6)).resize(size, Image.Resampling.BICUBIC)
-    noise = Image.effect_noise(size, 24).convert("RGB")
-    return _save(Image.blend(base, noise, 0.18), "JPEG", quality=92, exif=exif_bytes(orientation))
+    # Seeded grain (Image.effect_noise is not seedable), so the same seed gives the same bytes.
+    grain = Image.frombytes("L", size, rnd.randbytes(width * height)).convert("RGB")
+    return _save(Image.blend(base, grain, 0.12), "JPEG", quality=92, exif=exif_bytes(orientation))
 
 
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'

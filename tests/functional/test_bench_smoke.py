@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-SMOKE_ENV = {"BENCH_WRITERS": "4", "BENCH_WRITES_EACH": "3"}
+SMOKE_ENV = {"BENCH_WRITERS": "4", "BENCH_WRITES_EACH": "3", "BENCH_ROUNDS": "1"}
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in BENCH.glob("*.py")))
