@@ -14,11 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar import Litestar
+from sqlalchemy import func, select
 
 from backend.auth.models import Passkey
 from backend.db import Database
+from backend.evidence.models import Photo
 from tests import personas
 from tests.conftest import ClientAs, NewBrowser, World, csrf_token
+from tests.data.corpus import phone_photo
+from tests.functional.photos_support import form_upload
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 ANON = "signed-out"
@@ -49,7 +53,21 @@ USER_OBJECTS = {
     personas.STAFF: (personas.SOCIAL_WORKER, personas.OUTSIDER),
     personas.OUTSIDER: (None, personas.NEIGHBOUR),
 }
-FIXED_PARAMS = {"code": "ABCDEFGHJKMN", "path": "nope", "file_path": "app.css"}
+# Photos: (uploader, subject person) for the persona's own and for a foreign photo.
+PHOTO_OBJECTS = {
+    ANON: (None, (personas.NEIGHBOUR, "qian")),
+    personas.CARING_MOTHER: ((personas.CARING_MOTHER, "xiaoyu"), (personas.OTHER_MOTHER, "duoduo")),
+    personas.NEIGHBOUR: ((personas.NEIGHBOUR, "qian"), (personas.OTHER_NEIGHBOUR, "zheng")),
+    personas.SOCIAL_WORKER: ((personas.NEIGHBOUR, "qian"), (personas.OTHER_STREET_WORKER, "feng")),
+    personas.STAFF: ((personas.OTHER_STREET_WORKER, "feng"), (personas.OUTSIDER, "outsider_resident")),
+    personas.OUTSIDER: ((personas.OUTSIDER, "outsider_resident"), (personas.NEIGHBOUR, "qian")),
+}
+FIXED_PARAMS = {
+    "code": "ABCDEFGHJKMN",
+    "path": "nope",
+    "file_path": "app.css",
+    "client_uuid": "0b6f3f0e-8d4c-4c39-9a61-3c1f5f3f7a10",
+}
 
 
 def read_matrix() -> dict[tuple[str, str], list[str]]:
@@ -103,12 +121,37 @@ async def _own_passkeys(database: Database, world: World) -> dict[str, int]:
     return ids
 
 
-def _object_id(world: World, passkeys: dict[str, int], persona: str, param: str, which: int) -> int | None:
+def _person(world: World, key: str) -> int:
+    return world.outsider_resident_id if key == "outsider_resident" else world.person_id(key)
+
+
+async def _photos(client_as: ClientAs, world: World, database: Database) -> dict[tuple[str, str], int]:
+    """One photo per (uploader, subject) the matrix needs, sent through the real upload form."""
+    wanted = {pair for own_foreign in PHOTO_OBJECTS.values() for pair in own_foreign if pair is not None}
+    ids = {}
+    for n, (uploader, subject) in enumerate(sorted(wanted)):
+        browser = await client_as(uploader)
+        response = await form_upload(browser, _person(world, subject), phone_photo((320, 240), seed=n))
+        assert response.status_code in (200, 303), response.text
+        async with database.transaction(read_only=True) as db:
+            ids[(uploader, subject)] = int(await db.scalar(select(func.max(Photo.id))) or 0)
+    return ids
+
+
+def _object_id(
+    world: World,
+    passkeys: dict[str, int],
+    photos: dict[tuple[str, str], int],
+    persona: str,
+    param: str,
+    which: int,
+) -> int | None:
     if param == "person_id":
         key = PERSON_OBJECTS[persona][which]
-        if key is None:
-            return None
-        return world.outsider_resident_id if key == "outsider_resident" else world.person_id(key)
+        return None if key is None else _person(world, key)
+    if param == "photo_id":
+        pair = PHOTO_OBJECTS[persona][which]
+        return None if pair is None else photos[pair]
     if param == "user_id":
         handle = USER_OBJECTS[persona][which]
         return None if handle is None else world.user_id(handle)
@@ -131,6 +174,7 @@ async def test_route_answers_every_persona_as_the_matrix_says(
     cells = read_matrix()[(method, path)]
     passkeys = await _own_passkeys(database, world)
     params = re.findall(r"\{(\w+):\w+\}", path)
+    photos = await _photos(client_as, world, database) if "photo_id" in params else {}
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
@@ -139,7 +183,7 @@ async def test_route_answers_every_persona_as_the_matrix_says(
                 continue
             url = path
             for param in params:
-                value = FIXED_PARAMS.get(param) or _object_id(world, passkeys, persona, param, which)
+                value = FIXED_PARAMS.get(param) or _object_id(world, passkeys, photos, persona, param, which)
                 if value is None:
                     break
                 url = re.sub(r"\{" + param + r":\w+\}", str(value), url)
