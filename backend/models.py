@@ -4,8 +4,9 @@ from backend.audit import AuditEvent, AuditHead
 from backend.auth.models import Ceremony, Passkey, RateBucket, Session, SignInCode
 from backend.db import Base
 from backend.evidence.models import Photo
-from backend.meals.models import Agreement
+from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, MenuEntry
 from backend.people.models import Area, Membership, Person, Programme, User
+from backend.settlement.models import SettlementPeriod
 from backend.visits.models import Pairing
 
 __all__ = [
@@ -15,7 +16,11 @@ __all__ = [
     "AuditHead",
     "Base",
     "Ceremony",
+    "CheckIn",
+    "CheckInFlag",
+    "CheckInPhoto",
     "Membership",
+    "MenuEntry",
     "Pairing",
     "Passkey",
     "Person",
@@ -23,6 +28,7 @@ __all__ = [
     "Programme",
     "RateBucket",
     "Session",
+    "SettlementPeriod",
     "SignInCode",
     "User",
 ]
