@@ -15,7 +15,7 @@ from anyio import CapacityLimiter
 from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -33,6 +33,7 @@ from backend.evidence.models import Photo
 from backend.evidence.pages import person_page_context
 from backend.evidence.policy import get_photo_for, may_see_original
 from backend.i18n import gettext as _
+from backend.logs import app_log
 from backend.people.policy import get_person_for
 from backend.settings import Settings
 
@@ -85,9 +86,24 @@ def _unreadable_form(request: Request[Any, Any, Any], _exc: UnicodeDecodeError) 
     return handle_http_exception(request, ClientException(status_code=400, detail=detail))
 
 
+def _sender_gone(request: Request[Any, Any, Any], exc: InternalServerException) -> Response[Any]:
+    # A phone that loses its signal mid-upload ends the body early; Litestar reports that as a 500.
+    # Nobody is left to read the answer, and it is not our fault: note it quietly, store nothing.
+    if exc.detail != "client disconnected prematurely":
+        from backend.app import handle_http_exception
+
+        return handle_http_exception(request, exc)
+    app_log.info("upload abandoned", extra={"route": request.scope.get("path_template") or "-"})
+    return Response({"status": 400, "detail": "client disconnected"}, status_code=400)
+
+
 UPLOAD_OPTS: dict[str, Any] = {
     "dependencies": {"db": Provide(provide_read_db)},
-    "exception_handlers": {RequestEntityTooLarge: _too_large, UnicodeDecodeError: _unreadable_form},
+    "exception_handlers": {
+        RequestEntityTooLarge: _too_large,
+        UnicodeDecodeError: _unreadable_form,
+        InternalServerException: _sender_gone,
+    },
 }
 
 
@@ -244,9 +260,7 @@ async def put_photo(
     return Response(PhotoOut.of(result.photo), status_code=201 if result.created else 200)
 
 
-async def _load(
-    request: Request[Any, Any, Any], db: AsyncSession, principal: Principal | None, photo_id: int
-) -> tuple[Photo, Principal]:
+async def _load(db: AsyncSession, principal: Principal | None, photo_id: int) -> tuple[Photo, Principal]:
     if principal is None:  # signed out: the photo does not exist for you (no redirect that confirms it)
         raise NotFound()
     return await get_photo_for(db, principal, photo_id), principal
@@ -279,7 +293,7 @@ async def serve_display(
     db: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal | None],
 ) -> Response[bytes]:
-    photo, user = await _load(request, db, principal, photo_id)
+    photo, user = await _load(db, principal, photo_id)
     return await _serve(request, photo, user, "display")
 
 
@@ -290,7 +304,7 @@ async def serve_thumb(
     db: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal | None],
 ) -> Response[bytes]:
-    photo, user = await _load(request, db, principal, photo_id)
+    photo, user = await _load(db, principal, photo_id)
     return await _serve(request, photo, user, "thumb")
 
 
@@ -301,7 +315,7 @@ async def serve_original(
     db: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal | None],
 ) -> Response[bytes]:
-    photo, user = await _load(request, db, principal, photo_id)
+    photo, user = await _load(db, principal, photo_id)
     if not photo.original_kept or not may_see_original(user, photo):
         raise NotFound()
     state = request.app.state

@@ -158,3 +158,47 @@ async def test_the_api_is_described_in_the_openapi_schema(client_as: ClientAs, w
     operation = schema["paths"]["/api/photos/{client_uuid}"]["put"]
     assert set(operation["requestBody"]["content"]) >= {"image/jpeg", "image/png", "image/webp"}
     assert {"200", "201", "409", "413", "415", "422"} <= set(operation["responses"])
+
+
+async def test_an_upload_cut_off_midway_stores_nothing_and_is_not_a_server_error(
+    client_as: ClientAs, world: World, database: Database, running_app: Litestar
+) -> None:
+    mother = await client_as(personas.CARING_MOTHER)
+    token = await csrf_token(mother)
+    cookies = "; ".join(f"{name}={value}" for name, value in dict(mother.cookies).items())
+    path = "/api/photos/0b7a3c1e-5d2f-4e8a-9c6b-1f2e3d4c5b6a"
+    incoming = [
+        {"type": "http.request", "body": oriented_jpeg(1)[:2000], "more_body": True},
+        {"type": "http.disconnect"},  # the phone lost its signal
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver.local"),
+            (b"content-type", b"image/jpeg"),
+            (b"x-csrftoken", token.encode()),
+            (b"cookie", cookies.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "state": {},
+    }
+    await running_app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
+    assert await photo_count(database) == 0
