@@ -1,0 +1,75 @@
+"""`carelog check` and `carelog gc-photos` as an operator runs them, on a real directory of photos."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.evidence.service import photo_key
+from backend.settings import Settings
+from tests import personas
+from tests.conftest import BASE_URL, SECRET, ClientAs, World
+from tests.data.corpus import oriented_jpeg
+from tests.functional.photos_support import api_put
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=db_url,
+        photo_store_url=f"file://{tmp_path / 'photos'}",
+        secret_key=SECRET,
+        public_origin=BASE_URL,
+    )
+
+
+def _carelog(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
+    env |= {
+        "CARELOG_DATABASE_URL": settings.database_url,
+        "CARELOG_PHOTO_STORE_URL": settings.photo_store_url,
+        "CARELOG_SECRET_KEY": SECRET,
+        "CARELOG_ENV": "test",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_check_and_gc_photos_on_a_real_photo_directory(
+    settings: Settings, client_as: ClientAs, world: World, tmp_path: Path
+) -> None:
+    mother = await client_as(personas.CARING_MOTHER)
+    photo = (await api_put(mother, oriented_jpeg(1), person_id=world.person_id("xiaoyu"))).json()
+    folder = tmp_path / "photos"
+
+    fine = await asyncio.to_thread(_carelog, settings, "check")
+    assert fine.returncode == 0, fine.stderr
+    assert "photos checked: 1, with missing or altered files: 0" in fine.stdout
+
+    orphan = folder / photo_key("cd" * 32)  # a file whose row never committed
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left by a crash")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(orphan, (two_days_ago, two_days_ago))
+    young = folder / photo_key("ef" * 32)  # an upload still in flight: too young to judge
+    young.parent.mkdir(parents=True, exist_ok=True)
+    young.write_bytes(b"in flight")
+    cleaned = await asyncio.to_thread(_carelog, settings, "gc-photos")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "4 files scanned, 1 unreferenced removed" in cleaned.stdout
+    assert not orphan.exists() and young.exists()
+    assert (folder / photo_key(photo["display_sha256"])).exists()
+
+    (folder / photo_key(photo["thumb_sha256"])).write_bytes(b"\xff\xd8\xff tampered")
+    broken = await asyncio.to_thread(_carelog, settings, "check")
+    assert broken.returncode == 1
+    assert f"photo {photo['id']}: thumb file missing or altered" in broken.stdout
