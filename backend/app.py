@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,9 @@ from backend.errors import Busy
 from backend.evidence.routes import routes as evidence_routes
 from backend.health import healthz
 from backend.home import routes as home_routes
-from backend.labels import TEMPLATE_GLOBALS
+from backend.labels import TEMPLATE_GLOBALS, local_time
 from backend.logs import app_log, configure_logging
+from backend.meals.routes import routes as meals_routes
 from backend.people.routes import routes as people_routes
 from backend.security import FrontDoorMiddleware, csrf_config, make_before_send, set_request_language
 from backend.settings import PROJECT_ROOT, Settings, load_settings
@@ -73,8 +75,19 @@ def build_jinja_environment(settings: Settings) -> jinja2.Environment:
         html_lang=lambda: i18n.HTML_LANG[i18n.current_language()],
         language_names=i18n.LANGUAGE_NAMES,
         **TEMPLATE_GLOBALS,
+        # Times are stored in UTC and shown in the deployment's zone unless a page names another.
+        local_time=lambda moment, fmt="%Y-%m-%d %H:%M", zone=None: local_time(
+            moment, zone or settings.time_zone, fmt
+        ),
     )
     return env
+
+
+def _local_time(
+    moment: datetime, fmt: str = "%Y-%m-%d %H:%M", zone: str | None = None, *, default_zone: str
+) -> str:
+    # Times are stored in UTC and shown in the deployment's zone unless a page names another.
+    return local_time(moment, zone or default_zone, fmt)
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -166,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *card_routes,
         *people_routes,
         *evidence_routes,
+        *meals_routes,
     ]
     exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
         HTTPException: handle_http_exception,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from backend.i18n import lazy_gettext as _l
+from backend.meals.labels import MEALS_TEMPLATE_GLOBALS
 from backend.people.models import AreaLevel, PersonKind, ProgrammeKind, Role
 
 _PERSON_KIND = {
@@ -47,6 +50,11 @@ def programme_kind_label(kind: ProgrammeKind) -> str:
     return str(_PROGRAMME_KIND[kind])
 
 
+def local_time(moment: datetime, zone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as people there read it, in the given (programme's) time zone."""
+    return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
 def fen_to_yuan(fen: int) -> str:
     """Integer fen to a yuan string with two decimals, without ever passing through a float."""
     sign = "-" if fen < 0 else ""
@@ -55,6 +63,7 @@ def fen_to_yuan(fen: int) -> str:
 
 
 TEMPLATE_GLOBALS: dict[str, Any] = {
+    **MEALS_TEMPLATE_GLOBALS,
     "person_kind_label": person_kind_label,
     "area_level_label": area_level_label,
     "role_label": role_label,

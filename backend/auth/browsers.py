@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import re
 
+from backend.i18n import lazy_gettext as _l
+
+# App names are shown in the notice, so they are translated like any other text.
 _IN_APP = [
-    ("MicroMessenger", "WeChat"),
-    ("WeCom|wxwork", "WeCom"),
-    (r"\bQQ/", "QQ"),
-    ("AlipayClient", "Alipay"),
-    ("DingTalk", "DingTalk"),
-    ("Weibo", "Weibo"),
-    ("aweme|BytedanceWebview|NewsArticle", "Douyin"),
-    ("XiaoHongShu|discover/", "Xiaohongshu"),
-    ("baiduboxapp", "Baidu"),
-    (r"FBAN|FBAV|Instagram|\bLine/", "a social app"),
+    ("MicroMessenger", _l("WeChat")),
+    ("WeCom|wxwork", _l("WeCom")),
+    (r"\bQQ/", _l("QQ")),
+    ("AlipayClient", _l("Alipay")),
+    ("DingTalk", _l("DingTalk")),
+    ("Weibo", _l("Weibo")),
+    ("aweme|BytedanceWebview|NewsArticle", _l("Douyin")),
+    ("XiaoHongShu|discover/", _l("Xiaohongshu")),
+    ("baiduboxapp", _l("Baidu")),
+    (r"FBAN|FBAV|Instagram|\bLine/", _l("a social app")),
 ]
 _PATTERNS = [(re.compile(pattern), name) for pattern, name in _IN_APP]
 
@@ -29,5 +32,5 @@ def in_app_browser(user_agent: str | None) -> str | None:
     agent = user_agent[:512]
     for pattern, name in _PATTERNS:
         if pattern.search(agent):
-            return name
+            return str(name)
     return None

@@ -65,7 +65,7 @@ async def issue_card(
             "code": issued.display,
             "link": link,
             "qr": qr_svg(link),
-            "expires": issued.record.expires_at.astimezone(settings.zone),
+            "expires": issued.record.expires_at,
         },
     )
 

@@ -106,7 +106,7 @@ def new_phone(
     """
     contexts: list[BrowserContext] = []
 
-    def open_phone() -> Page:
+    def open_phone(*, user_agent: str | None = None) -> Page:
         # A phone: a common width at its real pixel density, touch, and a Chinese-speaking owner.
         context = browser.new_context(
             viewport={"width": 390, "height": 844},
@@ -114,6 +114,7 @@ def new_phone(
             is_mobile=True,
             has_touch=True,
             locale="zh-CN",
+            user_agent=user_agent,
         )
         context.set_default_timeout(10_000)
         context.expose_function("__e2eCspViolation", browser_log.on_csp_violation)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 import httpx
 import pytest
@@ -55,7 +55,13 @@ DEMO_NAMES = {
     "demo-neighbour-wu": "吴凤英",
 }
 
-NewPhone = Callable[[], Page]
+
+class NewPhone(Protocol):
+    """Opens another phone; `user_agent` replaces Chromium's own (e.g. a messaging app's browser)."""
+
+    def __call__(self, *, user_agent: str | None = None) -> Page: ...
+
+
 SignIn = Callable[[Page, str], None]
 
 
@@ -150,12 +156,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(workdir: Path) -> Iterator[LiveServer]:
+def running_server(workdir: Path, *, public_host: str = "127.0.0.1") -> Iterator[LiveServer]:
+    """`public_host` names the server in its public origin (it always listens on 127.0.0.1).
+
+    Passkeys need "localhost": WebAuthn refuses an IP address as RP ID, and the app takes its RP ID
+    from the public origin's host name.
+    """
     carelog = Path(sys.executable).parent / "carelog"
     if not carelog.exists():
         _fail(f"the carelog console script is missing next to {sys.executable} (pip install -e .)")
     port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://{public_host}:{port}"
     # Settings refuse unknown CARELOG_* variables, so start from an environment without any.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
     env.update(

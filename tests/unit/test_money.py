@@ -21,3 +21,14 @@ def test_yuan_text_round_trips_to_the_same_fen(fen: int) -> None:
     text = fen_to_yuan(fen)
     whole, cents = text.lstrip("-").split(".")
     assert (int(whole) * 100 + int(cents)) * (-1 if text.startswith("-") else 1) == fen
+
+
+def test_times_are_shown_in_the_programmes_zone_not_utc() -> None:
+    from datetime import UTC, datetime
+
+    from backend.labels import local_time
+
+    late_evening_utc = datetime(2026, 11, 25, 17, 30, tzinfo=UTC)
+    assert local_time(late_evening_utc, "Asia/Shanghai", "%Y-%m-%d") == "2026-11-26"
+    assert local_time(late_evening_utc, "Asia/Shanghai") == "2026-11-26 01:30"
+    assert local_time(late_evening_utc, "Asia/Urumqi", "%H:%M") == "23:30"

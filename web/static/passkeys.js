@@ -64,6 +64,10 @@
     if (error && (error.name === "NotAllowedError" || error.name === "AbortError")) {
       return form.getAttribute("data-msg-cancelled") || error.message;
     }
+    // The phone already holds one of this person's passkeys (the server lists them to exclude).
+    if (error && error.name === "InvalidStateError") {
+      return form.getAttribute("data-msg-exists") || error.message;
+    }
     return error && error.message ? error.message : String(error);
   }
 
