@@ -6,6 +6,7 @@ and decoded before any write transaction opens, so SQLite's write lock is held o
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,18 +49,17 @@ async def provide_read_db(state: State) -> Any:
         yield session
 
 
-def _limiter(state: State) -> CapacityLimiter:
+def photo_limiter(state: State) -> CapacityLimiter:
+    """The app's one limiter for Pillow work (other intake paths, such as meal forms, share it)."""
     limiter: CapacityLimiter | None = getattr(state, "photo_limiter", None)
     if limiter is None:
         # One decode per core: Pillow releases the GIL, so more would only queue inside the CPU.
-        import os
-
         limiter = CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
         state.photo_limiter = limiter
     return limiter
 
 
-def _limits(settings: Settings) -> service.PhotoLimits:
+def photo_limits(settings: Settings) -> service.PhotoLimits:
     return service.PhotoLimits(
         max_pixels=settings.max_photo_pixels,
         keep_originals=settings.keep_originals,
@@ -97,6 +97,9 @@ def _sender_gone(request: Request[Any, Any, Any], exc: InternalServerException) 
     return Response({"status": 400, "detail": "client disconnected"}, status_code=400)
 
 
+# The names the meal forms imported first; photo_limiter and photo_limits are the public ones.
+_limiter, _limits = photo_limiter, photo_limits
+
 UPLOAD_OPTS: dict[str, Any] = {
     "dependencies": {"db": Provide(provide_read_db)},
     "exception_handlers": {
@@ -124,13 +127,13 @@ async def upload_photo(
             result = await service.ingest_photo(
                 state.database,
                 state.photo_store,
-                _limiter(state),
+                photo_limiter(state),
                 form.data,
                 actor=user,
                 client_uuid=form.client_uuid,
                 person=person,
                 client_captured_at=None,
-                limits=_limits(settings),
+                limits=photo_limits(settings),
             )
             return Redirect(f"/people/{person.id}#photo-{result.photo.id}", status_code=303)
         except PhotoRejected as exc:
@@ -247,13 +250,13 @@ async def put_photo(
         result = await service.ingest_photo(
             state.database,
             state.photo_store,
-            _limiter(state),
+            photo_limiter(state),
             data,
             actor=user,
             client_uuid=client_uuid,
             person=person,
             client_captured_at=parse_captured_at(captured_at),
-            limits=_limits(settings),
+            limits=photo_limits(settings),
         )
     except PhotoRejected as exc:
         raise ClientException(status_code=exc.status, detail=exc.text()) from None
