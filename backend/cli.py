@@ -132,7 +132,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print("The database holds data that is not the demo; the demo was not loaded.")
             return 0
         else:
-            cast = await create_demo(db, time_zone=settings.time_zone)
+            from backend.storage import PhotoStore
+
+            store = PhotoStore.from_url(settings.photo_store_url)
+            cast = await create_demo(db, time_zone=settings.time_zone, store=store)
             print("Demo district loaded: 青溪区 (Qingxi District, fictional).")
         print(f"\nOne-time sign-in links (each works once, for {settings.signin_code_hours} hours):")
         for handle, name, what in PERSONAS:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.meals.clock import add_months
+from backend.meals.demo import create_meal_demo
 from backend.meals.service import do_create_agreement
 from backend.people.models import Area, Person, PersonKind, Programme, ProgrammeKind, Role, User
 from backend.people.service import (
@@ -22,6 +24,7 @@ from backend.people.service import (
     do_create_programme,
     do_create_user,
 )
+from backend.storage import PhotoStore
 from backend.visits.service import do_pair
 
 DEMO_MARKER_HANDLE = "demo-staff-zhou"
@@ -68,8 +71,13 @@ async def load_demo_cast(db: AsyncSession) -> DemoCast:
 
 
 async def create_demo(
-    db: AsyncSession, *, time_zone: str = "Asia/Shanghai", today: date | None = None
+    db: AsyncSession,
+    *,
+    time_zone: str = "Asia/Shanghai",
+    today: date | None = None,
+    store: PhotoStore | None = None,
 ) -> DemoCast:
+    """The demo district. With a photo store, also meals already checked in (their photos need files)."""
     cast = DemoCast()
     actor = None  # the system itself
     district = await do_create_area(db, name="青溪区", parent=None, actor=actor)
@@ -162,7 +170,10 @@ async def create_demo(
         if mother:
             await do_pair(db, programme=mothers_prog, child=child, mother=u[mother], actor=actor)
 
-    starts = (today or datetime.now(ZoneInfo(time_zone)).date()).replace(day=1)
+    today = today or datetime.now(ZoneInfo(time_zone)).date()
+    # Agreements began last month, so the history has a past month and the demo meals a past.
+    starts = add_months(today.replace(day=1), -1)
+    agreements = []
     residents = [
         ("qian", "钱老伯", 1941, guiyuan, "demo-neighbour-zhao", "demo-sw-li"),
         ("zheng", "郑奶奶", 1938, songfeng, "demo-neighbour-sun", "demo-sw-li"),
@@ -179,13 +190,15 @@ async def create_demo(
             actor=actor,
         )
         cast.people[key] = resident
-        await do_create_agreement(
+        agreement = await do_create_agreement(
             db,
             programme=meals_prog,
             resident=resident,
             neighbour=u[neighbour],
             social_worker=u[worker],
             starts_on=starts,
-            actor=actor,
+            actor=u[worker],
         )
+        agreements.append(agreement)
+    await create_meal_demo(db, agreements=agreements, users=u, today=today, store=store)
     return cast

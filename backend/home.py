@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from backend.auth.models import Passkey
 from backend.auth.principal import Principal
 from backend.meals.models import Agreement, AgreementStatus
+from backend.meals.queries import TodayMeals, today_for_neighbour
 from backend.people.models import Area, Person, Programme, Role
 from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
 from backend.visits.models import Pairing, PairingStatus
@@ -32,6 +33,7 @@ class HomeData:
     people: list[Person] = field(default_factory=list)
     pairings: list[Pairing] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
+    meals_today: TodayMeals | None = None
     # Signed in with a card and no passkey yet: the page offers to add one.
     offer_passkey: bool = False
 
@@ -89,6 +91,7 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
                 )
             ).all()
         )
+        data.meals_today = await today_for_neighbour(db, user)
     return data
 
 

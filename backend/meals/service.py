@@ -1,14 +1,29 @@
-"""Writes for neighbour meal agreements."""
+"""Writes for neighbour meal agreements. Each do_* records its audit event in the same transaction.
+
+Menus are written in menus.py and check-ins in checkins.py.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
-from backend.meals.models import Agreement, AgreementStatus
+from backend.db import utcnow
+from backend.errors import Conflict
+from backend.evidence.models import Photo
+from backend.i18n import lazy_gettext as _l
+from backend.meals.models import (
+    DEFAULT_MONTHLY_CAP_FEN,
+    DEFAULT_RATE_FEN,
+    Agreement,
+    AgreementStatus,
+    CheckIn,
+    Signatory,
+)
 from backend.people.models import Person, Programme, User
 
 
@@ -20,20 +35,34 @@ async def do_create_agreement(
     neighbour: User,
     social_worker: User,
     starts_on: date,
-    rate_fen: int = 1500,
-    monthly_cap_fen: int = 45000,
+    ends_on: date | None = None,
+    rate_fen: int = DEFAULT_RATE_FEN,
+    monthly_cap_fen: int = DEFAULT_MONTHLY_CAP_FEN,
+    serves_lunch: bool = True,
+    serves_dinner: bool = False,
     actor: Actor | None,
 ) -> Agreement:
+    """Create an agreement; the social worker who creates it stands for the project (its first party)."""
+    current = await db.scalar(
+        select(Agreement.id).where(
+            Agreement.resident_id == resident.id, Agreement.status == AgreementStatus.ACTIVE
+        )
+    )
+    if current is not None:
+        raise Conflict(str(_l("This resident already has a meal agreement. End it before making a new one.")))
     agreement = Agreement(
-        programme_id=programme.id,
-        resident_id=resident.id,
-        neighbour_id=neighbour.id,
-        social_worker_id=social_worker.id,
+        programme=programme,
+        resident=resident,
+        neighbour=neighbour,
+        social_worker=social_worker,
         rate_fen=rate_fen,
         monthly_cap_fen=monthly_cap_fen,
+        serves_lunch=serves_lunch,
+        serves_dinner=serves_dinner,
         starts_on=starts_on,
-        ends_on=None,
+        ends_on=ends_on,
         status=AgreementStatus.ACTIVE,
+        created_by_id=actor.id if actor else None,
     )
     db.add(agreement)
     await db.flush()
@@ -45,8 +74,78 @@ async def do_create_agreement(
         change={
             "resident_id": resident.id,
             "neighbour_id": neighbour.id,
+            "social_worker_id": social_worker.id,
             "rate_fen": rate_fen,
             "cap_fen": monthly_cap_fen,
+            "slots": [s.value for s in agreement.slots],
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat() if ends_on else None,
         },
+    )
+    return agreement
+
+
+def _refuse_if_ended(agreement: Agreement) -> None:
+    if agreement.status is not AgreementStatus.ACTIVE:
+        raise Conflict(str(_l("This agreement has ended.")))
+
+
+async def do_confirm_as_neighbour(db: AsyncSession, agreement: Agreement, *, actor: Actor) -> Agreement:
+    """The neighbour's own confirmation, given in the app. Confirming twice changes nothing."""
+    _refuse_if_ended(agreement)
+    if agreement.neighbour_id != actor.id:
+        raise Conflict(str(_l("Only the neighbour of this agreement can confirm it.")))
+    if agreement.neighbour_confirmed_at is not None:
+        return agreement
+    agreement.neighbour_confirmed_at = utcnow()
+    await audit.record(db, actor=actor, action="agreement.neighbour_confirmed", subject=agreement)
+    return agreement
+
+
+async def do_record_resident_confirmation(
+    db: AsyncSession, agreement: Agreement, *, signatory: Signatory, paper_photo: Photo | None, actor: Actor
+) -> Agreement:
+    """The social worker records that the resident (or the guardian) signed, with the paper's photo if any."""
+    _refuse_if_ended(agreement)
+    if agreement.resident_confirmed_at is not None:
+        raise Conflict(str(_l("The resident's confirmation is already recorded.")))
+    agreement.resident_confirmed_at = utcnow()
+    agreement.resident_signatory = signatory
+    agreement.resident_confirmed_by_id = actor.id
+    agreement.resident_confirmation_photo_id = paper_photo.id if paper_photo else None
+    await audit.record(
+        db,
+        actor=actor,
+        action="agreement.resident_confirmed",
+        subject=agreement,
+        change={"signatory": signatory.value, "photo_id": paper_photo.id if paper_photo else None},
+    )
+    return agreement
+
+
+async def do_end_agreement(
+    db: AsyncSession, agreement: Agreement, *, ends_on: date, actor: Actor
+) -> Agreement:
+    """End an agreement on a day; its check-ins, menus and confirmations all stay."""
+    _refuse_if_ended(agreement)
+    if ends_on < agreement.starts_on:
+        raise Conflict(str(_l("The last day cannot be before the agreement started.")))
+    later = await db.scalar(
+        select(CheckIn.day)
+        .where(CheckIn.agreement_id == agreement.id, CheckIn.day > ends_on, CheckIn.superseded_at.is_(None))
+        .order_by(CheckIn.day.desc())
+        .limit(1)
+    )
+    if later is not None:
+        raise Conflict(
+            str(_l("Meals after that day are already checked in (the last on %(day)s)."))
+            % {"day": later.isoformat()}
+        )
+    agreement.status = AgreementStatus.ENDED
+    agreement.ends_on = ends_on
+    agreement.ended_at = utcnow()
+    agreement.ended_by_id = actor.id
+    await audit.record(
+        db, actor=actor, action="agreement.ended", subject=agreement, change={"ends_on": ends_on.isoformat()}
     )
     return agreement
