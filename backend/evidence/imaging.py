@@ -6,8 +6,8 @@ Order matters, and every step before decoding is cheap:
 2. Pillow opens it with only that one decoder allowed and reads the header, nothing more;
 3. the pixel count from the header is checked against the limit (decompression bombs stop here);
 4. JPEGs are drafted to the real target box in stored orientation, so libjpeg decodes at 1/2, 1/4
-   or 1/8 scale; then the EXIF orientation is applied and the display copy is resized with a
-   reducing gap; the thumbnail is made from the display copy;
+   or 1/8 scale; the display copy is resized with a reducing gap, then turned upright by its EXIF
+   orientation; the thumbnail is made from the display copy;
 5. both are encoded as JPEG q82 from images whose `info` was emptied: no EXIF, no GPS, no comment,
    no XMP; only the ICC profile is passed on.
 Only the first frame of an animated image is ever decoded.
@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
 
 from backend.i18n import lazy_gettext as _l
 
@@ -51,6 +53,15 @@ _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 0x9003
 _OFFSET_TIME_ORIGINAL = 0x9011
 _ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
@@ -229,7 +240,18 @@ def process_photo(data: bytes, *, max_pixels: int, received_sha256: str | None =
         raise
     except Image.DecompressionBombError:
         raise _too_many_pixels(max_pixels) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        IndexError,
+        TypeError,
+        KeyError,
+        struct.error,
+        zlib.error,
+    ):
         # Pillow reports truncated, corrupt and lying files through all of these.
         raise _damaged() from None
     except MemoryError:
@@ -262,8 +284,13 @@ def _process(
         display = (
             rgb.resize(display_box, RESAMPLE, reducing_gap=2.0) if rgb.size != display_box else rgb.copy()
         )
-        display.info = dict(image.info)  # carries the EXIF orientation (and only that is read)
-    ImageOps.exif_transpose(display, in_place=True)
+    # ImageOps.exif_transpose's own table, applied directly: exif_transpose also re-serialises the EXIF
+    # block to drop its orientation tag, which raises on malformed EXIF (found by fuzzing), and we
+    # discard that block anyway.
+    orientation = exif.get(_ORIENTATION, 1)
+    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    if method is not None:
+        display = display.transpose(method)
     thumb_box = _fit(display.size, THUMB_LONG_SIDE)
     thumb = (
         display.resize(thumb_box, RESAMPLE, reducing_gap=2.0) if display.size != thumb_box else display.copy()
