@@ -15,17 +15,22 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, put
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, HTTPException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
 
 from backend.auth.principal import Principal
+from backend.errors import SignInRequired
 from backend.evidence.routes import provide_read_db
 from backend.i18n import gettext as _
 from backend.meals.checkins import CheckInDraft, submit_checkin
 from backend.meals.forms import MAX_DISH_CHARS, MAX_DISHES, MAX_PHOTOS, normalize_dishes
 from backend.meals.models import CheckIn, FlagCode, MealSlot
+from backend.security import session_cookie_name
 
 Dish = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DISH_CHARS)]
 
@@ -107,6 +112,13 @@ def _invalid_body(_request: Request[Any, Any, Any], exc: ValidationException) ->
     )
 
 
+def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    # A guard runs before the body is read: a signed-out phone hears "sign in" (401), not about its body.
+    # Whether the session is still valid is decided afterwards, by the user dependency.
+    if not connection.cookies.get(session_cookie_name(connection.app.state.settings)):
+        raise SignInRequired()
+
+
 def _other_client_error(request: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
     if type(exc) is ClientException and exc.status_code == 400:
         # Raised while reading the body, before the handler ran: not JSON at all.
@@ -133,6 +145,7 @@ def _other_client_error(request: Request[Any, Any, Any], exc: ClientException) -
     responses={
         200: ResponseSpec(data_container=CheckInOut, description="Already received: the original"),
         400: _error("The body is not a valid check-in"),
+        401: _error("Not signed in"),
         403: _error("Not the neighbour of this agreement"),
         404: _error("No such agreement for you, or a photo has not arrived yet"),
         409: _error(
@@ -142,12 +155,13 @@ def _other_client_error(request: Request[Any, Any, Any], exc: ClientException) -
         503: _error("The server is busy; nothing was saved"),
     },
     dependencies={"db": Provide(provide_read_db)},
+    guards=[_signed_in],
     exception_handlers={ValidationException: _invalid_body, ClientException: _other_client_error},
 )
 async def put_checkin(
     state: State,
-    client_uuid: uuid.UUID,
-    data: CheckInIn,
+    client_uuid: FromPath[uuid.UUID],
+    data: JSONBody[CheckInIn],
     user: NamedDependency[Principal],
 ) -> Response[CheckInOut]:
     draft = CheckInDraft(

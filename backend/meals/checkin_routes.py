@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,8 +74,8 @@ async def checkin_page(
     agreement_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    slot: str | None = None,
-    day: str | None = None,
+    slot: FromQuery[str | None] = None,
+    day: FromQuery[str | None] = None,
 ) -> Template | Redirect:
     agreement = await policy.get_agreement_for(db, user, agreement_id)
     policy.require_neighbour_of(user, agreement)
@@ -148,8 +148,8 @@ async def history(
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     settings: NamedDependency[Settings],
-    month: str | None = None,
-    sent: int | None = None,
+    month: FromQuery[str | None] = None,
+    sent: FromQuery[int | None] = None,
 ) -> Template:
     if not user.has_role(Role.NEIGHBOUR):
         raise Forbidden()

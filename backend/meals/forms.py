@@ -139,7 +139,7 @@ async def parse_checkin_form(form: FormMultiDict) -> CheckInForm:
     result.day = parse_day(_text(form, "day", 10))
     if result.day is None:
         result.errors["day"] = _("Choose the day of the meal.")
-    chosen = [v for v in form.getall("dish") if isinstance(v, str)][: MAX_DISHES * 2]
+    chosen = [v for v in form.getall("dish", []) if isinstance(v, str)][: MAX_DISHES * 2]
     result.dishes = normalize_dishes([*chosen, *split_dishes(_text(form, "extra_dishes", 600))])
     error = dishes_error(result.dishes, required=True)
     if error:

@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -332,8 +332,8 @@ async def menu_page(
     agreement_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    month: str | None = None,
-    saved: int | None = None,
+    month: FromQuery[str | None] = None,
+    saved: FromQuery[int | None] = None,
 ) -> Template:
     agreement = await policy.get_agreement_for(db, user, agreement_id)
     chosen = parse_month(month) or local_today(agreement.programme).replace(day=1)

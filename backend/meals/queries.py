@@ -220,6 +220,6 @@ async def neighbours_for(
         .order_by(User.display_name, User.id)
     )
     found: dict[int, tuple[User, Membership]] = {}
-    for neighbour, membership in rows.tuples():
+    for neighbour, membership in rows:
         found.setdefault(neighbour.id, (neighbour, membership))
     return list(found.values())

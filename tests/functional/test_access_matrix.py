@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from backend.evidence.models import Photo
 from tests import personas
 from tests.conftest import ClientAs, NewBrowser, World, csrf_token
 from tests.data.corpus import phone_photo
+from tests.functional import meals_support
 from tests.functional.photos_support import form_upload
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -62,6 +64,16 @@ PHOTO_OBJECTS = {
     personas.STAFF: ((personas.OTHER_STREET_WORKER, "feng"), (personas.OUTSIDER, "outsider_resident")),
     personas.OUTSIDER: ((personas.OUTSIDER, "outsider_resident"), (personas.NEIGHBOUR, "qian")),
 }
+# Meal agreements and their check-ins: (own, foreign) per persona, by the resident's key.
+AGREEMENT_OBJECTS = {
+    ANON: (None, "qian"),
+    personas.CARING_MOTHER: (None, "qian"),
+    personas.NEIGHBOUR: ("qian", "zheng"),
+    personas.SOCIAL_WORKER: ("qian", "feng"),
+    personas.STAFF: ("feng", "outsider_resident"),
+    personas.OUTSIDER: ("outsider_resident", "qian"),
+}
+CHECKIN_OBJECTS = AGREEMENT_OBJECTS
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -138,6 +150,22 @@ async def _photos(client_as: ClientAs, world: World, database: Database) -> dict
     return ids
 
 
+async def _meal_objects(database: Database, world: World) -> dict[str, int]:
+    """Each resident's agreement ("agreement:<key>") and one check-in of yesterday ("checkin:<key>")."""
+    outsider = await meals_support.outsider_agreement(database, world)
+    ids = {}
+    yesterday = meals_support.shanghai_today() - timedelta(days=1)
+    for n, key in enumerate(("qian", "zheng", "feng", "outsider_resident")):
+        agreement = (
+            outsider
+            if key == "outsider_resident"
+            else await meals_support.agreement_of(database, _person(world, key))
+        )
+        checkin = await meals_support.make_checkin(database, agreement, yesterday, seed=700 + n)
+        ids[f"agreement:{key}"], ids[f"checkin:{key}"] = agreement.id, checkin.id
+    return ids
+
+
 def _object_id(
     world: World,
     passkeys: dict[str, int],
@@ -145,7 +173,11 @@ def _object_id(
     persona: str,
     param: str,
     which: int,
+    meals: dict[str, int] | None = None,
 ) -> int | None:
+    if param in ("agreement_id", "checkin_id") and meals is not None:
+        key = (AGREEMENT_OBJECTS if param == "agreement_id" else CHECKIN_OBJECTS)[persona][which]
+        return None if key is None else meals[f"{param.split('_')[0]}:{key}"]
     if param == "person_id":
         key = PERSON_OBJECTS[persona][which]
         return None if key is None else _person(world, key)
@@ -175,6 +207,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
     passkeys = await _own_passkeys(database, world)
     params = re.findall(r"\{(\w+):\w+\}", path)
     photos = await _photos(client_as, world, database) if "photo_id" in params else {}
+    meal_params = {"agreement_id", "checkin_id"} & set(params)
+    meals = await _meal_objects(database, world) if meal_params else None
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
@@ -183,7 +217,9 @@ async def test_route_answers_every_persona_as_the_matrix_says(
                 continue
             url = path
             for param in params:
-                value = FIXED_PARAMS.get(param) or _object_id(world, passkeys, photos, persona, param, which)
+                value = FIXED_PARAMS.get(param) or _object_id(
+                    world, passkeys, photos, persona, param, which, meals=meals
+                )
                 if value is None:
                     break
                 url = re.sub(r"\{" + param + r":\w+\}", str(value), url)
