@@ -49,7 +49,7 @@ def test_a_photo_sent_sideways_with_gps_is_shown_upright_and_without_location(
     sideways = tmp_path / "IMG_0001.jpg"
     sideways.write_bytes(oriented_jpeg(6, (640, 480)))
     sign_in(page, personas.CARING_MOTHER)
-    page.get_by_role("link", name=re.compile("陈小宇")).first.tap()
+    page.get_by_role("link", name="陈小宇", exact=True).first.tap()  # the person, not a visit
     expect(page).to_have_url(re.compile(r"/people/\d+$"))
 
     page.locator("#photo-input").set_input_files(str(sideways))
