@@ -140,6 +140,14 @@ def handle_operational_error(request: Request[Any, Any, Any], exc: OperationalEr
     return _error_response(request, busy.status_code, str(busy.detail), busy.headers)
 
 
+def handle_unreadable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    # A form whose text fields are not UTF-8 (a broken client, or a probe): the request is at fault.
+    app_log.info("unreadable request body", extra={"route": request.scope.get("path_template") or "-"})
+    return _error_response(
+        request, 400, i18n.gettext("The form could not be read. Please send it again."), None
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     app_log.error("unhandled error", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc)
     return _error_response(
@@ -184,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
         HTTPException: handle_http_exception,
         OperationalError: handle_operational_error,
+        UnicodeDecodeError: handle_unreadable_body,
         Exception: handle_unexpected,
     }
     return Litestar(

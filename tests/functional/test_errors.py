@@ -61,3 +61,19 @@ async def test_health_is_503_when_the_database_cannot_be_reached(settings: Setti
         response = await browser.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "failing", "checks": {"database": "failing", "photo_store": "ok"}}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_form_with_bytes_that_are_not_text_is_a_400_not_a_500(settings: Settings) -> None:
+    async with _serve(settings) as browser:
+        await browser.get("/signin")
+        token = browser.cookies["csrftoken"]
+        body = (
+            b'--XX\r\nContent-Disposition: form-data; name="_csrf_token"\r\n\r\n' + token.encode() + b"\r\n"
+            b'--XX\r\nContent-Disposition: form-data; name="code"\r\n\r\n\xff\xfe\x00\x81\r\n--XX--\r\n'
+        )
+        response = await browser.post(
+            "/signin", content=body, headers={"content-type": "multipart/form-data; boundary=XX"}
+        )
+    assert response.status_code == 400
+    assert "无法读取" in response.text
