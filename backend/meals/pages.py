@@ -128,6 +128,8 @@ async def agreement_create(
 
 async def _create(db: AsyncSession, user: Principal, form: AgreementForm, resident: Person) -> Agreement:
     assert form.neighbour_id is not None and form.starts_on is not None
+    # Loaded again in this (write) session: the page's objects belong to its read-only one.
+    resident = await db.get_one(Person, resident.id)
     neighbour = await db.get_one(User, form.neighbour_id)
     worker = await db.get_one(User, user.id)
     programme = await db.get_one(Programme, resident.programme_id)
