@@ -42,6 +42,7 @@ from backend.people.routes import routes as people_routes
 from backend.security import FrontDoorMiddleware, csrf_config, make_before_send, set_request_language
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 from backend.storage import PhotoStore
+from backend.visits.routes import routes as visits_routes
 
 TEMPLATE_DIR = PROJECT_ROOT / "web" / "templates"
 STATIC_DIR = PROJECT_ROOT / "web" / "static"
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *people_routes,
         *evidence_routes,
         *meals_routes,
+        *visits_routes,
     ]
     exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
         HTTPException: handle_http_exception,

@@ -25,6 +25,8 @@ from backend.people.service import (
     do_create_user,
 )
 from backend.storage import PhotoStore
+from backend.visits.demo import create_visits_demo
+from backend.visits.models import Pairing
 from backend.visits.service import do_pair
 
 DEMO_MARKER_HANDLE = "demo-staff-zhou"
@@ -146,6 +148,7 @@ async def create_demo(
         ("lele", "黄乐乐", 2013, "黄妈妈", hetang, "demo-mother-zhang"),
         ("xiaoqi", "马小琪", 2016, "马奶奶", guiyuan, None),  # waiting for a mother
     ]
+    pairings: dict[str, Pairing] = {}
     for key, name, born, guardian_name, area, mother in children:
         guardian = await do_create_person(
             db,
@@ -168,7 +171,10 @@ async def create_demo(
         cast.people[key] = child
         cast.people[f"{key}_guardian"] = guardian
         if mother:
-            await do_pair(db, programme=mothers_prog, child=child, mother=u[mother], actor=actor)
+            pairings[key] = await do_pair(
+                db, programme=mothers_prog, child=child, mother=u[mother], actor=actor
+            )
+    await create_visits_demo(db, programme=mothers_prog, pairings=pairings)
 
     today = today or datetime.now(ZoneInfo(time_zone)).date()
     # Agreements began last month, so the history has a past month and the demo meals a past.

@@ -17,6 +17,7 @@ from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import TodayMeals, today_for_neighbour
 from backend.people.models import Area, Person, Programme, Role
 from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
+from backend.visits.home import MotherHome, load_mother_home
 from backend.visits.models import Pairing, PairingStatus
 
 
@@ -34,6 +35,7 @@ class HomeData:
     pairings: list[Pairing] = field(default_factory=list)
     agreements: list[Agreement] = field(default_factory=list)
     meals_today: TodayMeals | None = None
+    visits_home: MotherHome | None = None
     # Signed in with a card and no passkey yet: the page offers to add one.
     offer_passkey: bool = False
 
@@ -80,6 +82,7 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
                 )
             ).all()
         )
+        data.visits_home = await load_mother_home(db, user)
     if user.has_role(Role.NEIGHBOUR):
         data.agreements = list(
             (

@@ -7,7 +7,7 @@ from backend.evidence.models import Photo
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, MenuEntry
 from backend.people.models import Area, Membership, Person, Programme, User
 from backend.settlement.models import SettlementPeriod
-from backend.visits.models import Pairing
+from backend.visits.models import ChecklistItem, Pairing, Visit, VisitPhoto
 
 __all__ = [
     "Agreement",
@@ -19,6 +19,7 @@ __all__ = [
     "CheckIn",
     "CheckInFlag",
     "CheckInPhoto",
+    "ChecklistItem",
     "Membership",
     "MenuEntry",
     "Pairing",
@@ -31,4 +32,6 @@ __all__ = [
     "SettlementPeriod",
     "SignInCode",
     "User",
+    "Visit",
+    "VisitPhoto",
 ]

@@ -1,20 +1,47 @@
-"""Caring-mother pairings: one child, one mother at a time; history is kept."""
+"""Caring-mother pairings: one child, one mother at a time; history is kept.
+
+A visit is one home visit a mother logged for a child she is paired with. Within 24 hours of sending
+it (and while nobody has reviewed it) she may correct it in place, each correction an audit event
+with the old and new content hash; after that a correction is a new row that `replaces_id` the old
+one, whose `superseded_at` is then set. The review queue (issue 6) sets `status`, `reason` and
+`review_note`, as for meal check-ins.
+"""
 
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, CreatedAt, utcnow
+from backend.evidence.models import Photo
 from backend.people.models import Person, User, str_enum
+
+DEFAULT_VISIT_INTERVAL_DAYS = 30  # monthly
 
 
 class PairingStatus(enum.StrEnum):
     ACTIVE = "active"
     ENDED = "ended"
+
+
+class NeedArea(enum.StrEnum):
+    """The four areas a caring mother helps in."""
+
+    DAILY_LIFE = "daily_life"
+    MIND_CHARACTER = "mind_character"
+    SOCIAL_INTEGRATION = "social_integration"
+    FAMILY_EDUCATION = "family_education"
+
+
+class VisitStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    NEEDS_FIX = "needs_fix"
+    REJECTED = "rejected"
 
 
 class Pairing(CreatedAt, Base):
@@ -37,6 +64,90 @@ class Pairing(CreatedAt, Base):
     status: Mapped[PairingStatus] = mapped_column(str_enum(PairingStatus, "pairing_status"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # How often the mother is expected to visit (days); monthly unless the social worker says otherwise.
+    visit_interval_days: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_VISIT_INTERVAL_DAYS, server_default=text(str(DEFAULT_VISIT_INTERVAL_DAYS))
+    )
 
     child: Mapped[Person] = relationship()
     mother: Mapped[User] = relationship()
+
+
+class ChecklistItem(CreatedAt, Base):
+    """One of the programme's suggestions for what a mother does on a visit (staff keep the list)."""
+
+    __tablename__ = "visit_checklist_item"
+    __table_args__ = (UniqueConstraint("programme_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"), index=True)
+    need_area: Mapped[NeedArea] = mapped_column(str_enum(NeedArea, "need_area"))
+    label: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)
+    retired_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Visit(CreatedAt, Base):
+    __tablename__ = "visit"
+    __table_args__ = (
+        CheckConstraint("duration_minutes >= 5 AND duration_minutes <= 720", name="duration_range"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index(None, "pairing_id", "visited_at"),
+        Index(None, "child_id", "visited_at"),
+        Index(None, "programme_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Named by the phone; the same UUID is the same visit, whoever sends it (house rule 6).
+    client_uuid: Mapped[uuid.UUID] = mapped_column(Uuid(), unique=True)
+    pairing_id: Mapped[int] = mapped_column(ForeignKey("pairing.id", ondelete="RESTRICT"))
+    # Copied from the pairing so scoping needs no join.
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    mother_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    visited_at: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    need_areas: Mapped[list[str]] = mapped_column(JSON)
+    # The checklist items' words as they were when sent (staff may reword the list later).
+    checklist: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    # SHA-256 of what the phone sent: a retry is compared by it.
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime]
+    corrected_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[VisitStatus] = mapped_column(
+        str_enum(VisitStatus, "visit_status"), default=VisitStatus.PENDING
+    )
+    # Set by a review (issue 6): a reason code and the reviewer's words.
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    review_note: Mapped[str | None] = mapped_column(String(500), default=None)
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit.id", ondelete="RESTRICT"), unique=True, default=None
+    )
+    superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    pairing: Mapped[Pairing] = relationship()
+    child: Mapped[Person] = relationship()
+    mother: Mapped[User] = relationship()
+    photo_links: Mapped[list[VisitPhoto]] = relationship(
+        order_by="VisitPhoto.position", back_populates="visit"
+    )
+
+    @property
+    def photos(self) -> list[Photo]:
+        return [link.photo for link in self.photo_links]
+
+
+class VisitPhoto(Base):
+    __tablename__ = "visit_photo"
+    __table_args__ = (UniqueConstraint("visit_id", "position"),)
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="RESTRICT"), primary_key=True)
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photo.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+    visit: Mapped[Visit] = relationship(back_populates="photo_links")
+    photo: Mapped[Photo] = relationship()

@@ -1,13 +1,81 @@
-"""Writes for caring-mother pairings."""
+"""Writes for caring-mother pairings and visits. Each do_* records its audit event in the same transaction.
+
+Visit rules (refused, nothing stored): only the mother of the child's current pairing logs a visit;
+at least one need area; 5 to 720 minutes; not in the future (a few minutes of clock skew allowed)
+and not older than MAX_AGE; photos sent by the mother herself, of this child, at most MAX_PHOTOS.
+
+Corrections: within CORRECTION_WINDOW of sending, while nobody has reviewed it, the mother corrects a
+visit in place (the audit event keeps the old and new content hash); after that, or once reviewed, a
+correction is a new version that replaces the old one, which stays as it was.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from litestar.exceptions import ClientException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.db import utcnow
+from backend.errors import Conflict, Forbidden
+from backend.evidence.models import Photo
+from backend.i18n import gettext as _
 from backend.people.models import Person, Programme, User
-from backend.visits.models import Pairing, PairingStatus
+from backend.visits.models import NeedArea, Pairing, PairingStatus, Visit, VisitPhoto, VisitStatus
+
+CORRECTION_WINDOW = timedelta(hours=24)
+MAX_AGE = timedelta(days=92)
+CLOCK_SKEW = timedelta(minutes=10)
+MIN_MINUTES, MAX_MINUTES = 5, 720
+MAX_PHOTOS = 6
+MAX_NOTE_CHARS = 500
+
+
+class VisitRefused(ClientException):
+    """A rule refused the visit; `field` names the form field the message belongs to."""
+
+    def __init__(self, detail: str, *, field: str, status_code: int = 422) -> None:
+        super().__init__(detail=detail, status_code=status_code)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class VisitDraft:
+    """What the phone sends for one visit (never a status)."""
+
+    pairing_id: int
+    visited_at: datetime  # aware, any zone; stored in UTC to the minute
+    duration_minutes: int
+    need_areas: tuple[NeedArea, ...]
+    checklist: tuple[str, ...]
+    note: str
+    photo_uuids: tuple[uuid.UUID, ...]
+
+    @property
+    def visited_at_utc(self) -> datetime:
+        return self.visited_at.astimezone(utcnow().tzinfo).replace(second=0, microsecond=0)
+
+    @property
+    def content_sha256(self) -> str:
+        payload = [
+            self.pairing_id,
+            self.visited_at_utc.isoformat(),
+            self.duration_minutes,
+            sorted(a.value for a in self.need_areas),
+            list(self.checklist),
+            self.note,
+            sorted(str(u) for u in self.photo_uuids),
+        ]
+        return hashlib.sha256(
+            json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        ).hexdigest()
 
 
 async def do_pair(
@@ -26,3 +94,150 @@ async def do_pair(
         change={"child_id": child.id, "mother_id": mother.id},
     )
     return pairing
+
+
+def check_draft(draft: VisitDraft, *, now: datetime) -> None:
+    """Raise VisitRefused for the first rule the draft breaks (photos are checked separately)."""
+    if not draft.need_areas:
+        raise VisitRefused(_("Choose at least one need area this visit helped with."), field="need_areas")
+    if not MIN_MINUTES <= draft.duration_minutes <= MAX_MINUTES:
+        raise VisitRefused(
+            _("Enter how long the visit took, between %(low)s and %(high)s minutes.")
+            % {"low": MIN_MINUTES, "high": MAX_MINUTES},
+            field="duration_minutes",
+        )
+    if draft.visited_at > now + CLOCK_SKEW:
+        raise VisitRefused(_("A visit cannot be logged before it happens."), field="visited_at")
+    if draft.visited_at < now - MAX_AGE:
+        raise VisitRefused(
+            _("This visit is too long ago to log here. Ask your social worker."), field="visited_at"
+        )
+    if len(draft.note) > MAX_NOTE_CHARS:
+        raise VisitRefused(
+            _("The note may have at most %(count)s characters.") % {"count": MAX_NOTE_CHARS}, field="note"
+        )
+
+
+def _check_photos(pairing: Pairing, photos: Sequence[Photo], *, actor: Actor) -> None:
+    if len(photos) > MAX_PHOTOS:
+        raise VisitRefused(_("At most %(count)s photos, please.") % {"count": MAX_PHOTOS}, field="photos")
+    for photo in photos:
+        if photo.uploaded_by_id != actor.id or photo.subject_person_id != pairing.child_id:
+            raise VisitRefused(
+                _("A photo was not sent for this child. Send the photo again with this child chosen."),
+                field="photos",
+            )
+
+
+def _summary(visit: Visit) -> dict[str, object]:
+    # Ids, categories and a hash only: the note and the child's name stay out of the audit trail.
+    return {
+        "pairing_id": visit.pairing_id,
+        "visited_at": visit.visited_at.isoformat(),
+        "duration_minutes": visit.duration_minutes,
+        "need_areas": list(visit.need_areas),
+        "checklist_items": len(visit.checklist),
+        "photo_ids": [link.photo_id for link in visit.photo_links],
+        "content_sha256": visit.content_sha256,
+    }
+
+
+async def do_log_visit(
+    db: AsyncSession,
+    pairing: Pairing,
+    draft: VisitDraft,
+    photos: Sequence[Photo],
+    *,
+    client_uuid: uuid.UUID,
+    actor: Actor,
+    now: datetime | None = None,
+    replaces: Visit | None = None,
+) -> Visit:
+    """Store one visit with its photos and its audit event. `now` is for the demo and tests."""
+    now = now or utcnow()
+    if pairing.mother_id != actor.id or pairing.status is not PairingStatus.ACTIVE:
+        raise Forbidden()
+    check_draft(draft, now=now)
+    _check_photos(pairing, photos, actor=actor)
+    visit = Visit(
+        client_uuid=client_uuid,
+        pairing_id=pairing.id,
+        programme_id=pairing.programme_id,
+        child_id=pairing.child_id,
+        mother_id=actor.id,
+        visited_at=draft.visited_at_utc,
+        duration_minutes=draft.duration_minutes,
+        need_areas=[a.value for a in draft.need_areas],
+        checklist=list(draft.checklist),
+        note=draft.note,
+        content_sha256=draft.content_sha256,
+        submitted_at=now,
+        status=VisitStatus.PENDING,
+        version=replaces.version + 1 if replaces is not None else 1,
+        replaces_id=replaces.id if replaces is not None else None,
+    )
+    visit.photo_links = [VisitPhoto(photo=p, position=n) for n, p in enumerate(photos, start=1)]
+    if replaces is not None:
+        replaces.superseded_at = now
+        await db.flush()  # the old version steps aside before the new one takes its place
+    db.add(visit)
+    await db.flush()
+    change = _summary(visit)
+    if replaces is not None:
+        change["replaces_id"] = replaces.id
+    await audit.record(
+        db,
+        actor=actor,
+        action="visit.resubmitted" if replaces is not None else "visit.logged",
+        subject=visit,
+        change=change,
+    )
+    return visit
+
+
+def may_correct_in_place(visit: Visit, *, now: datetime) -> bool:
+    return visit.status is VisitStatus.PENDING and now - visit.submitted_at <= CORRECTION_WINDOW
+
+
+async def do_correct_visit(
+    db: AsyncSession,
+    visit: Visit,
+    pairing: Pairing,
+    draft: VisitDraft,
+    photos: Sequence[Photo],
+    *,
+    new_client_uuid: uuid.UUID,
+    actor: Actor,
+    now: datetime | None = None,
+) -> Visit:
+    """Correct the mother's own visit: in place inside the window, otherwise as a new version."""
+    now = now or utcnow()
+    if visit.mother_id != actor.id:
+        raise Forbidden()
+    if visit.superseded_at is not None:
+        raise Conflict(_("This visit has already been replaced by a newer version."))
+    if draft.pairing_id != visit.pairing_id:
+        raise VisitRefused(_("A correction cannot move a visit to another child."), field="pairing_id")
+    if not may_correct_in_place(visit, now=now):
+        return await do_log_visit(
+            db, pairing, draft, photos, client_uuid=new_client_uuid, actor=actor, now=now, replaces=visit
+        )
+    if pairing.mother_id != actor.id or pairing.status is not PairingStatus.ACTIVE:
+        raise Forbidden()
+    check_draft(draft, now=now)
+    if sorted(p.id for p in photos) != sorted(link.photo_id for link in visit.photo_links):
+        # Photos are evidence: a correction keeps the ones sent (a new photo is a new visit).
+        raise VisitRefused(_("A correction keeps the visit's photos."), field="photos")
+    before = visit.content_sha256
+    visit.visited_at = draft.visited_at_utc
+    visit.duration_minutes = draft.duration_minutes
+    visit.need_areas = [a.value for a in draft.need_areas]
+    visit.checklist = list(draft.checklist)
+    visit.note = draft.note
+    visit.content_sha256 = draft.content_sha256
+    visit.corrected_at = now
+    await db.flush()
+    change = _summary(visit)
+    change["content_sha256"] = [before, visit.content_sha256]
+    await audit.record(db, actor=actor, action="visit.corrected", subject=visit, change=change)
+    return visit

@@ -23,7 +23,7 @@ from backend.evidence.models import Photo
 from tests import personas
 from tests.conftest import ClientAs, NewBrowser, World, csrf_token
 from tests.data.corpus import phone_photo
-from tests.functional import meals_support
+from tests.functional import meals_support, visits_support
 from tests.functional.photos_support import form_upload
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -74,6 +74,16 @@ AGREEMENT_OBJECTS = {
     personas.OUTSIDER: ("outsider_resident", "qian"),
 }
 CHECKIN_OBJECTS = AGREEMENT_OBJECTS
+# Caring mothers' visits: (own, foreign) per persona, by the child's key. The world has no visit in
+# another district's programme, so the staff member's foreign visit is not tried.
+VISIT_OBJECTS = {
+    ANON: (None, "xiaoyu"),
+    personas.CARING_MOTHER: ("xiaoyu", "duoduo"),
+    personas.NEIGHBOUR: (None, "xiaoyu"),
+    personas.SOCIAL_WORKER: ("xiaoyu", "lele"),
+    personas.STAFF: ("lele", None),
+    personas.OUTSIDER: (None, "xiaoyu"),
+}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -166,6 +176,13 @@ async def _meal_objects(database: Database, world: World) -> dict[str, int]:
     return ids
 
 
+async def _visit_objects(database: Database, world: World) -> dict[str, int]:
+    """One visit per child key: the demo's for xiaoyu and duoduo, a new one for lele."""
+    return {
+        key: await visits_support.a_visit_of(database, world, key) for key in ("xiaoyu", "duoduo", "lele")
+    }
+
+
 def _object_id(
     world: World,
     passkeys: dict[str, int],
@@ -174,7 +191,11 @@ def _object_id(
     param: str,
     which: int,
     meals: dict[str, int] | None = None,
+    visits: dict[str, int] | None = None,
 ) -> int | None:
+    if param == "visit_id" and visits is not None:
+        child = VISIT_OBJECTS[persona][which]
+        return None if child is None else visits[child]
     if param in ("agreement_id", "checkin_id") and meals is not None:
         key = (AGREEMENT_OBJECTS if param == "agreement_id" else CHECKIN_OBJECTS)[persona][which]
         return None if key is None else meals[f"{param.split('_')[0]}:{key}"]
@@ -209,6 +230,7 @@ async def test_route_answers_every_persona_as_the_matrix_says(
     photos = await _photos(client_as, world, database) if "photo_id" in params else {}
     meal_params = {"agreement_id", "checkin_id"} & set(params)
     meals = await _meal_objects(database, world) if meal_params else None
+    visits = await _visit_objects(database, world) if "visit_id" in params else None
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
@@ -218,7 +240,7 @@ async def test_route_answers_every_persona_as_the_matrix_says(
             url = path
             for param in params:
                 value = FIXED_PARAMS.get(param) or _object_id(
-                    world, passkeys, photos, persona, param, which, meals=meals
+                    world, passkeys, photos, persona, param, which, meals=meals, visits=visits
                 )
                 if value is None:
                     break

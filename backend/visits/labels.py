@@ -1,0 +1,46 @@
+"""Translated labels for visit values, for templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.i18n import lazy_gettext as _l
+from backend.visits.due import DueState
+from backend.visits.models import NeedArea, VisitStatus
+
+_NEED_AREA = {
+    NeedArea.DAILY_LIFE: _l("Daily-life care"),
+    NeedArea.MIND_CHARACTER: _l("Mind and character"),
+    NeedArea.SOCIAL_INTEGRATION: _l("Social integration"),
+    NeedArea.FAMILY_EDUCATION: _l("Family education"),
+}
+_STATUS = {
+    VisitStatus.PENDING: _l("Waiting for review"),
+    VisitStatus.APPROVED: _l("Approved"),
+    VisitStatus.NEEDS_FIX: _l("Needs a fix"),
+    VisitStatus.REJECTED: _l("Rejected"),
+}
+_DUE = {
+    DueState.OVERDUE: _l("Visit overdue"),
+    DueState.DUE_SOON: _l("Visit due soon"),
+    DueState.OK: _l("Visited recently"),
+}
+
+
+def need_area_label(area: NeedArea | str) -> str:
+    return str(_NEED_AREA[NeedArea(area)])
+
+
+def visit_status_label(status: VisitStatus | str) -> str:
+    return str(_STATUS[VisitStatus(status)])
+
+
+def due_state_label(state: DueState) -> str:
+    return str(_DUE[state])
+
+
+VISITS_TEMPLATE_GLOBALS: dict[str, Any] = {
+    "need_area_label": need_area_label,
+    "visit_status_label": visit_status_label,
+    "due_state_label": due_state_label,
+}

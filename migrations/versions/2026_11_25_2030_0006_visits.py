@@ -1,0 +1,178 @@
+"""visits: the caring mothers' visit logs with photo links, the programme's checklist, visit intervals
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-25 20:30:00+00:00
+
+Existing pairings get the default interval of 30 days (monthly visits).
+"""
+
+from collections.abc import Sequence
+
+import advanced_alchemy.types
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "visit_checklist_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "need_area",
+            sa.Enum(
+                "daily_life",
+                "mind_character",
+                "social_integration",
+                "family_education",
+                name="need_area",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("label", sa.String(length=80), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("retired_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["programme_id"],
+            ["programme.id"],
+            name=op.f("fk_visit_checklist_item_programme_id_programme"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visit_checklist_item")),
+        sa.UniqueConstraint("programme_id", "label", name=op.f("uq_visit_checklist_item_programme_id_label")),
+    )
+    with op.batch_alter_table("visit_checklist_item", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_visit_checklist_item_programme_id"), ["programme_id"], unique=False
+        )
+
+    op.create_table(
+        "visit",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_uuid", sa.Uuid(), nullable=False),
+        sa.Column("pairing_id", sa.Integer(), nullable=False),
+        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column("child_id", sa.Integer(), nullable=False),
+        sa.Column("mother_id", sa.Integer(), nullable=False),
+        sa.Column("visited_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("duration_minutes", sa.Integer(), nullable=False),
+        sa.Column("need_areas", sa.JSON(), nullable=False),
+        sa.Column("checklist", sa.JSON(), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("content_sha256", sa.String(length=64), nullable=False),
+        sa.Column("submitted_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("corrected_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "approved",
+                "needs_fix",
+                "rejected",
+                name="visit_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=32), nullable=True),
+        sa.Column("review_note", sa.String(length=500), nullable=True),
+        sa.Column("replaces_id", sa.Integer(), nullable=True),
+        sa.Column("superseded_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "duration_minutes >= 5 AND duration_minutes <= 720", name=op.f("ck_visit_duration_range")
+        ),
+        sa.CheckConstraint("version >= 1", name=op.f("ck_visit_version_positive")),
+        sa.ForeignKeyConstraint(
+            ["child_id"], ["person.id"], name=op.f("fk_visit_child_id_person"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["mother_id"],
+            ["user_account.id"],
+            name=op.f("fk_visit_mother_id_user_account"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["pairing_id"], ["pairing.id"], name=op.f("fk_visit_pairing_id_pairing"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["programme_id"],
+            ["programme.id"],
+            name=op.f("fk_visit_programme_id_programme"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["replaces_id"], ["visit.id"], name=op.f("fk_visit_replaces_id_visit"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visit")),
+        sa.UniqueConstraint("client_uuid", name=op.f("uq_visit_client_uuid")),
+        sa.UniqueConstraint("replaces_id", name=op.f("uq_visit_replaces_id")),
+    )
+    with op.batch_alter_table("visit", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_visit_child_id_visited_at"), ["child_id", "visited_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_visit_mother_id"), ["mother_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_visit_pairing_id_visited_at"), ["pairing_id", "visited_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_visit_programme_id_status"), ["programme_id", "status"], unique=False
+        )
+
+    op.create_table(
+        "visit_photo",
+        sa.Column("visit_id", sa.Integer(), nullable=False),
+        sa.Column("photo_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["photo_id"], ["photo.id"], name=op.f("fk_visit_photo_photo_id_photo"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["visit_id"], ["visit.id"], name=op.f("fk_visit_photo_visit_id_visit"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("visit_id", "photo_id", name=op.f("pk_visit_photo")),
+        sa.UniqueConstraint("visit_id", "position", name=op.f("uq_visit_photo_visit_id_position")),
+    )
+    with op.batch_alter_table("visit_photo", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_visit_photo_photo_id"), ["photo_id"], unique=False)
+
+    with op.batch_alter_table("pairing", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("visit_interval_days", sa.Integer(), server_default=sa.text("30"), nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("pairing", schema=None) as batch_op:
+        batch_op.drop_column("visit_interval_days")
+
+    with op.batch_alter_table("visit_photo", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visit_photo_photo_id"))
+
+    op.drop_table("visit_photo")
+    with op.batch_alter_table("visit", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visit_programme_id_status"))
+        batch_op.drop_index(batch_op.f("ix_visit_pairing_id_visited_at"))
+        batch_op.drop_index(batch_op.f("ix_visit_mother_id"))
+        batch_op.drop_index(batch_op.f("ix_visit_child_id_visited_at"))
+
+    op.drop_table("visit")
+    with op.batch_alter_table("visit_checklist_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visit_checklist_item_programme_id"))
+
+    op.drop_table("visit_checklist_item")
