@@ -439,3 +439,56 @@ async def test_the_reviewer_sees_the_flags_and_the_neighbour_only_that_she_was_l
     assert "拍摄时间离饭点较远" in worker_page and "补打卡" in worker_page
     own_page = (await (await client_as(personas.NEIGHBOUR)).get(f"/meals/checkins/{checkin.id}")).text
     assert "补打卡" in own_page and "拍摄时间离饭点较远" not in own_page and "供审核参考" not in own_page
+
+
+async def test_status_and_amount_fields_in_the_form_are_ignored(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    neighbour = await client_as(personas.NEIGHBOUR)
+    agreement = await agreement_of(database, world.person_id("qian"))
+    sent = await form_checkin(
+        neighbour,
+        agreement.id,
+        meal_jpeg(40),
+        more={
+            "status": "approved",
+            "amount_fen": "99999",
+            "reason": "ok",
+            "note": "自己批准",
+            "neighbour_id": "1",
+        },
+    )
+    assert sent.status_code == 303
+    async with database.transaction(read_only=True) as db:
+        checkin = await db.scalar(select(CheckIn))
+    assert checkin is not None
+    assert checkin.status is CheckInStatus.PENDING and checkin.reason is None and checkin.note is None
+    assert checkin.neighbour_id == world.user_id(personas.NEIGHBOUR)
+    assert not hasattr(checkin, "amount_fen")
+
+
+async def test_a_neighbour_cannot_check_in_with_the_form_for_a_resident_not_in_her_agreements(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    neighbour = await client_as(personas.NEIGHBOUR)
+    zheng = await agreement_of(database, world.person_id("zheng"))
+    assert (await neighbour.get(f"/meals/agreements/{zheng.id}/checkin")).status_code == 404
+    assert (await form_checkin(neighbour, zheng.id, meal_jpeg(41))).status_code == 404
+    worker = await client_as(personas.SOCIAL_WORKER)
+    assert (await form_checkin(worker, zheng.id, meal_jpeg(42))).status_code == 403
+    assert await checkin_count(database) == 0
+    async with database.transaction(read_only=True) as db:
+        assert await db.scalar(text("SELECT count(*) FROM photo")) == 0
+
+
+async def test_a_form_without_a_photo_or_a_dish_says_what_is_missing(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    neighbour = await client_as(personas.NEIGHBOUR)
+    agreement = await agreement_of(database, world.person_id("qian"))
+    response = await form_checkin(neighbour, agreement.id, b"", dishes=[], extra=" 、 ")
+    assert response.status_code == 400
+    assert "请给饭菜拍一张照片。" in response.text and "请至少填写一道菜。" in response.text
+    bad_photo = await form_checkin(neighbour, agreement.id, b"<svg onload=alert(1)>")
+    assert bad_photo.status_code == 415 and 'id="photo-error"' in bad_photo.text
+    assert await checkin_count(database) == 0
