@@ -174,7 +174,7 @@ async def create_demo(
             pairings[key] = await do_pair(
                 db, programme=mothers_prog, child=child, mother=u[mother], actor=actor
             )
-    await create_visits_demo(db, programme=mothers_prog, pairings=pairings)
+    await create_visits_demo(db, programme=mothers_prog, pairings=pairings, children=cast.people, users=u)
 
     today = today or datetime.now(ZoneInfo(time_zone)).date()
     # Agreements began last month, so the history has a past month and the demo meals a past.

@@ -17,7 +17,7 @@ from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import TodayMeals, today_for_neighbour
 from backend.people.models import Area, Person, Programme, Role
 from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
-from backend.visits.home import MotherHome, load_mother_home
+from backend.visits.home import MotherHome, WorkerHome, load_mother_home, load_worker_home
 from backend.visits.models import Pairing, PairingStatus
 
 
@@ -36,6 +36,7 @@ class HomeData:
     agreements: list[Agreement] = field(default_factory=list)
     meals_today: TodayMeals | None = None
     visits_home: MotherHome | None = None
+    visits_worker: WorkerHome | None = None
     # Signed in with a card and no passkey yet: the page offers to add one.
     offer_passkey: bool = False
 
@@ -71,6 +72,7 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
             data.programmes.append(ProgrammeSummary(programme, count or 0, list(areas)))
     if user.has_role(Role.SOCIAL_WORKER):
         data.people = await list_people_for(db, user)
+        data.visits_worker = await load_worker_home(db, user)
     if user.has_role(Role.CARING_MOTHER):
         data.pairings = list(
             (

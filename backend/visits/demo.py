@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.people.models import Programme, User
+from backend.people.models import Person, Programme, User
 from backend.visits.checklist import checklist_for, do_seed_checklist
-from backend.visits.models import NeedArea, Pairing
+from backend.visits.models import ConsentMethod, NeedArea, Pairing, ReferralSource
+from backend.visits.profiles import ChildIntake, do_record_child_profile, do_set_mother_profile
 from backend.visits.service import VisitDraft, do_log_visit
 
 PAIRED_DAYS_AGO = 60
@@ -37,11 +38,41 @@ PAST_VISITS = [
 ]
 
 
+# Mothers' offers (handle, need areas, skills, capacity) and children's needs (key, source, needs).
+MOTHER_PROFILES = [
+    ("demo-mother-wang", (NeedArea.DAILY_LIFE, NeedArea.MIND_CHARACTER), "绘本阅读", 1),
+    ("demo-mother-liu", (NeedArea.SOCIAL_INTEGRATION, NeedArea.FAMILY_EDUCATION), "围棋社", 1),
+    ("demo-mother-zhang", (NeedArea.MIND_CHARACTER, NeedArea.FAMILY_EDUCATION), "心理咨询", 2),
+]
+CHILD_PROFILES = [
+    ("xiaoyu", ReferralSource.SCHOOL, (NeedArea.DAILY_LIFE, NeedArea.MIND_CHARACTER), "demo-sw-li"),
+    ("duoduo", ReferralSource.STREET_OFFICE, (NeedArea.SOCIAL_INTEGRATION,), "demo-sw-li"),
+    ("lele", ReferralSource.PETITION, (NeedArea.MIND_CHARACTER, NeedArea.FAMILY_EDUCATION), "demo-sw-chen"),
+    ("xiaoqi", ReferralSource.SURVEY, (NeedArea.DAILY_LIFE, NeedArea.MIND_CHARACTER), "demo-sw-li"),
+]
+
+
 async def create_visits_demo(
-    db: AsyncSession, *, programme: Programme, pairings: dict[str, Pairing], now: datetime | None = None
+    db: AsyncSession,
+    *,
+    programme: Programme,
+    pairings: dict[str, Pairing],
+    children: dict[str, Person],
+    users: dict[str, User],
+    now: datetime | None = None,
 ) -> None:
     now = now or utcnow()
     await do_seed_checklist(db, programme, actor=None)
+    for handle, offers, skills, capacity in MOTHER_PROFILES:
+        await do_set_mother_profile(
+            db, users[handle], programme, offers=offers, skills=skills, capacity=capacity, actor=None
+        )
+    today = now.date()
+    for key, source, needs, worker in CHILD_PROFILES:
+        intake = ChildIntake(
+            source, needs, today - timedelta(days=PAIRED_DAYS_AGO + 7), ConsentMethod.SIGNED_FORM
+        )
+        await do_record_child_profile(db, children[key], intake, actor=users[worker], today=today)
     for pairing in pairings.values():
         # The demo pairings have been running for two months (set before any visit refers to them).
         pairing.started_at = now - timedelta(days=PAIRED_DAYS_AGO)

@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
+from backend.people.models import Person, PersonKind, Programme, ProgrammeKind
+from backend.people.policy import visible_people
 from backend.visits import policy
-from backend.visits.due import PairingDue, due_for
-from backend.visits.models import Visit
+from backend.visits.due import DueState, PairingDue, due_for
+from backend.visits.models import Pairing, PairingStatus, Visit
 
 RECENT = 5
 
@@ -31,3 +34,39 @@ async def load_mother_home(db: AsyncSession, user: Principal) -> MotherHome:
         .limit(RECENT)
     )
     return MotherHome(pairings=await due_for(db, pairings), recent=list(recent))
+
+
+@dataclass
+class WorkerHome:
+    """Children of her areas waiting for a caring mother, and pairings whose visit is overdue."""
+
+    waiting: list[Person] = field(default_factory=list)
+    overdue: list[PairingDue] = field(default_factory=list)
+
+
+async def load_worker_home(db: AsyncSession, user: Principal, *, limit: int = 100) -> WorkerHome:
+    """Only caring-mother programmes in her areas: the same SQL conditions as every other view."""
+    active = select(Pairing.child_id).where(Pairing.status == PairingStatus.ACTIVE)
+    mothers_programmes = select(Programme.id).where(Programme.kind == ProgrammeKind.CARING_MOTHERS)
+    waiting = await db.scalars(
+        select(Person)
+        .where(
+            Person.kind == PersonKind.CHILD,
+            Person.programme_id.in_(mothers_programmes),
+            Person.id.not_in(active),
+            visible_people(user),
+        )
+        .options(selectinload(Person.area))
+        .order_by(Person.area_id, Person.display_name, Person.id)
+        .limit(limit)
+    )
+    pairings = await db.scalars(
+        select(Pairing)
+        .where(Pairing.status == PairingStatus.ACTIVE, policy.visible_pairings(user))
+        .options(*policy.pairing_options())
+        .order_by(Pairing.id)
+        .limit(limit * 5)
+    )
+    due = await due_for(db, list(pairings))
+    overdue = sorted((d for d in due if d.state is DueState.OVERDUE), key=lambda d: (d.due_on, d.pairing.id))
+    return WorkerHome(waiting=list(waiting), overdue=overdue)

@@ -6,7 +6,8 @@ from typing import Any
 
 from backend.i18n import lazy_gettext as _l
 from backend.visits.due import DueState
-from backend.visits.models import NeedArea, VisitStatus
+from backend.visits.matching import Nearness
+from backend.visits.models import ConsentMethod, NeedArea, ReferralSource, VisitStatus
 
 _NEED_AREA = {
     NeedArea.DAILY_LIFE: _l("Daily-life care"),
@@ -26,6 +27,38 @@ _DUE = {
     DueState.OK: _l("Visited recently"),
 }
 
+_SOURCE = {
+    ReferralSource.PETITION: _l("Petition"),
+    ReferralSource.STREET_OFFICE: _l("Street office"),
+    ReferralSource.SCHOOL: _l("School"),
+    ReferralSource.SURVEY: _l("Survey"),
+    ReferralSource.SELF_REQUEST: _l("Own request"),
+    ReferralSource.SCOUT_REPORT: _l("Hardship scout's report"),
+}
+_METHOD = {
+    ConsentMethod.SIGNED_FORM: _l("Signed consent form"),
+    ConsentMethod.IN_PERSON: _l("In person, before the social worker"),
+    ConsentMethod.PHONE: _l("By phone, noted by the social worker"),
+}
+_NEARNESS = {
+    Nearness.COMMUNITY: _l("Same community"),
+    Nearness.STREET: _l("Same street"),
+    Nearness.DISTRICT: _l("Same district"),
+    Nearness.OTHER: _l("Farther away"),
+}
+
+
+def referral_source_label(source: ReferralSource | str) -> str:
+    return str(_SOURCE[ReferralSource(source)])
+
+
+def consent_method_label(method: ConsentMethod | str) -> str:
+    return str(_METHOD[ConsentMethod(method)])
+
+
+def nearness_label(value: Nearness) -> str:
+    return str(_NEARNESS[value])
+
 
 def need_area_label(area: NeedArea | str) -> str:
     return str(_NEED_AREA[NeedArea(area)])
@@ -43,4 +76,7 @@ VISITS_TEMPLATE_GLOBALS: dict[str, Any] = {
     "need_area_label": need_area_label,
     "visit_status_label": visit_status_label,
     "due_state_label": due_state_label,
+    "referral_source_label": referral_source_label,
+    "consent_method_label": consent_method_label,
+    "nearness_label": nearness_label,
 }

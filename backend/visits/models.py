@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +35,25 @@ class NeedArea(enum.StrEnum):
     MIND_CHARACTER = "mind_character"
     SOCIAL_INTEGRATION = "social_integration"
     FAMILY_EDUCATION = "family_education"
+
+
+class ReferralSource(enum.StrEnum):
+    """How the child came to the programme."""
+
+    PETITION = "petition"
+    STREET_OFFICE = "street_office"
+    SCHOOL = "school"
+    SURVEY = "survey"
+    SELF_REQUEST = "self_request"
+    SCOUT_REPORT = "scout_report"
+
+
+class ConsentMethod(enum.StrEnum):
+    """How the guardian's consent was recorded."""
+
+    SIGNED_FORM = "signed_form"
+    IN_PERSON = "in_person"
+    PHONE = "phone"
 
 
 class VisitStatus(enum.StrEnum):
@@ -71,6 +90,52 @@ class Pairing(CreatedAt, Base):
 
     child: Mapped[Person] = relationship()
     mother: Mapped[User] = relationship()
+
+
+class ChildProfile(CreatedAt, Base):
+    """What the work needs to know about a child beyond the person row: how the child was referred, the
+    needs across the four areas, and (for a child under 14) who consented, when and how. Nothing else."""
+
+    __tablename__ = "child_profile"
+    __table_args__ = (
+        CheckConstraint(
+            "(consent_on IS NULL) = (consent_method IS NULL)"
+            " AND (consent_on IS NULL) = (consent_by_id IS NULL)",
+            name="consent_complete",
+        ),
+    )
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), primary_key=True)
+    referral_source: Mapped[ReferralSource] = mapped_column(str_enum(ReferralSource, "referral_source"))
+    needs: Mapped[list[str]] = mapped_column(JSON)
+    consent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="RESTRICT"), default=None
+    )
+    consent_on: Mapped[date | None] = mapped_column(default=None)
+    consent_method: Mapped[ConsentMethod | None] = mapped_column(
+        str_enum(ConsentMethod, "consent_method"), default=None
+    )
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+
+
+class MotherProfile(CreatedAt, Base):
+    """What a caring mother offers in one programme, and how many children she can take."""
+
+    __tablename__ = "mother_profile"
+    __table_args__ = (
+        UniqueConstraint("user_id", "programme_id"),
+        CheckConstraint("capacity >= 1 AND capacity <= 10", name="capacity_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    offers: Mapped[list[str]] = mapped_column(JSON)
+    # Free words for what she brings: "围棋社", "心理咨询师" (shown to the social worker matching).
+    skills: Mapped[str] = mapped_column(String(200), default="")
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class ChecklistItem(CreatedAt, Base):

@@ -124,3 +124,24 @@ async def own_photos_by_uuid(db: AsyncSession, user: Principal, client_uuids: li
         select(Photo).where(Photo.uploaded_by_id == user.id, Photo.client_uuid.in_(client_uuids))
     )
     return list(rows)
+
+
+def is_social_worker_for(user: Principal, child: Person) -> bool:
+    """A social worker of the child's programme whose area holds the child. `child.area` loaded."""
+    return any(
+        g.programme_id == child.programme_id and child.area.path.startswith(g.area_path)
+        for g in user.grants_for(Role.SOCIAL_WORKER)
+    )
+
+
+def require_social_worker_for(user: Principal, child: Person) -> None:
+    if not is_social_worker_for(user, child):
+        raise Forbidden()
+
+
+def require_matching_viewer(user: Principal, child: Person) -> None:
+    """The area's social workers match; the programme's staff may watch."""
+    if not (
+        user.is_admin or child.programme_id in user.staff_programme_ids or is_social_worker_for(user, child)
+    ):
+        raise Forbidden()

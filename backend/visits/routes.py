@@ -36,6 +36,7 @@ from backend.visits.intake import (
     submit_correction,
     submit_visit,
 )
+from backend.visits.matching_routes import routes as matching_routes
 from backend.visits.models import NeedArea, Pairing, Visit
 from backend.visits.service import CORRECTION_WINDOW, VisitRefused, may_correct_in_place
 
@@ -233,4 +234,4 @@ async def correct(
     return await _form_page(db, user, pairings, chosen, form=form, visit=visit, status_code=status)
 
 
-routes = [new_visit, submit, detail, correct_page, correct, *api_routes]
+routes = [new_visit, submit, detail, correct_page, correct, *api_routes, *matching_routes]

@@ -1,4 +1,4 @@
-"""visits: the caring mothers' visit logs with photo links, the programme's checklist, visit intervals
+"""visits: visit logs with photo links, the checklist, visit intervals; child and mother profiles
 
 Revision ID: 0006
 Revises: 0005
@@ -21,6 +21,93 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "mother_profile",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("programme_id", sa.Integer(), nullable=False),
+        sa.Column("offers", sa.JSON(), nullable=False),
+        sa.Column("skills", sa.String(length=200), nullable=False),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.CheckConstraint("capacity >= 1 AND capacity <= 10", name=op.f("ck_mother_profile_capacity_range")),
+        sa.ForeignKeyConstraint(
+            ["programme_id"],
+            ["programme.id"],
+            name=op.f("fk_mother_profile_programme_id_programme"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_mother_profile_user_id_user_account"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mother_profile")),
+        sa.UniqueConstraint("user_id", "programme_id", name=op.f("uq_mother_profile_user_id_programme_id")),
+    )
+    with op.batch_alter_table("mother_profile", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mother_profile_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "child_profile",
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "referral_source",
+            sa.Enum(
+                "petition",
+                "street_office",
+                "school",
+                "survey",
+                "self_request",
+                "scout_report",
+                name="referral_source",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("needs", sa.JSON(), nullable=False),
+        sa.Column("consent_by_id", sa.Integer(), nullable=True),
+        sa.Column("consent_on", sa.Date(), nullable=True),
+        sa.Column(
+            "consent_method",
+            sa.Enum(
+                "signed_form",
+                "in_person",
+                "phone",
+                name="consent_method",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "(consent_on IS NULL) = (consent_method IS NULL) AND (consent_on IS NULL) = (consent_by_id IS NULL)",
+            name=op.f("ck_child_profile_consent_complete"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["consent_by_id"],
+            ["person.id"],
+            name=op.f("fk_child_profile_consent_by_id_person"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_child_profile_person_id_person"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_child_profile_recorded_by_id_user_account"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_child_profile")),
+    )
+
     op.create_table(
         "visit_checklist_item",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -176,3 +263,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_visit_checklist_item_programme_id"))
 
     op.drop_table("visit_checklist_item")
+
+    op.drop_table("child_profile")
+    with op.batch_alter_table("mother_profile", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mother_profile_user_id"))
+
+    op.drop_table("mother_profile")

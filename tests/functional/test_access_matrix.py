@@ -84,6 +84,15 @@ VISIT_OBJECTS = {
     personas.STAFF: ("lele", None),
     personas.OUTSIDER: (None, "xiaoyu"),
 }
+# Children for matching and their profiles: (own, foreign) per persona, by the child's key.
+CHILD_OBJECTS = {
+    ANON: (None, "xiaoqi"),
+    personas.CARING_MOTHER: ("xiaoyu", "xiaoqi"),
+    personas.NEIGHBOUR: (None, "xiaoqi"),
+    personas.SOCIAL_WORKER: ("xiaoqi", "lele"),
+    personas.STAFF: ("xiaoqi", None),
+    personas.OUTSIDER: (None, "xiaoqi"),
+}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -193,6 +202,9 @@ def _object_id(
     meals: dict[str, int] | None = None,
     visits: dict[str, int] | None = None,
 ) -> int | None:
+    if param == "child_id":
+        child = CHILD_OBJECTS[persona][which]
+        return None if child is None else world.person_id(child)
     if param == "visit_id" and visits is not None:
         child = VISIT_OBJECTS[persona][which]
         return None if child is None else visits[child]

@@ -1,0 +1,117 @@
+"""Child and mother profiles: the few fields matching and consent need, each write audited.
+
+A child under 14 (by birth year, at the day of consent; an unknown birth year counts as under 14)
+needs the guardian's consent recorded: who gave it (the child's guardian), on which day, and how.
+The audit event records categories and ids only, never names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.audit import Actor
+from backend.i18n import gettext as _
+from backend.people.models import Person, PersonKind, Programme, User
+from backend.visits.models import ChildProfile, ConsentMethod, MotherProfile, NeedArea, ReferralSource
+from backend.visits.service import VisitRefused
+
+CONSENT_AGE = 14
+
+
+@dataclass(frozen=True, slots=True)
+class ChildIntake:
+    referral_source: ReferralSource
+    needs: tuple[NeedArea, ...]
+    consent_on: date | None
+    consent_method: ConsentMethod | None
+
+
+def needs_consent(child: Person, on: date) -> bool:
+    return child.birth_year is None or on.year - child.birth_year < CONSENT_AGE + 1
+
+
+async def do_record_child_profile(
+    db: AsyncSession, child: Person, intake: ChildIntake, *, actor: Actor, today: date
+) -> ChildProfile:
+    if child.kind is not PersonKind.CHILD:
+        raise VisitRefused(_("Only a child has this record."), field="form")
+    if not intake.needs:
+        raise VisitRefused(_("Choose at least one need area."), field="needs")
+    consented = intake.consent_on is not None and intake.consent_method is not None
+    if (intake.consent_on is None) != (intake.consent_method is None):
+        raise VisitRefused(_("Give both the day and the way the consent was recorded."), field="consent")
+    if consented and child.guardian_id is None:
+        raise VisitRefused(
+            _("Record the child's guardian first: consent comes from the guardian."), field="consent"
+        )
+    if intake.consent_on is not None and intake.consent_on > today:
+        raise VisitRefused(_("The day of consent cannot be in the future."), field="consent")
+    if not consented and needs_consent(child, today):
+        raise VisitRefused(
+            _("A child under 14 needs the guardian's consent: record when and how it was given."),
+            field="consent",
+        )
+    profile = await db.get(ChildProfile, child.id)
+    created = profile is None
+    if profile is None:
+        profile = ChildProfile(person_id=child.id, referral_source=intake.referral_source, needs=[])
+        db.add(profile)
+    profile.referral_source = intake.referral_source
+    profile.needs = [a.value for a in intake.needs]
+    profile.consent_by_id = child.guardian_id if consented else None
+    profile.consent_on = intake.consent_on
+    profile.consent_method = intake.consent_method
+    profile.recorded_by_id = actor.id
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="child_profile.recorded" if created else "child_profile.changed",
+        subject=child,
+        change={
+            "referral_source": intake.referral_source.value,
+            "needs": profile.needs,
+            "consent_by_id": profile.consent_by_id,
+            "consent_on": intake.consent_on.isoformat() if intake.consent_on else None,
+            "consent_method": intake.consent_method.value if intake.consent_method else None,
+        },
+    )
+    return profile
+
+
+async def do_set_mother_profile(
+    db: AsyncSession,
+    mother: User,
+    programme: Programme,
+    *,
+    offers: tuple[NeedArea, ...],
+    skills: str = "",
+    capacity: int = 1,
+    actor: Actor | None,
+) -> MotherProfile:
+    from sqlalchemy import select
+
+    profile = await db.scalar(
+        select(MotherProfile).where(
+            MotherProfile.user_id == mother.id, MotherProfile.programme_id == programme.id
+        )
+    )
+    if profile is None:
+        profile = MotherProfile(user_id=mother.id, programme_id=programme.id, offers=[])
+        db.add(profile)
+    profile.offers = [a.value for a in offers]
+    profile.skills = skills[:200]
+    profile.capacity = capacity
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="mother_profile.set",
+        subject=profile,
+        change={"user_id": mother.id, "offers": profile.offers, "capacity": capacity},
+    )
+    return profile
