@@ -36,7 +36,7 @@ from backend.meals.intake import PhotoRefused, ingest_form_photo
 from backend.meals.menus import do_save_menu, editable_months, load_menu
 from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import agreement_checkins, neighbours_for, residents_for_new_agreement
-from backend.people.models import Person, Programme, User
+from backend.people.models import Person, Programme, Role, User
 from backend.people.policy import get_person_for
 from backend.settings import Settings
 
@@ -59,7 +59,10 @@ async def _new_page(
     db: AsyncSession, user: Principal, form: AgreementForm | None = None, *, status_code: int = 200
 ) -> Template:
     residents = await residents_for_new_agreement(db, user)
-    today = local_today(residents[0].programme) if residents else None
+    # Today in the worker's meal programme's time zone, the usual first day.
+    grant = next(iter(policy.meal_grants(user, Role.SOCIAL_WORKER)), None)
+    programme = await db.get(Programme, grant.programme_id) if grant else None
+    today = local_today(programme) if programme else None
     raw = form.raw if form is not None else {}
     context = {
         "principal": user,

@@ -24,7 +24,7 @@ from backend.people.models import Area, Person, ProgrammeKind, Role
 from backend.people.policy import area_and_below
 
 
-def _meal_grants(user: Principal, role: Role) -> tuple[Grant, ...]:
+def meal_grants(user: Principal, role: Role) -> tuple[Grant, ...]:
     return tuple(g for g in user.grants_for(role) if g.programme_kind is ProgrammeKind.NEIGHBOUR_MEALS)
 
 
@@ -118,7 +118,7 @@ def require_meal_plan(user: Principal) -> None:
 
 
 def may_create_agreements(user: Principal) -> bool:
-    return bool(_meal_grants(user, Role.SOCIAL_WORKER))
+    return bool(meal_grants(user, Role.SOCIAL_WORKER))
 
 
 def require_social_worker_of(user: Principal, agreement: Agreement) -> None:
@@ -140,7 +140,7 @@ def residents_for_new_agreement(user: Principal) -> ColumnElement[bool]:
     """Residents of meal programmes in the social worker's areas."""
     conditions = [
         and_(Person.programme_id == g.programme_id, _residents_under(g))
-        for g in _meal_grants(user, Role.SOCIAL_WORKER)
+        for g in meal_grants(user, Role.SOCIAL_WORKER)
     ]
     return or_(*conditions) if conditions else false()
 

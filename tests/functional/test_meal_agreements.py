@@ -66,6 +66,7 @@ async def test_social_worker_makes_an_agreement_and_the_neighbour_confirms_it_on
     form_page = await worker.get("/meals/agreements/new")
     assert form_page.status_code == 200 and f'<option value="{resident}"' in form_page.text
     assert 'id="agreement-form"' in form_page.text and 'name="_csrf_token"' in form_page.text
+    assert f'name="starts_on" value="{shanghai_today().isoformat()}"' in form_page.text
     response = await _create(
         worker,
         _fields(resident, world.user_id(personas.NEIGHBOUR), signatory="guardian", serves_dinner="on"),
