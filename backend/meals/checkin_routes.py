@@ -84,7 +84,13 @@ async def checkin_page(
     existing = await current_checkin(db, agreement.id, chosen_slot, chosen_day)
     if existing is not None:
         return Redirect(f"/meals/checkins/{existing.id}", status_code=303)
-    return await _page(db, user, agreement, slot=chosen_slot, day=chosen_day)
+    form = None
+    try:  # say so before she takes the photo, not after
+        await check_rules(db, agreement, chosen_slot, chosen_day)
+    except CheckInRefused as exc:
+        form = CheckInForm(dishes=tuple(await planned_dishes(db, agreement, chosen_slot, chosen_day)))
+        form.errors[exc.field] = str(exc.detail)
+    return await _page(db, user, agreement, slot=chosen_slot, day=chosen_day, form=form)
 
 
 @post(

@@ -492,3 +492,13 @@ async def test_a_form_without_a_photo_or_a_dish_says_what_is_missing(
     bad_photo = await form_checkin(neighbour, agreement.id, b"<svg onload=alert(1)>")
     assert bad_photo.status_code == 415 and 'id="photo-error"' in bad_photo.text
     assert await checkin_count(database) == 0
+
+
+async def test_the_check_in_page_says_before_the_photo_when_a_meal_cannot_be_checked_in(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    agreement = await agreement_of(database, world.person_id("qian"))
+    await close_month(database, agreement.programme_id, shanghai_today())
+    page = await (await client_as(personas.NEIGHBOUR)).get(f"/meals/agreements/{agreement.id}/checkin")
+    assert page.status_code == 200
+    assert "这个月已经结算关账，不能再添加记录。" in page.text and 'role="alert"' in page.text
