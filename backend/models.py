@@ -7,7 +7,14 @@ from backend.evidence.models import Photo
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, MenuEntry
 from backend.people.models import Area, Membership, Person, Programme, User
 from backend.settlement.models import SettlementPeriod
-from backend.visits.models import ChecklistItem, ChildProfile, MotherProfile, Pairing, Visit, VisitPhoto
+from backend.visits.models import (
+    ChecklistItem,
+    ChildProfile,
+    MotherProfile,
+    Pairing,
+    Visit,
+    VisitPhoto,
+)
 
 __all__ = [
     "Agreement",

@@ -7,7 +7,7 @@ from typing import Any
 from backend.i18n import lazy_gettext as _l
 from backend.visits.due import DueState
 from backend.visits.matching import Nearness
-from backend.visits.models import ConsentMethod, NeedArea, ReferralSource, VisitStatus
+from backend.visits.models import ConsentMethod, ExitStatus, NeedArea, ReferralSource, VisitStatus
 
 _NEED_AREA = {
     NeedArea.DAILY_LIFE: _l("Daily-life care"),
@@ -47,6 +47,17 @@ _NEARNESS = {
     Nearness.OTHER: _l("Farther away"),
 }
 
+_EXIT = {
+    ExitStatus.REQUESTED: _l("Requested, waiting for the investigation"),
+    ExitStatus.INVESTIGATED: _l("Investigated, waiting for the district's review"),
+    ExitStatus.APPROVED: _l("Approved: the pairing ended"),
+    ExitStatus.REJECTED: _l("Rejected: the pairing goes on"),
+}
+
+
+def exit_status_label(status: ExitStatus | str) -> str:
+    return str(_EXIT[ExitStatus(status)])
+
 
 def referral_source_label(source: ReferralSource | str) -> str:
     return str(_SOURCE[ReferralSource(source)])
@@ -79,4 +90,5 @@ VISITS_TEMPLATE_GLOBALS: dict[str, Any] = {
     "referral_source_label": referral_source_label,
     "consent_method_label": consent_method_label,
     "nearness_label": nearness_label,
+    "exit_status_label": exit_status_label,
 }

@@ -216,3 +216,46 @@ class VisitPhoto(Base):
 
     visit: Mapped[Visit] = relationship(back_populates="photo_links")
     photo: Mapped[Photo] = relationship()
+
+
+class ExitStatus(enum.StrEnum):
+    REQUESTED = "requested"  # the guardian asked; the social worker recorded it
+    INVESTIGATED = "investigated"  # the street office looked into it
+    APPROVED = "approved"  # the district reviewed it: the pairing has ended
+    REJECTED = "rejected"  # the district reviewed it: the pairing goes on
+
+
+class ExitRequest(CreatedAt, Base):
+    """Ending a pairing: request, investigation, review, each step by its own role and never skipped.
+
+    One open request per pairing (the database holds that on both engines). A rejected request stays
+    as it was; a new one may follow. Approval ends the pairing, whose row (and every visit) is kept.
+    """
+
+    __tablename__ = "pairing_exit"
+    __table_args__ = (
+        Index(
+            "uq_pairing_exit_open",
+            "pairing_id",
+            unique=True,
+            sqlite_where=text("status IN ('requested', 'investigated')"),
+            postgresql_where=text("status IN ('requested', 'investigated')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pairing_id: Mapped[int] = mapped_column(ForeignKey("pairing.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[ExitStatus] = mapped_column(str_enum(ExitStatus, "exit_status"))
+    request_note: Mapped[str] = mapped_column(String(500))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    requested_at: Mapped[datetime]
+    investigation_note: Mapped[str | None] = mapped_column(String(1000), default=None)
+    investigated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+    investigated_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_note: Mapped[str | None] = mapped_column(String(1000), default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)

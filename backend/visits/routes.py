@@ -28,6 +28,7 @@ from backend.settings import Settings
 from backend.visits import policy
 from backend.visits.api import routes as api_routes
 from backend.visits.checklist import checklist_for
+from backend.visits.exits import routes as exit_routes
 from backend.visits.forms import DEFAULT_MINUTES, VisitForm, parse_visit_form
 from backend.visits.intake import (
     PhotoRefused,
@@ -234,4 +235,4 @@ async def correct(
     return await _form_page(db, user, pairings, chosen, form=form, visit=visit, status_code=status)
 
 
-routes = [new_visit, submit, detail, correct_page, correct, *api_routes, *matching_routes]
+routes = [new_visit, submit, detail, correct_page, correct, *api_routes, *matching_routes, *exit_routes]

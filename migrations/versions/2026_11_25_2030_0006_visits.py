@@ -1,4 +1,4 @@
-"""visits: visit logs with photo links, the checklist, visit intervals; child and mother profiles
+"""visits: visit logs with photo links, the checklist, visit intervals; child and mother profiles; exits
 
 Revision ID: 0006
 Revises: 0005
@@ -243,8 +243,84 @@ def upgrade() -> None:
             sa.Column("visit_interval_days", sa.Integer(), server_default=sa.text("30"), nullable=False)
         )
 
+    op.create_table(
+        "pairing_exit",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("pairing_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "requested",
+                "investigated",
+                "approved",
+                "rejected",
+                name="exit_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("request_note", sa.String(length=500), nullable=False),
+        sa.Column("requested_by_id", sa.Integer(), nullable=False),
+        sa.Column("requested_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("investigation_note", sa.String(length=1000), nullable=True),
+        sa.Column("investigated_by_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "investigated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True
+        ),
+        sa.Column("decision_note", sa.String(length=1000), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_pairing_exit_decided_by_id_user_account"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["investigated_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_pairing_exit_investigated_by_id_user_account"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["pairing_id"],
+            ["pairing.id"],
+            name=op.f("fk_pairing_exit_pairing_id_pairing"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_pairing_exit_requested_by_id_user_account"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pairing_exit")),
+    )
+    with op.batch_alter_table("pairing_exit", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pairing_exit_pairing_id"), ["pairing_id"], unique=False)
+        batch_op.create_index(
+            "uq_pairing_exit_open",
+            ["pairing_id"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('requested', 'investigated')"),
+            postgresql_where=sa.text("status IN ('requested', 'investigated')"),
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("pairing_exit", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_pairing_exit_open",
+            sqlite_where=sa.text("status IN ('requested', 'investigated')"),
+            postgresql_where=sa.text("status IN ('requested', 'investigated')"),
+        )
+        batch_op.drop_index(batch_op.f("ix_pairing_exit_pairing_id"))
+
+    op.drop_table("pairing_exit")
+
     with op.batch_alter_table("pairing", schema=None) as batch_op:
         batch_op.drop_column("visit_interval_days")
 

@@ -84,6 +84,15 @@ VISIT_OBJECTS = {
     personas.STAFF: ("lele", None),
     personas.OUTSIDER: (None, "xiaoyu"),
 }
+# Pairings (for their exit process), by the child's key; the world has no pairing of another district.
+PAIRING_OBJECTS = {
+    ANON: (None, "xiaoyu"),
+    personas.CARING_MOTHER: ("xiaoyu", "duoduo"),
+    personas.NEIGHBOUR: (None, "xiaoyu"),
+    personas.SOCIAL_WORKER: ("xiaoyu", "lele"),
+    personas.STAFF: ("lele", None),
+    personas.OUTSIDER: (None, "xiaoyu"),
+}
 # Children for matching and their profiles: (own, foreign) per persona, by the child's key.
 CHILD_OBJECTS = {
     ANON: (None, "xiaoqi"),
@@ -202,6 +211,9 @@ def _object_id(
     meals: dict[str, int] | None = None,
     visits: dict[str, int] | None = None,
 ) -> int | None:
+    if param == "pairing_id":
+        child = PAIRING_OBJECTS[persona][which]
+        return None if child is None else visits_support.pairing_ids[child]
     if param == "child_id":
         child = CHILD_OBJECTS[persona][which]
         return None if child is None else world.person_id(child)
@@ -243,6 +255,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
     meal_params = {"agreement_id", "checkin_id"} & set(params)
     meals = await _meal_objects(database, world) if meal_params else None
     visits = await _visit_objects(database, world) if "visit_id" in params else None
+    if "pairing_id" in params:
+        await visits_support.load_pairing_ids(database, world)
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):

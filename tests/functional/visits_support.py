@@ -115,3 +115,13 @@ async def a_visit_of(database: Database, world: World, child_key: str) -> int:
         draft = VisitDraft(pairing.id, when, 60, (NeedArea.DAILY_LIFE,), (), "", ())
         visit = await do_log_visit(db, pairing, draft, [], client_uuid=uuid.uuid4(), actor=mother)
         return visit.id
+
+
+# The demo's active pairings by child key, filled by load_pairing_ids (the matrix reads it synchronously).
+pairing_ids: dict[str, int] = {}
+
+
+async def load_pairing_ids(database: Database, world: World) -> None:
+    pairing_ids.clear()
+    for key in ("xiaoyu", "duoduo", "lele"):
+        pairing_ids[key] = await pairing_id_of(database, world, key)
