@@ -13,7 +13,7 @@ from backend.people.models import Person, PersonKind, Programme, ProgrammeKind
 from backend.people.policy import visible_people
 from backend.visits import policy
 from backend.visits.due import DueState, PairingDue, due_for
-from backend.visits.models import Pairing, PairingStatus, Visit
+from backend.visits.models import Pairing, PairingStatus, Visit, VisitStatus
 
 RECENT = 5
 
@@ -42,6 +42,8 @@ class WorkerHome:
 
     waiting: list[Person] = field(default_factory=list)
     overdue: list[PairingDue] = field(default_factory=list)
+    # Visits waiting for review, newest first, until the review queue (issue 6) takes them over.
+    pending: list[Visit] = field(default_factory=list)
 
 
 async def load_worker_home(db: AsyncSession, user: Principal, *, limit: int = 100) -> WorkerHome:
@@ -69,4 +71,13 @@ async def load_worker_home(db: AsyncSession, user: Principal, *, limit: int = 10
     )
     due = await due_for(db, list(pairings))
     overdue = sorted((d for d in due if d.state is DueState.OVERDUE), key=lambda d: (d.due_on, d.pairing.id))
-    return WorkerHome(waiting=list(waiting), overdue=overdue)
+    pending = await db.scalars(
+        select(Visit)
+        .where(
+            Visit.status == VisitStatus.PENDING, Visit.superseded_at.is_(None), policy.visible_visits(user)
+        )
+        .options(*policy.visit_options())
+        .order_by(Visit.submitted_at.desc(), Visit.id.desc())
+        .limit(20)
+    )
+    return WorkerHome(waiting=list(waiting), overdue=overdue, pending=list(pending))

@@ -2,8 +2,8 @@
 waiting for review, and the area's social worker opens it with its photos.
 
 Written against element ids, form values and the child's name, not interface text: other tests switch
-personas' languages. The review queue itself is issue 6; until it exists the worker opens the visit by
-its address.
+personas' languages. The review queue itself is issue 6; until it exists the worker's home lists the visits
+waiting for review.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_mother_logs_a_visit_with_two_photos_on_her_phone_and_the_social_worker_
 
     worker = new_phone()
     sign_in(worker, personas.SOCIAL_WORKER)
-    worker.goto(page.url.rstrip("/") + visit_path)
+    worker.locator("#pending-visits a[href='" + visit_path + "']").tap()
     expect(worker.locator("#visit-status")).to_have_class(re.compile(r"\bpending\b"))
     expect(worker.locator(".photo-grid img")).to_have_count(2)
     expect(worker.locator("#visit-correct")).to_have_count(0)  # hers to review, not to correct

@@ -188,3 +188,13 @@ async def test_social_worker_home_lists_children_waiting_and_visits_overdue_in_h
     other = (await (await client_as(personas.OTHER_STREET_WORKER)).get("/")).text
     assert "林朵朵" not in other and "马小琪" not in other
     assert "黄乐乐" in other.split('id="overdue-visits"')[1]  # paired 60 days ago, never visited
+
+
+async def test_social_worker_home_lists_visits_waiting_for_review_in_her_areas_only(
+    client_as: ClientAs, world: World
+) -> None:
+    page = (await (await client_as(personas.SOCIAL_WORKER)).get("/")).text
+    pending = page.split('id="pending-visits"')[1].split("</ul>")[0]
+    assert "陈小宇" in pending and "林朵朵" in pending  # the demo's visits, not yet reviewed
+    other = (await (await client_as(personas.OTHER_STREET_WORKER)).get("/")).text
+    assert 'id="pending-visits"' not in other
