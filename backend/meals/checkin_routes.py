@@ -132,6 +132,11 @@ async def checkin_submit(
             )
             return _sent(result.checkin)
         except CheckInRefused as exc:
+            if exc.status_code == 409:  # perhaps this very form, sent twice at once, won meanwhile
+                async with state.database.transaction(read_only=True) as fresh:
+                    existing = await find_by_client_uuid(fresh, form.client_uuid)
+                if existing is not None and existing.neighbour_id == user.id:
+                    return _sent(existing)
             form.errors[exc.field] = str(exc.detail)
             status = exc.status_code
         except PhotoRefused as exc:

@@ -343,8 +343,8 @@ async def submit_checkin(
 ) -> SubmitResult:
     """Idempotent by client UUID: the same content returns the original, different content is a 409.
 
-    An identical request that commits between our look-up and our insert makes ours fail on the
-    unique constraint; we then answer as if we had come second.
+    An identical request that commits between our look-up and our insert makes ours fail (on a unique
+    index, or on the one-meal rule); we then answer as if we had come second.
     """
     try:
         async with database.transaction() as db:
@@ -366,12 +366,17 @@ async def submit_checkin(
                 db, agreement, draft, ordered, client_uuid=client_uuid, actor=user, now=now
             )
             return SubmitResult(checkin, created=True)
-    except IntegrityError:
+    except (IntegrityError, CheckInRefused) as exc:
+        if isinstance(exc, CheckInRefused) and exc.status_code != 409:
+            raise
+        # On PostgreSQL an identical request can commit after our look-up: our insert then fails on a
+        # unique index, or our rules see its row as "already checked in". Either way it is the original.
         async with database.transaction(read_only=True) as db:
             existing = await find_by_client_uuid(db, client_uuid)
             if existing is not None:
                 return _answer_retry(existing, draft, actor=user)
-            # Not ours: another check-in took this meal, or its month was closed meanwhile.
-            agreement = await policy.get_agreement_for(db, user, draft.agreement_id)
-            await check_rules(db, agreement, draft.slot, draft.day, now=now)
+            if isinstance(exc, IntegrityError):
+                # Not ours: another check-in took this meal, or its month was closed meanwhile.
+                agreement = await policy.get_agreement_for(db, user, draft.agreement_id)
+                await check_rules(db, agreement, draft.slot, draft.day, now=now)
         raise

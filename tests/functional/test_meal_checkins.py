@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import timedelta
@@ -502,3 +503,20 @@ async def test_the_check_in_page_says_before_the_photo_when_a_meal_cannot_be_che
     page = await (await client_as(personas.NEIGHBOUR)).get(f"/meals/agreements/{agreement.id}/checkin")
     assert page.status_code == 200
     assert "这个月已经结算关账，不能再添加记录。" in page.text and 'role="alert"' in page.text
+
+
+async def test_the_same_form_sent_six_times_at_once_stores_one_meal(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    neighbour = await client_as(personas.NEIGHBOUR)
+    agreement = await agreement_of(database, world.person_id("qian"))
+    form_uuid = str(uuid.uuid4())
+    photo = meal_jpeg(43, at(shanghai_today(), 11, 50))
+    responses = await asyncio.gather(
+        *[form_checkin(neighbour, agreement.id, photo, client_uuid=form_uuid) for _ in range(6)]
+    )
+    assert [r.status_code for r in responses] == [303] * 6
+    assert len({r.headers["location"] for r in responses}) == 1
+    assert await checkin_count(database) == 1
+    async with database.transaction(read_only=True) as db:
+        assert await db.scalar(text("SELECT count(*) FROM photo")) == 1
