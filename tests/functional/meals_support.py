@@ -62,13 +62,6 @@ def meal_jpeg(seed: int, captured: datetime | None = None, size: tuple[int, int]
     return buffer.getvalue()
 
 
-async def user_id(database: Database, handle: str) -> int:
-    async with database.transaction(read_only=True) as db:
-        found = await db.scalar(select(User.id).where(User.handle == handle))
-    assert found is not None, handle
-    return int(found)
-
-
 async def agreement_of(database: Database, resident_id: int) -> Agreement:
     async with database.transaction(read_only=True) as db:
         agreement = await db.scalar(
