@@ -42,8 +42,8 @@ messages: $(MO)
 
 # Refresh the template of messages and merge it into the catalogs (then translate what is new).
 extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --omit-header -o backend/locale/messages.pot .
-	$(BIN)/pybabel update --no-location --omit-header -w 0 -i backend/locale/messages.pot -d backend/locale -D messages
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --omit-header -o backend/locale/messages.pot . web/templates/_components
+	$(BIN)/pybabel update --no-fuzzy-matching -w 0 -i backend/locale/messages.pot -d backend/locale -D messages
 
 lint: install-dev
 	$(BIN)/ruff check .

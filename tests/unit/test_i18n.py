@@ -20,19 +20,21 @@ KEYWORDS = {
     "lazy_gettext": None,
     "_l": None,
 }
-METHOD_MAP = [("backend/**.py", "python"), ("web/templates/**.html", "jinja2")]
-OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+METHOD_MAP = [("backend/**.py", "python"), ("**.html", "jinja2")]
 
 
 def _source_messages() -> set[str]:
     found: set[str] = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT),
-        METHOD_MAP,
-        OPTIONS,
-        keywords=KEYWORDS,  # type: ignore[arg-type]
-    ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+    # Babel's directory walk skips folders whose names start with "_", so the shared macros in
+    # web/templates/_components are extracted as a root of their own (`make extract` does the same).
+    for root in (ROOT, ROOT / "web" / "templates" / "_components"):
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(
+            str(root),
+            METHOD_MAP,
+            {"**.html": {"extensions": "jinja2.ext.i18n"}},
+            keywords=KEYWORDS,  # type: ignore[arg-type]
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
 
