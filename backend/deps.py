@@ -28,6 +28,14 @@ async def provide_db(request: Request[object, object, State], state: State) -> A
         yield session
 
 
+async def provide_read_db(state: State) -> AsyncIterator[AsyncSession]:
+    """A read-only session whatever the method: for uploads, whose slow bodies must not hold
+    SQLite's write lock; they open their own short write transaction once the bytes are in."""
+    database: Database = state.database
+    async with database.transaction(read_only=True) as session:
+        yield session
+
+
 def provide_settings(state: State) -> Settings:
     settings: Settings = state.settings
     return settings

@@ -24,8 +24,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.api import error_spec
 from backend.auth.principal import Principal
-from backend.db import Database
+from backend.deps import provide_read_db
 from backend.errors import Conflict, NotFound
 from backend.evidence import service
 from backend.evidence.forms import API_CONTENT_TYPES, media_type, parse_captured_at, parse_upload_form
@@ -41,12 +42,6 @@ from backend.settings import Settings
 # Cached by the browser only (private), for an hour; sign-out clears it (Clear-Site-Data).
 CACHE_CONTROL = "private, max-age=3600"
 PHOTO_CSP = "sandbox; default-src 'none'"
-
-
-async def provide_read_db(state: State) -> Any:
-    database: Database = state.database
-    async with database.transaction(read_only=True) as session:
-        yield session
 
 
 def photo_limiter(state: State) -> CapacityLimiter:
@@ -180,16 +175,6 @@ class PhotoOut:
 
 
 @dataclass
-class ErrorOut:
-    status: int
-    detail: str
-
-
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorOut, description=description)
-
-
-@dataclass
 class _RawImageOperation(Operation):
     """The body is the image itself, which Litestar cannot infer from a handler that reads it raw."""
 
@@ -218,13 +203,13 @@ class _RawImageOperation(Operation):
     operation_class=_RawImageOperation,
     responses={
         200: ResponseSpec(data_container=PhotoOut, description="Already received: the original"),
-        400: _error("Empty body"),
-        404: _error("No such person, or not yours to see"),
-        409: _error("This UUID was already used for other content"),
-        413: _error("Body or pixel count over the limit"),
-        415: _error("Not an accepted image type"),
-        422: _error("Damaged or truncated image"),
-        503: _error("The photo store is unavailable; nothing was saved"),
+        400: error_spec("Empty body"),
+        404: error_spec("No such person, or not yours to see"),
+        409: error_spec("This UUID was already used for other content"),
+        413: error_spec("Body or pixel count over the limit"),
+        415: error_spec("Not an accepted image type"),
+        422: error_spec("Damaged or truncated image"),
+        503: error_spec("The photo store is unavailable; nothing was saved"),
     },
     **UPLOAD_OPTS,
 )

@@ -7,26 +7,24 @@ check-in carries neither; what is wrong is said in the person's language, never 
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, put
+from litestar import Response, put
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
+from backend.api import BodyMessages, body_error_handlers, error_spec
 from backend.auth.principal import Principal
+from backend.deps import provide_read_db
 from backend.errors import SignInRequired
-from backend.evidence.routes import provide_read_db
-from backend.i18n import gettext as _
+from backend.i18n import lazy_gettext as _l
 from backend.meals.checkins import CheckInDraft, submit_checkin
 from backend.meals.forms import MAX_DISH_CHARS, MAX_DISHES, MAX_PHOTOS, normalize_dishes
 from backend.meals.models import CheckIn, FlagCode, MealSlot
@@ -77,39 +75,13 @@ class CheckInOut(msgspec.Struct):
         )
 
 
-@dataclass
-class ErrorOut:
-    status: int
-    detail: str
-
-
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorOut, description=description)
-
-
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]{1,40})`")
-
-
-def _json_error(status: int, detail: str) -> Response[Any]:
-    return Response({"status": status, "detail": detail}, status_code=status)
-
-
-def _invalid_body(_request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    problems = exc.extra if isinstance(exc.extra, list) else []
-    for problem in problems:
-        unknown = _UNKNOWN_FIELD.search(str(problem.get("message", "")))
-        if unknown:
-            return _json_error(
-                400,
-                _("The field %(field)s is not accepted: a check-in carries no amount and no status.")
-                % {"field": unknown.group(1)},
-            )
-    keys = sorted({str(p.get("key")) for p in problems if p.get("key") and p.get("key") != "data"})
-    return _json_error(
-        400,
-        _("This check-in could not be read: %(fields)s missing or not valid.")
-        % {"fields": ", ".join(keys) or "body"},
+BODY_ERRORS = body_error_handlers(
+    BodyMessages(
+        unknown_field=_l("The field %(field)s is not accepted: a check-in carries no amount and no status."),
+        invalid=_l("This check-in could not be read: %(fields)s missing or not valid."),
+        not_json=_l("This check-in could not be read: send it as JSON."),
     )
+)
 
 
 def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -117,15 +89,6 @@ def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRou
     # Whether the session is still valid is decided afterwards, by the user dependency.
     if not connection.cookies.get(session_cookie_name(connection.app.state.settings)):
         raise SignInRequired()
-
-
-def _other_client_error(request: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
-    if type(exc) is ClientException and exc.status_code == 400:
-        # Raised while reading the body, before the handler ran: not JSON at all.
-        return _json_error(400, _("This check-in could not be read: send it as JSON."))
-    from backend.app import handle_http_exception  # the app's own errors; imported late (cycle)
-
-    return handle_http_exception(request, exc if isinstance(exc, HTTPException) else ClientException())
 
 
 @put(
@@ -144,19 +107,19 @@ def _other_client_error(request: Request[Any, Any, Any], exc: ClientException) -
     status_code=201,
     responses={
         200: ResponseSpec(data_container=CheckInOut, description="Already received: the original"),
-        400: _error("The body is not a valid check-in"),
-        401: _error("Not signed in"),
-        403: _error("Not the neighbour of this agreement"),
-        404: _error("No such agreement for you, or a photo has not arrived yet"),
-        409: _error(
+        400: error_spec("The body is not a valid check-in"),
+        401: error_spec("Not signed in"),
+        403: error_spec("Not the neighbour of this agreement"),
+        404: error_spec("No such agreement for you, or a photo has not arrived yet"),
+        409: error_spec(
             "This UUID was used for other content, the meal is already checked in, or the month is closed"
         ),
-        422: _error("A rule refuses this meal (future day, outside the agreement, no dish)"),
-        503: _error("The server is busy; nothing was saved"),
+        422: error_spec("A rule refuses this meal (future day, outside the agreement, no dish)"),
+        503: error_spec("The server is busy; nothing was saved"),
     },
     dependencies={"db": Provide(provide_read_db)},
     guards=[_signed_in],
-    exception_handlers={ValidationException: _invalid_body, ClientException: _other_client_error},
+    exception_handlers=BODY_ERRORS,
 )
 async def put_checkin(
     state: State,

@@ -7,23 +7,22 @@ carries neither; what is wrong is said in the person's language, never as a 500.
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, put
+from litestar import Response, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
+from backend.api import BodyMessages, body_error_handlers, error_spec
 from backend.auth.principal import Principal
-from backend.evidence.routes import provide_read_db
+from backend.deps import provide_read_db
 from backend.i18n import gettext as _
+from backend.i18n import lazy_gettext as _l
 from backend.visits import policy
 from backend.visits.checklist import checklist_for
 from backend.visits.forms import normalize_note
@@ -85,47 +84,13 @@ class VisitOut(msgspec.Struct):
         )
 
 
-@dataclass
-class ErrorOut:
-    status: int
-    detail: str
-
-
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorOut, description=description)
-
-
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]{1,40})`")
-
-
-def _json_error(status: int, detail: str) -> Response[Any]:
-    return Response({"status": status, "detail": detail}, status_code=status)
-
-
-def _invalid_body(_request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    problems = exc.extra if isinstance(exc.extra, list) else []
-    for problem in problems:
-        unknown = _UNKNOWN_FIELD.search(str(problem.get("message", "")))
-        if unknown:
-            return _json_error(
-                400,
-                _("The field %(field)s is not accepted: a visit carries no status and no author.")
-                % {"field": unknown.group(1)},
-            )
-    keys = sorted({str(p.get("key")) for p in problems if p.get("key") and p.get("key") != "data"})
-    return _json_error(
-        400,
-        _("This visit could not be read: %(fields)s missing or not valid.")
-        % {"fields": ", ".join(keys) or "body"},
+BODY_ERRORS = body_error_handlers(
+    BodyMessages(
+        unknown_field=_l("The field %(field)s is not accepted: a visit carries no status and no author."),
+        invalid=_l("This visit could not be read: %(fields)s missing or not valid."),
+        not_json=_l("This visit could not be read: send it as JSON."),
     )
-
-
-def _other_client_error(request: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
-    if type(exc) is ClientException and exc.status_code == 400:
-        return _json_error(400, _("This visit could not be read: send it as JSON."))
-    from backend.app import handle_http_exception  # the app's own errors; imported late (cycle)
-
-    return handle_http_exception(request, exc if isinstance(exc, HTTPException) else ClientException())
+)
 
 
 @put(
@@ -143,15 +108,15 @@ def _other_client_error(request: Request[Any, Any, Any], exc: ClientException) -
     status_code=201,
     responses={
         200: ResponseSpec(data_container=VisitOut, description="Already received: the original"),
-        400: _error("The body is not a valid visit"),
-        403: _error("Not the mother of this pairing"),
-        404: _error("No such pairing for you, or a photo has not arrived yet"),
-        409: _error("This UUID was used for other content"),
-        422: _error("A rule refuses this visit (in the future, too old, a photo of someone else)"),
-        503: _error("The server is busy; nothing was saved"),
+        400: error_spec("The body is not a valid visit"),
+        403: error_spec("Not the mother of this pairing"),
+        404: error_spec("No such pairing for you, or a photo has not arrived yet"),
+        409: error_spec("This UUID was used for other content"),
+        422: error_spec("A rule refuses this visit (in the future, too old, a photo of someone else)"),
+        503: error_spec("The server is busy; nothing was saved"),
     },
     dependencies={"db": Provide(provide_read_db)},
-    exception_handlers={ValidationException: _invalid_body, ClientException: _other_client_error},
+    exception_handlers=BODY_ERRORS,
 )
 async def put_visit(
     state: State,
