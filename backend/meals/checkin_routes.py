@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import Conflict, Forbidden
+from backend.evidence.form_intake import PhotoRefused, ingest_form_photo
 from backend.evidence.routes import UPLOAD_OPTS
 from backend.meals import policy
 from backend.meals.checkins import (
@@ -33,7 +34,6 @@ from backend.meals.checkins import (
 )
 from backend.meals.clock import local_today
 from backend.meals.forms import CheckInForm, parse_checkin_form, parse_day, parse_month, parse_slot
-from backend.meals.intake import PhotoRefused, ingest_form_photo
 from backend.meals.menus import planned_dishes
 from backend.meals.models import Agreement, CheckIn, MealSlot
 from backend.meals.queries import history_for_neighbour

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import Conflict, Forbidden
+from backend.evidence.form_intake import PhotoRefused, ingest_form_photo
 from backend.evidence.models import Photo
 from backend.evidence.policy import visible_photos
 from backend.evidence.routes import UPLOAD_OPTS
@@ -32,7 +33,6 @@ from backend.meals.forms import (
     parse_menu_form,
     parse_month,
 )
-from backend.meals.intake import PhotoRefused, ingest_form_photo
 from backend.meals.menus import do_save_menu, editable_months, load_menu
 from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import agreement_checkins, neighbours_for, residents_for_new_agreement

@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,13 +21,8 @@ from backend.audit import Actor
 from backend.auth.principal import Principal
 from backend.db import Database
 from backend.errors import Conflict
-from backend.evidence import service as evidence
-from backend.evidence.imaging import PhotoRejected
 from backend.evidence.models import Photo
-from backend.evidence.routes import photo_limiter, photo_limits
 from backend.i18n import gettext as _
-from backend.people.models import Person
-from backend.settings import Settings
 from backend.visits import policy
 from backend.visits.models import Visit
 from backend.visits.service import VisitDraft, VisitRefused, do_correct_visit, do_log_visit
@@ -112,34 +106,3 @@ async def submit_correction(
         return await do_correct_visit(
             db, visit, pairing, draft, visit.photos, new_client_uuid=new_client_uuid, actor=user, now=now
         )
-
-
-class PhotoRefused(Exception):
-    """The pipeline refused a form photo: its message (in the user's language) and HTTP status."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-async def ingest_form_photo(
-    state: State, settings: Settings, *, user: Principal, data: bytes, client_uuid: uuid.UUID, person: Person
-) -> Photo:
-    try:
-        result = await evidence.ingest_photo(
-            state.database,
-            state.photo_store,
-            photo_limiter(state),
-            data,
-            actor=user,
-            client_uuid=client_uuid,
-            person=person,
-            client_captured_at=None,
-            limits=photo_limits(settings),
-        )
-    except PhotoRejected as exc:
-        raise PhotoRefused(exc.text(), exc.status) from None
-    except Conflict as exc:
-        raise PhotoRefused(str(exc.detail), exc.status_code) from None
-    return result.photo

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden
+from backend.evidence.form_intake import PhotoRefused, ingest_form_photo
 from backend.evidence.routes import UPLOAD_OPTS
 from backend.i18n import gettext as _
 from backend.settings import Settings
@@ -30,13 +31,7 @@ from backend.visits.api import routes as api_routes
 from backend.visits.checklist import checklist_for
 from backend.visits.exits import routes as exit_routes
 from backend.visits.forms import DEFAULT_MINUTES, VisitForm, parse_visit_form
-from backend.visits.intake import (
-    PhotoRefused,
-    find_by_client_uuid,
-    ingest_form_photo,
-    submit_correction,
-    submit_visit,
-)
+from backend.visits.intake import find_by_client_uuid, submit_correction, submit_visit
 from backend.visits.matching_routes import routes as matching_routes
 from backend.visits.models import NeedArea, Pairing, Visit
 from backend.visits.service import CORRECTION_WINDOW, VisitRefused, may_correct_in_place

@@ -1,4 +1,5 @@
-"""Photos sent with meal forms go through the evidence pipeline, exactly as the photo form's do.
+"""Photos sent with entry forms (meal check-ins, visits, agreements) go through the same pipeline as
+the photo form's.
 
 The form handlers read the user in a read-only transaction (evidence.routes.UPLOAD_OPTS): the photo
 is received, checked and stored before any write transaction opens, which then stays short.
