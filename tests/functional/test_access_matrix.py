@@ -84,15 +84,9 @@ VISIT_OBJECTS = {
     personas.STAFF: ("lele", None),
     personas.OUTSIDER: (None, "xiaoyu"),
 }
-# Pairings (for their exit process), by the child's key; the world has no pairing of another district.
-PAIRING_OBJECTS = {
-    ANON: (None, "xiaoyu"),
-    personas.CARING_MOTHER: ("xiaoyu", "duoduo"),
-    personas.NEIGHBOUR: (None, "xiaoyu"),
-    personas.SOCIAL_WORKER: ("xiaoyu", "lele"),
-    personas.STAFF: ("lele", None),
-    personas.OUTSIDER: (None, "xiaoyu"),
-}
+# Pairings (for their exit process), by the child's key: the same children as their visits, since
+# the world has no pairing of another district either.
+PAIRING_OBJECTS = VISIT_OBJECTS
 # Children for matching and their profiles: (own, foreign) per persona, by the child's key.
 CHILD_OBJECTS = {
     ANON: (None, "xiaoqi"),
