@@ -243,6 +243,14 @@ class CheckIn(CreatedAt, Base):
         ForeignKey("meal_checkin.id", ondelete="RESTRICT"), unique=True, default=None
     )
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who decided and when (verification/): the statement prints both beside each paid meal.
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when a bulk approval held this entry back as part of its random sample: it must be
+    # opened and decided one by one, and bulk approval skips it from then on.
+    sampled_at: Mapped[datetime | None] = mapped_column(default=None)
 
     agreement: Mapped[Agreement] = relationship()
     resident: Mapped[Person] = relationship()

@@ -191,10 +191,17 @@ class Visit(CreatedAt, Base):
         ForeignKey("visit.id", ondelete="RESTRICT"), unique=True, default=None
     )
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who decided and when, and whether a bulk approval held it back for a one-by-one look (as for
+    # meal check-ins).
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    sampled_at: Mapped[datetime | None] = mapped_column(default=None)
 
     pairing: Mapped[Pairing] = relationship()
     child: Mapped[Person] = relationship()
-    mother: Mapped[User] = relationship()
+    mother: Mapped[User] = relationship(foreign_keys=[mother_id])
     photo_links: Mapped[list[VisitPhoto]] = relationship(
         order_by="VisitPhoto.position", back_populates="visit"
     )
