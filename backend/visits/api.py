@@ -16,13 +16,14 @@ from litestar import Response, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from backend.api import BodyMessages, body_error_handlers, error_spec
 from backend.auth.principal import Principal
 from backend.deps import provide_read_db
 from backend.i18n import gettext as _
 from backend.i18n import lazy_gettext as _l
+from backend.meals.api import _signed_in as signed_in_guard
 from backend.visits import policy
 from backend.visits.checklist import checklist_for
 from backend.visits.forms import normalize_note
@@ -109,6 +110,7 @@ BODY_ERRORS = body_error_handlers(
     responses={
         200: ResponseSpec(data_container=VisitOut, description="Already received: the original"),
         400: error_spec("The body is not a valid visit"),
+        401: error_spec("Not signed in; nothing was read or saved"),
         403: error_spec("Not the mother of this pairing"),
         404: error_spec("No such pairing for you, or a photo has not arrived yet"),
         409: error_spec("This UUID was used for other content"),
@@ -116,13 +118,15 @@ BODY_ERRORS = body_error_handlers(
         503: error_spec("The server is busy; nothing was saved"),
     },
     dependencies={"db": Provide(provide_read_db)},
+    # Before the body is read: a signed-out phone hears 401 whatever it sent (JSON or a form).
+    guards=[signed_in_guard],
     exception_handlers=BODY_ERRORS,
 )
 async def put_visit(
     state: State,
     user: NamedDependency[Principal],
     client_uuid: FromPath[uuid.UUID],
-    data: VisitIn,
+    data: JSONBody[VisitIn],
 ) -> Response[VisitOut]:
     if data.visited_at.tzinfo is None:
         raise VisitRefused(

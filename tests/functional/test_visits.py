@@ -7,12 +7,14 @@ import re
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from backend.db import Database
 from backend.visits.models import Visit, VisitPhoto, VisitStatus
 from tests import personas
-from tests.conftest import ClientAs, NewBrowser, World
+from tests.conftest import ClientAs, NewBrowser, World, csrf_token
+from tests.functional.meals_support import checkin_count
 from tests.data.corpus import phone_photo
 from tests.functional.photos_support import audit_actions, photo_count
 from tests.functional.visits_support import (
@@ -284,5 +286,22 @@ async def test_a_visit_sent_signed_out_is_refused_as_unauthorised(
     body = visit_body(await pairing_id_of(database, world, "xiaoyu"))
     response = await put_visit(browser, uuid.uuid4(), body)
     assert response.status_code == 401
-    # A form-encoded body is refused as unreadable before the sign-in is looked at (the matrix's 400).
     assert await visit_count(database) == 3
+
+
+@pytest.mark.parametrize("path", ["/api/visits", "/api/checkins", "/api/photos"])
+async def test_a_form_encoded_put_sent_signed_out_is_refused_as_unauthorised_not_as_unreadable(
+    new_browser: NewBrowser, world: World, database: Database, path: str
+) -> None:
+    browser = new_browser()
+    token = await csrf_token(browser)
+    before = await _counts(database)
+    # What the access matrix sends: a form body, which no API reads; sign-in is asked for first.
+    response = await browser.put(f"{path}/{uuid.uuid4()}", data={"_csrf_token": token, "note": "x"})
+    assert response.status_code == 401, response.text
+    assert response.json()["detail"] in ("Please sign in first.", "请先登录。")
+    assert await _counts(database) == before
+
+
+async def _counts(database: Database) -> tuple[int, int, int]:
+    return (await visit_count(database), await checkin_count(database), await photo_count(database))
