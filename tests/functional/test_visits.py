@@ -14,8 +14,8 @@ from backend.db import Database
 from backend.visits.models import Visit, VisitPhoto, VisitStatus
 from tests import personas
 from tests.conftest import ClientAs, NewBrowser, World, csrf_token
-from tests.functional.meals_support import checkin_count
 from tests.data.corpus import phone_photo
+from tests.functional.meals_support import checkin_count
 from tests.functional.photos_support import audit_actions, photo_count
 from tests.functional.visits_support import (
     form_visit,
