@@ -6,7 +6,7 @@ from backend.db import Base
 from backend.evidence.models import Photo
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, MenuEntry
 from backend.people.models import Area, Membership, Person, Programme, User
-from backend.settlement.models import SettlementPeriod
+from backend.settlement.models import LedgerLine, SettlementPeriod
 from backend.visits.models import (
     ChecklistItem,
     ChildProfile,
@@ -28,6 +28,7 @@ __all__ = [
     "CheckInPhoto",
     "ChecklistItem",
     "ChildProfile",
+    "LedgerLine",
     "Membership",
     "MenuEntry",
     "MotherProfile",

@@ -44,7 +44,7 @@ from backend.meals.models import (
     FlagCode,
     MealSlot,
 )
-from backend.settlement.models import is_month_closed, month_of
+from backend.settlement.models import is_month_closed, lock_period, month_of
 
 LATE_GRACE = timedelta(hours=12)
 CAPTURE_WINDOW = timedelta(hours=3)
@@ -162,6 +162,9 @@ async def do_check_in(
     if error:
         raise CheckInRefused(error, field="dishes")
     _check_photos(agreement, photos, actor=actor)
+    # The month's period row exists and is held FOR SHARE: a closing waits for this check-in, or
+    # this check-in waits for the closing and then is refused (settlement/models.py).
+    await lock_period(db, agreement.programme_id, draft.day)
     await check_rules(db, agreement, draft.slot, draft.day, now=now)
     checkin = CheckIn(
         client_uuid=client_uuid,

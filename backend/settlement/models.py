@@ -1,19 +1,29 @@
-"""Settlement periods: a programme's month, which is closed once and then never changes.
+"""Settlement periods and the append-only ledger: a programme's month, closed once and never changed.
 
-Only the minimum that other domains need today: whether a month is closed. Closing a month, and the
-money itself, belong to this domain's service (not written yet). Meal check-ins into a closed month
-are refused by the meals service and, as a second line, by a database trigger (migration 0005).
+A month is named by its first day in every table. The money rule itself (approved meals x rate,
+capped per agreement and month) lives in settlement/service.py and nowhere else.
+
+Closing a month writes one ledger line per approved meal of that month (the meal that crosses the
+cap carries only the remainder, later ones 0) and records the audit chain's head at closing on the
+period. After closing nothing in that month changes: the service refuses, and the database refuses
+as a second line (triggers of migrations 0005 and 0008 on meal_checkin, settlement_ledger_line and
+settlement_period, on both engines). A correction after closing is an adjustment line dated into a
+later open month. Ledger lines are never updated or deleted (triggers as for audit_event).
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base, CreatedAt
+from backend.db import Base, CreatedAt, utcnow
+from backend.people.models import str_enum
 
 
 def month_of(day: date) -> date:
@@ -33,6 +43,70 @@ class SettlementPeriod(CreatedAt, Base):
     closed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
     )
+    # The audit chain's head when the month closed: the hash and number of the closing event itself,
+    # which chains every earlier event (check-ins, reviews) into it. Printed on every statement.
+    audit_head_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    audit_event_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What closing paid out (the sum of its ledger lines), for lists; the lines are the record.
+    total_fen: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class LedgerKind(enum.StrEnum):
+    MEAL = "meal"
+    ADJUSTMENT = "adjustment"
+
+
+class LedgerLine(CreatedAt, Base):
+    """One line of money for an agreement in a month: a paid meal (written at closing) or an adjustment."""
+
+    __tablename__ = "settlement_ledger_line"
+    __table_args__ = (
+        # A meal is paid at most once, ever.
+        UniqueConstraint("checkin_id"),
+        CheckConstraint(
+            "(kind = 'meal' AND checkin_id IS NOT NULL AND amount_fen >= 0) OR "
+            "(kind = 'adjustment' AND checkin_id IS NULL AND reason IS NOT NULL AND amount_fen <> 0)",
+            name="kind_fields",
+        ),
+        Index(None, "programme_id", "month"),
+        Index(None, "agreement_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    month: Mapped[date]  # first day of the month
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("meal_agreement.id", ondelete="RESTRICT"))
+    kind: Mapped[LedgerKind] = mapped_column(str_enum(LedgerKind, "ledger_kind"))
+    checkin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meal_checkin.id", ondelete="RESTRICT"), default=None
+    )
+    # Integer fen; an adjustment may be negative.
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    # Required for an adjustment: why the money changes (and which closed month it corrects).
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+
+
+async def lock_period(
+    db: AsyncSession, programme_id: int, day: date, *, for_update: bool = False
+) -> SettlementPeriod:
+    """The day's period row, created if missing, and locked: FOR SHARE by a write into the month,
+    FOR UPDATE by closing (PostgreSQL; SQLite writers are serialised anyway). Whichever comes
+    second waits for the other and then sees what it did."""
+    month = month_of(day)
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await db.execute(
+        insert(SettlementPeriod)
+        .values(programme_id=programme_id, month=month, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["programme_id", "month"])
+    )
+    query = select(SettlementPeriod).where(
+        SettlementPeriod.programme_id == programme_id, SettlementPeriod.month == month
+    )
+    query = query.with_for_update() if for_update else query.with_for_update(read=True)
+    period = await db.scalar(query.execution_options(populate_existing=True))
+    assert period is not None
+    return period
 
 
 async def is_month_closed(db: AsyncSession, programme_id: int, day: date) -> bool:

@@ -26,7 +26,7 @@ from backend.meals.service import (
     do_record_resident_confirmation,
 )
 from backend.people.models import Area, Person, Programme, Role, User
-from backend.settlement.models import SettlementPeriod
+from backend.settlement.models import lock_period
 from tests import factories
 from tests.conftest import World, csrf_token
 
@@ -156,13 +156,12 @@ async def outsider_agreement(database: Database, world: World) -> Agreement:
 
 
 async def close_month(database: Database, programme_id: int, day: date) -> None:
-    """What settlement (issue 6) will do: a closed period row for the day's month."""
+    """A closed period row for the day's month, without settling it (settlement's own tests close
+    months through do_close_month)."""
     async with database.transaction() as db:
-        db.add(
-            SettlementPeriod(
-                programme_id=programme_id, month=day.replace(day=1), closed_at=datetime.now(SHANGHAI)
-            )
-        )
+        period = await lock_period(db, programme_id, day, for_update=True)
+        period.closed_at = datetime.now(SHANGHAI)
+        period.audit_head_hash = "0" * 64
 
 
 async def checkin_count(database: Database) -> int:
