@@ -1,5 +1,5 @@
 """The `carelog` command: serve | migrate | demo | create-admin | issue-code | verify-audit | gc-photos |
-check.
+check | backup | restore.
 
 Commands print no personal data beyond what the operator asked for (a link for a named user).
 """
@@ -241,6 +241,49 @@ def cmd_check(args: argparse.Namespace) -> int:
     return int(asyncio.run(_with_db(settings, work)) or 0)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.backup import BackupError, make_backup
+
+    settings = _settings()
+    try:
+        report = asyncio.run(make_backup(settings, Path(args.dest)))
+    except BackupError as exc:
+        print(f"carelog: backup failed: {exc}", file=sys.stderr)
+        return 1
+    snap = report.snapshot
+    print(
+        f"backup written to {args.dest}: {snap.audit_events} audit events (head {snap.audit_head[:12]}), "
+        f"{snap.counts.get('photo', 0)} photos, {report.copied} files copied, "
+        f"{report.stored} files in the store"
+    )
+    for key in report.missing:
+        print(f"missing or altered in the photo store: {key}")
+    return 1 if report.missing else 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backend.backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        report = asyncio.run(restore_backup(settings, Path(args.src), force=args.force))
+    except BackupError as exc:
+        print(f"carelog: restore failed: {exc}", file=sys.stderr)
+        return 1
+    for problem in report.problems:
+        print(f"restore check: {problem}")
+    verdict = "with problems" if report.problems else "and verified"
+    print(
+        f"restored {verdict}: audit chain of {report.audit_events} events, "
+        f"{report.photos_checked} photos checked"
+    )
+    return 1 if report.problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carelog", description="Carelog: community care records.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="verify that every photo's files exist and match their hashes").set_defaults(
         func=cmd_check
     )
+    p = sub.add_parser(
+        "backup", help="copy the database (consistently, while it runs) and its photos to DEST"
+    )
+    p.add_argument("dest", metavar="DEST", help="a new or empty directory")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser(
+        "restore", help="load a backup from SRC into the configured (empty) database and store"
+    )
+    p.add_argument("src", metavar="SRC", help="a directory written by `carelog backup`")
+    p.add_argument("--force", action="store_true", help="overwrite a database that holds data")
+    p.set_defaults(func=cmd_restore)
     return parser
 
 

@@ -1,0 +1,142 @@
+"""`carelog backup` while photos keep arriving, then `carelog restore` into an empty database and store.
+
+The restored copy must be a consistent moment of the source: its audit chain verifies and is a prefix
+of the source's chain, every photo row's files are there with matching hashes, and every table holds
+exactly the rows recorded at backup time (which lie between the source's counts before and after).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.audit import AuditEvent, verify_chain
+from backend.db import Database, create_database
+from backend.evidence.maintenance import check_photos
+from backend.evidence.models import Photo
+from backend.settings import Settings
+from backend.storage import PhotoStore
+from tests import personas
+from tests.conftest import BASE_URL, PG_ADMIN_DSN, SECRET, ClientAs, World, recreate_pg_database
+from tests.functional.meals_support import meal_jpeg
+from tests.functional.ops_support import carelog
+from tests.functional.photos_support import api_put
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=db_url,
+        photo_store_url=f"file://{tmp_path / 'photos'}",
+        secret_key=SECRET,
+        public_origin=BASE_URL,
+    )
+
+
+async def _counts(database: Database) -> tuple[int, int]:
+    async with database.transaction(read_only=True) as db:
+        photos = await db.scalar(select(func.count(Photo.id)))
+        events = await db.scalar(select(func.count(AuditEvent.id)))
+    return int(photos or 0), int(events or 0)
+
+
+async def _restore_target(settings: Settings, tmp_path: Path, worker_tag: str) -> Settings:
+    """An empty database of the same engine and an empty photo directory."""
+    if settings.is_sqlite:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}"
+    else:
+        name = f"carelog_r_{worker_tag}"
+        await recreate_pg_database(name)
+        url = "postgresql+asyncpg://" + PG_ADMIN_DSN.split("://", 1)[1].rsplit("/", 1)[0] + "/" + name
+    return replace(settings, database_url=url, photo_store_url=f"file://{tmp_path / 'restored-photos'}")
+
+
+async def test_a_backup_taken_under_write_load_restores_to_a_verified_consistent_copy(
+    settings: Settings,
+    client_as: ClientAs,
+    world: World,
+    database: Database,
+    tmp_path: Path,
+    worker_tag: str,
+) -> None:
+    mother = await client_as(personas.CARING_MOTHER)
+    child = world.person_id("xiaoyu")
+    for seed in range(3):
+        assert (await api_put(mother, meal_jpeg(seed), person_id=child)).status_code == 201
+    photos_before, events_before = await _counts(database)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    finished_at: list[float] = []
+
+    async def keep_writing() -> None:
+        seed = 100
+        while not stop.is_set():
+            response = await api_put(mother, meal_jpeg(seed), person_id=child)
+            assert response.status_code == 201, response.text
+            finished_at.append(loop.time())
+            seed += 1
+
+    writer = asyncio.create_task(keep_writing())
+    await asyncio.sleep(0.3)
+    started = loop.time()
+    backup = await carelog(settings, "backup", str(tmp_path / "backup"))
+    ended = loop.time()
+    await asyncio.sleep(0.3)
+    stop.set()
+    await writer
+    assert backup.returncode == 0, backup.output
+    assert any(started < t < ended for t in finished_at), "no write completed while the backup ran"
+    photos_after, events_after = await _counts(database)
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert photos_before <= manifest["counts"]["photo"] <= photos_after
+    assert events_before <= manifest["audit"]["events"] <= events_after
+    assert manifest["missing_or_altered"] == []
+    assert manifest["files_copied"] == 2 * manifest["counts"]["photo"]  # display copy and thumbnail
+
+    target = await _restore_target(settings, tmp_path, worker_tag)
+    restored = await carelog(target, "restore", str(tmp_path / "backup"))
+    assert restored.returncode == 0, restored.output
+    assert "restored and verified" in restored.stdout
+
+    # Checked again here, independently of the command's own report.
+    copy = create_database(target)
+    try:
+        async with copy.transaction(read_only=True) as db:
+            chain = await verify_chain(db)
+            photos = await check_photos(db, PhotoStore.from_url(target.photo_store_url))
+            restored_photos = await db.scalar(select(func.count(Photo.id)))
+    finally:
+        await copy.dispose()
+    assert chain.first_bad_id is None
+    assert chain.checked == manifest["audit"]["events"] and chain.head_hash == manifest["audit"]["head"]
+    assert photos.bad == [] and photos.checked == restored_photos == manifest["counts"]["photo"]
+    async with database.transaction(read_only=True) as db:  # the copy is a prefix of the source's chain
+        same_event = await db.scalar(select(AuditEvent.hash).where(AuditEvent.id == chain.checked))
+    assert same_event == chain.head_hash
+
+    again = await carelog(target, "restore", str(tmp_path / "backup"))
+    assert again.returncode == 1 and "holds data" in again.stderr
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_restore_refuses_a_damaged_backup_and_backup_refuses_a_used_directory(
+    settings: Settings, world: World, tmp_path: Path
+) -> None:
+    dest = tmp_path / "backup"
+    assert (await carelog(settings, "backup", str(dest))).returncode == 0
+    used = await carelog(settings, "backup", str(dest))
+    assert used.returncode == 1 and "is not empty" in used.stderr
+    with (dest / "carelog.db").open("r+b") as handle:
+        handle.seek(200)
+        handle.write(b"\x00damaged")
+    target = replace(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}")
+    damaged = await carelog(target, "restore", str(dest))
+    assert damaged.returncode == 1 and "backup is damaged" in damaged.stderr
+    assert not (tmp_path / "restored.db").exists()
