@@ -6,13 +6,18 @@ programme in `visit_checklist_item`); these are only the starting list a new pro
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import unicodedata
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.db import utcnow
+from backend.i18n import gettext as _
 from backend.people.models import Programme
 from backend.visits.models import ChecklistItem, NeedArea
+from backend.visits.service import VisitRefused
 
 DEFAULT_CHECKLIST: dict[NeedArea, tuple[str, ...]] = {
     NeedArea.DAILY_LIFE: (
@@ -69,3 +74,93 @@ async def checklist_for(db: AsyncSession, programme_id: int) -> list[ChecklistIt
         .order_by(ChecklistItem.position, ChecklistItem.id)
     )
     return list(rows)
+
+
+# ---- staff keep the list: add, reword, retire (a visit keeps the words it was sent with) ----
+
+MAX_ACTIVE_ITEMS = 40
+MIN_LABEL_CHARS, MAX_LABEL_CHARS = 2, 80
+
+
+def clean_label(raw: str) -> str:
+    """NFC (full-width punctuation stays as typed), inner runs of spaces made one, 2 to 80 characters."""
+    label = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not MIN_LABEL_CHARS <= len(label) <= MAX_LABEL_CHARS:
+        raise VisitRefused(
+            _("Write the suggestion in %(low)s to %(high)s characters.")
+            % {"low": MIN_LABEL_CHARS, "high": MAX_LABEL_CHARS},
+            field="label",
+        )
+    return label
+
+
+async def _refuse_duplicate(db: AsyncSession, programme_id: int, label: str, *, but: int | None) -> None:
+    # The database holds it too (one label per programme, retired ones included); this says it kindly.
+    query = select(ChecklistItem.id).where(
+        ChecklistItem.programme_id == programme_id, ChecklistItem.label == label
+    )
+    if but is not None:
+        query = query.where(ChecklistItem.id != but)
+    if await db.scalar(query.limit(1)) is not None:
+        raise VisitRefused(
+            _("The checklist already has this suggestion (perhaps retired)."), field="label", status_code=409
+        )
+
+
+async def do_add_checklist_item(
+    db: AsyncSession, programme: Programme, *, need_area: NeedArea, label: str, actor: Actor
+) -> ChecklistItem:
+    label = clean_label(label)
+    active = await db.scalar(
+        select(func.count(ChecklistItem.id)).where(
+            ChecklistItem.programme_id == programme.id, ChecklistItem.retired_at.is_(None)
+        )
+    )
+    if (active or 0) >= MAX_ACTIVE_ITEMS:
+        raise VisitRefused(
+            _("The checklist has %(count)s suggestions already: retire one first.") % {"count": active},
+            field="label",
+        )
+    await _refuse_duplicate(db, programme.id, label, but=None)
+    last = await db.scalar(
+        select(func.max(ChecklistItem.position)).where(ChecklistItem.programme_id == programme.id)
+    )
+    item = ChecklistItem(
+        programme_id=programme.id, need_area=need_area, label=label, position=(last or 0) + 1
+    )
+    db.add(item)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="visit_checklist.item_added",
+        subject=item,
+        change={"programme_id": programme.id, "need_area": need_area.value, "label": label},
+    )
+    return item
+
+
+async def do_reword_checklist_item(
+    db: AsyncSession, item: ChecklistItem, *, need_area: NeedArea, label: str, actor: Actor
+) -> ChecklistItem:
+    """New words for later visits; visits already sent keep the words they were sent with."""
+    if item.retired_at is not None:
+        raise VisitRefused(_("This suggestion has been retired."), field="label", status_code=409)
+    label = clean_label(label)
+    await _refuse_duplicate(db, item.programme_id, label, but=item.id)
+    change = {"label": [item.label, label], "need_area": [item.need_area.value, need_area.value]}
+    item.label, item.need_area = label, need_area
+    await db.flush()
+    await audit.record(db, actor=actor, action="visit_checklist.item_reworded", subject=item, change=change)
+    return item
+
+
+async def do_retire_checklist_item(db: AsyncSession, item: ChecklistItem, *, actor: Actor) -> ChecklistItem:
+    if item.retired_at is not None:
+        raise VisitRefused(_("This suggestion has been retired."), field="label", status_code=409)
+    item.retired_at = utcnow()
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="visit_checklist.item_retired", subject=item, change={"label": item.label}
+    )
+    return item

@@ -8,6 +8,7 @@ from backend.i18n import lazy_gettext as _l
 from backend.visits.due import DueState
 from backend.visits.matching import Nearness
 from backend.visits.models import ConsentMethod, ExitStatus, NeedArea, ReferralSource, VisitStatus
+from backend.visits.policy import uses_caring_mothers_work
 
 _NEED_AREA = {
     NeedArea.DAILY_LIFE: _l("Daily-life care"),
@@ -55,6 +56,20 @@ _EXIT = {
 }
 
 
+_INTERVAL = {
+    7: _l("Every week"),
+    14: _l("Every two weeks"),
+    30: _l("Every month (the default)"),
+    60: _l("Every two months"),
+    90: _l("Every three months"),
+}
+
+
+def visit_interval_label(days: int) -> str:
+    label = _INTERVAL.get(days)
+    return str(label) if label is not None else str(_l("Every %(days)s days")) % {"days": days}
+
+
 def exit_status_label(status: ExitStatus | str) -> str:
     return str(_EXIT[ExitStatus(status)])
 
@@ -91,4 +106,6 @@ VISITS_TEMPLATE_GLOBALS: dict[str, Any] = {
     "consent_method_label": consent_method_label,
     "nearness_label": nearness_label,
     "exit_status_label": exit_status_label,
+    "visit_interval_label": visit_interval_label,
+    "uses_caring_mothers_work": uses_caring_mothers_work,
 }

@@ -18,8 +18,8 @@ from sqlalchemy.orm import selectinload
 from backend.auth.principal import Principal
 from backend.errors import Forbidden, NotFound
 from backend.evidence.models import Photo
-from backend.people.models import Area, Person, Role
-from backend.people.policy import area_and_below
+from backend.people.models import Area, Membership, Person, Programme, ProgrammeKind, Role
+from backend.people.policy import area_and_below, visible_programmes
 from backend.visits.models import Pairing, PairingStatus, Visit, VisitPhoto
 
 
@@ -145,3 +145,77 @@ def require_matching_viewer(user: Principal, child: Person) -> None:
         user.is_admin or child.programme_id in user.staff_programme_ids or is_social_worker_for(user, child)
     ):
         raise Forbidden()
+
+
+# ---- the programme's side: checklist, mothers' profiles, pairing frequency, meetings ----
+
+
+def is_staff_of(user: Principal, programme_id: int) -> bool:
+    return user.is_admin or programme_id in user.staff_programme_ids
+
+
+def works_in(user: Principal, programme_id: int, area_path: str) -> bool:
+    """Staff of the programme, or one of its social workers whose area holds `area_path`."""
+    return is_staff_of(user, programme_id) or any(
+        g.programme_id == programme_id and area_path.startswith(g.area_path)
+        for g in user.grants_for(Role.SOCIAL_WORKER)
+    )
+
+
+async def get_mothers_programme_for(db: AsyncSession, user: Principal, programme_id: int) -> Programme:
+    """A caring-mother programme the user belongs to (404 otherwise)."""
+    programme = await db.scalar(
+        select(Programme).where(
+            Programme.id == programme_id,
+            Programme.kind == ProgrammeKind.CARING_MOTHERS,
+            visible_programmes(user),
+        )
+    )
+    if programme is None:
+        raise NotFound()
+    return programme
+
+
+def visible_mother_memberships(user: Principal) -> ColumnElement[bool]:
+    """Caring mothers' current memberships: her own, and those in the areas of a social worker or staff."""
+    mothers = and_(Membership.role == Role.CARING_MOTHER, Membership.ended_at.is_(None))
+    if user.is_admin:
+        return mothers
+    conditions: list[ColumnElement[bool]] = [Membership.user_id == user.id]
+    if user.staff_programme_ids:
+        conditions.append(Membership.programme_id.in_(user.staff_programme_ids))
+    for grant in user.grants_for(Role.SOCIAL_WORKER):
+        conditions.append(
+            and_(
+                Membership.programme_id == grant.programme_id,
+                Membership.area_id.in_(select(Area.id).where(area_and_below(grant.area_path))),
+            )
+        )
+    return and_(mothers, or_(*conditions))
+
+
+async def mother_memberships_for(db: AsyncSession, user: Principal, mother_id: int) -> list[Membership]:
+    """The mother's memberships the user may see, oldest programme first; none is a 404."""
+    rows = list(
+        await db.scalars(
+            select(Membership)
+            .where(Membership.user_id == mother_id, visible_mother_memberships(user))
+            .options(
+                selectinload(Membership.user),
+                selectinload(Membership.area),
+                selectinload(Membership.programme).selectinload(Programme.area),
+            )
+            .order_by(Membership.programme_id, Membership.id)
+        )
+    )
+    if not rows:
+        raise NotFound()
+    return rows
+
+
+def uses_caring_mothers_work(user: Principal) -> bool:
+    """Staff or social workers of a caring-mother programme (they get the programme-side pages)."""
+    return user.is_admin or any(
+        g.programme_kind is ProgrammeKind.CARING_MOTHERS and g.role in (Role.STAFF, Role.SOCIAL_WORKER)
+        for g in user.grants
+    )

@@ -7,15 +7,17 @@ The audit event records categories and ids only, never names.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
 from backend.i18n import gettext as _
-from backend.people.models import Person, PersonKind, Programme, User
+from backend.people.models import Area, Membership, Person, PersonKind, Programme, User
 from backend.visits.models import ChildProfile, ConsentMethod, MotherProfile, NeedArea, ReferralSource
 from backend.visits.service import VisitRefused
 
@@ -93,8 +95,6 @@ async def do_set_mother_profile(
     capacity: int = 1,
     actor: Actor | None,
 ) -> MotherProfile:
-    from sqlalchemy import select
-
     profile = await db.scalar(
         select(MotherProfile).where(
             MotherProfile.user_id == mother.id, MotherProfile.programme_id == programme.id
@@ -112,6 +112,73 @@ async def do_set_mother_profile(
         actor=actor,
         action="mother_profile.set",
         subject=profile,
+        # Skills are free words and stay out of the audit trail, like notes.
         change={"user_id": mother.id, "offers": profile.offers, "capacity": capacity},
     )
     return profile
+
+
+MAX_SKILLS_CHARS = 200
+MIN_CAPACITY, MAX_CAPACITY = 1, 10
+
+
+@dataclass(frozen=True, slots=True)
+class MotherEdit:
+    """What a social worker or staff member may change in a caring mother's profile."""
+
+    area: Area
+    offers: tuple[NeedArea, ...]
+    skills: str
+    capacity: int
+
+
+async def do_edit_mother_profile(
+    db: AsyncSession, membership: Membership, edit: MotherEdit, *, actor: Actor, load: int
+) -> MotherProfile:
+    """Her area (the membership's), offers, skills and capacity; `load` is her current pairings.
+
+    The caller has checked that the actor works in both the old and the new area. Everything is checked
+    before anything changes, so a refusal leaves the profile as it was.
+    """
+    skills = " ".join(unicodedata.normalize("NFC", edit.skills).split())
+    if len(skills) > MAX_SKILLS_CHARS:
+        raise VisitRefused(
+            _("Skills may have at most %(count)s characters.") % {"count": MAX_SKILLS_CHARS}, field="skills"
+        )
+    if not MIN_CAPACITY <= edit.capacity <= MAX_CAPACITY:
+        raise VisitRefused(
+            _("A caring mother can take between %(low)s and %(high)s children.")
+            % {"low": MIN_CAPACITY, "high": MAX_CAPACITY},
+            field="capacity",
+        )
+    if edit.capacity < load:
+        raise VisitRefused(
+            _("She has %(count)s children now: the number cannot be lower.") % {"count": load},
+            field="capacity",
+        )
+    programme = await db.get_one(Programme, membership.programme_id)
+    if edit.area.id != membership.area_id:
+        taken = await db.scalar(
+            select(Membership.id).where(
+                Membership.user_id == membership.user_id,
+                Membership.programme_id == membership.programme_id,
+                Membership.area_id == edit.area.id,
+                Membership.role == membership.role,
+            )
+        )
+        if taken is not None:
+            raise VisitRefused(_("She is already a caring mother of that area."), field="area_id")
+        before = membership.area_id
+        membership.area_id = edit.area.id
+        await db.flush()
+        await audit.record(
+            db,
+            actor=actor,
+            action="mother_profile.area_changed",
+            subject=membership,
+            change={"user_id": membership.user_id, "area_id": [before, edit.area.id]},
+        )
+    mother = await db.get_one(User, membership.user_id)
+    return await do_set_mother_profile(
+        db, mother, programme, offers=edit.offers, skills=skills, capacity=edit.capacity, actor=actor
+    )

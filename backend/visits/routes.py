@@ -29,11 +29,13 @@ from backend.settings import Settings
 from backend.visits import policy
 from backend.visits.api import routes as api_routes
 from backend.visits.checklist import checklist_for
+from backend.visits.checklist_routes import routes as checklist_routes
 from backend.visits.exits import routes as exit_routes
 from backend.visits.forms import DEFAULT_MINUTES, VisitForm, parse_visit_form
 from backend.visits.intake import find_by_client_uuid, submit_correction, submit_visit
 from backend.visits.matching_routes import routes as matching_routes
 from backend.visits.models import NeedArea, Pairing, Visit
+from backend.visits.mother_routes import routes as mother_routes
 from backend.visits.service import CORRECTION_WINDOW, VisitRefused, may_correct_in_place
 
 
@@ -230,4 +232,15 @@ async def correct(
     return await _form_page(db, user, pairings, chosen, form=form, visit=visit, status_code=status)
 
 
-routes = [new_visit, submit, detail, correct_page, correct, *api_routes, *matching_routes, *exit_routes]
+routes = [
+    new_visit,
+    submit,
+    detail,
+    correct_page,
+    correct,
+    *api_routes,
+    *matching_routes,
+    *exit_routes,
+    *checklist_routes,
+    *mother_routes,
+]

@@ -241,3 +241,22 @@ async def do_correct_visit(
     change["content_sha256"] = [before, visit.content_sha256]
     await audit.record(db, actor=actor, action="visit.corrected", subject=visit, change=change)
     return visit
+
+
+# How often a mother may be asked to visit (days): weekly to quarterly. 92 days is also the oldest
+# visit that can still be logged (MAX_AGE), so a longer interval could never be met by a logged visit.
+VISIT_INTERVAL_CHOICES = (7, 14, 30, 60, 90)
+
+
+async def do_set_visit_interval(db: AsyncSession, pairing: Pairing, days: int, *, actor: Actor) -> Pairing:
+    if pairing.status is not PairingStatus.ACTIVE:
+        raise Conflict(_("This pairing has already ended."))
+    if days not in VISIT_INTERVAL_CHOICES:
+        raise VisitRefused(_("Choose one of the offered visit frequencies."), field="days", status_code=400)
+    before = pairing.visit_interval_days
+    pairing.visit_interval_days = days
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="pairing.frequency_set", subject=pairing, change={"days": [before, days]}
+    )
+    return pairing

@@ -96,6 +96,25 @@ CHILD_OBJECTS = {
     personas.STAFF: ("xiaoqi", None),
     personas.OUTSIDER: (None, "xiaoqi"),
 }
+# Caring-mother programmes (their checklist) and checklist items, by "mothers" (the demo's) or
+# "outsider" (another district's programme, given one item of its own for the test).
+PROGRAMME_OBJECTS = {
+    ANON: (None, "mothers"),
+    personas.CARING_MOTHER: ("mothers", "outsider"),
+    personas.NEIGHBOUR: (None, "mothers"),
+    personas.SOCIAL_WORKER: ("mothers", "outsider"),
+    personas.STAFF: ("mothers", "outsider"),
+    personas.OUTSIDER: (None, "mothers"),
+}
+# Caring mothers (their profiles), by handle; staff see every demo mother and there is no other.
+MOTHER_OBJECTS = {
+    ANON: (None, personas.CARING_MOTHER),
+    personas.CARING_MOTHER: (personas.CARING_MOTHER, "demo-mother-zhang"),
+    personas.NEIGHBOUR: (None, personas.CARING_MOTHER),
+    personas.SOCIAL_WORKER: (personas.CARING_MOTHER, "demo-mother-zhang"),
+    personas.STAFF: ("demo-mother-zhang", None),
+    personas.OUTSIDER: (None, personas.CARING_MOTHER),
+}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -208,6 +227,14 @@ def _object_id(
     if param == "pairing_id":
         child = PAIRING_OBJECTS[persona][which]
         return None if child is None else visits_support.pairing_ids[child]
+    if param in ("programme_id", "item_id"):
+        key = PROGRAMME_OBJECTS[persona][which]
+        if key is None:
+            return None
+        return visits_support.programme_objects[f"{param}:{key}"]
+    if param == "mother_id":
+        handle = MOTHER_OBJECTS[persona][which]
+        return None if handle is None else world.user_id(handle)
     if param == "child_id":
         child = CHILD_OBJECTS[persona][which]
         return None if child is None else world.person_id(child)
@@ -251,6 +278,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
     visits = await _visit_objects(database, world) if "visit_id" in params else None
     if "pairing_id" in params:
         await visits_support.load_pairing_ids(database, world)
+    if {"programme_id", "item_id"} & set(params):
+        await visits_support.load_programme_objects(database, world)
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):

@@ -125,3 +125,35 @@ async def load_pairing_ids(database: Database, world: World) -> None:
     pairing_ids.clear()
     for key in ("xiaoyu", "duoduo", "lele"):
         pairing_ids[key] = await pairing_id_of(database, world, key)
+
+
+# Caring-mother programmes and a checklist item of each ("programme_id:mothers", "item_id:outsider").
+programme_objects: dict[str, int] = {}
+
+
+async def load_programme_objects(database: Database, world: World) -> None:
+    """The demo programme and the outsider's (which is given one checklist item of its own)."""
+    from backend.visits.models import ChecklistItem, NeedArea
+
+    programme_objects.clear()
+    async with database.transaction() as db:
+        foreign = ChecklistItem(
+            programme_id=world.outsider_programme_id, need_area=NeedArea.DAILY_LIFE, label="外区", position=1
+        )
+        db.add(foreign)
+        await db.flush()
+        own = await db.scalar(
+            select(ChecklistItem.id)
+            .where(ChecklistItem.programme_id == world.cast.programmes["mothers"].id)
+            .order_by(ChecklistItem.id)
+            .limit(1)
+        )
+        assert own is not None
+        programme_objects.update(
+            {
+                "programme_id:mothers": world.cast.programmes["mothers"].id,
+                "programme_id:outsider": world.outsider_programme_id,
+                "item_id:mothers": int(own),
+                "item_id:outsider": foreign.id,
+            }
+        )
