@@ -13,14 +13,41 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, CreatedAt, utcnow
 from backend.evidence.models import Photo
-from backend.people.models import Person, User, str_enum
+from backend.people.models import Area, Person, User, str_enum
 
 DEFAULT_VISIT_INTERVAL_DAYS = 30  # monthly
+
+# Where a child or a mother lives, optional and coarse: rounded to COORDINATE_DECIMALS places (about
+# 100 m), only to rank mothers by distance when matching. Home locations must not leak: coordinates are
+# entered and read only by the area's social workers and staff, never shown to a mother, never written
+# to an audit event or an export; what matching shows is a rounded distance ("about 1.2 km").
+COORDINATE_DECIMALS = 3
+
+
+def coordinate_checks() -> tuple[CheckConstraint, ...]:
+    return (
+        CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="coordinates_complete"),
+        CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="latitude_range"),
+        CheckConstraint(
+            "longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="longitude_range"
+        ),
+    )
 
 
 class PairingStatus(enum.StrEnum):
@@ -103,6 +130,7 @@ class ChildProfile(CreatedAt, Base):
             " AND (consent_on IS NULL) = (consent_by_id IS NULL)",
             name="consent_complete",
         ),
+        *coordinate_checks(),
     )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), primary_key=True)
@@ -118,6 +146,8 @@ class ChildProfile(CreatedAt, Base):
     recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
     )
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class MotherProfile(CreatedAt, Base):
@@ -127,6 +157,7 @@ class MotherProfile(CreatedAt, Base):
     __table_args__ = (
         UniqueConstraint("user_id", "programme_id"),
         CheckConstraint("capacity >= 1 AND capacity <= 10", name="capacity_range"),
+        *coordinate_checks(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +167,8 @@ class MotherProfile(CreatedAt, Base):
     # Free words for what she brings: "围棋社", "心理咨询师" (shown to the social worker matching).
     skills: Mapped[str] = mapped_column(String(200), default="")
     capacity: Mapped[int] = mapped_column(Integer, default=1)
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class ChecklistItem(CreatedAt, Base):
@@ -266,3 +299,50 @@ class ExitRequest(CreatedAt, Base):
         ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
     )
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MeetingLevel(enum.StrEnum):
+    """Street federations meet their mothers monthly; the district meets all of them quarterly."""
+
+    STREET_MONTHLY = "street_monthly"
+    DISTRICT_QUARTERLY = "district_quarterly"
+
+
+class Meeting(CreatedAt, Base):
+    """A meeting of caring mothers held for one area: who came, results shared, problems raised."""
+
+    __tablename__ = "mothers_meeting"
+    __table_args__ = (
+        CheckConstraint("others_count >= 0 AND others_count <= 1000", name="others_count_range"),
+        Index(None, "programme_id", "area_id", "held_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"), index=True)
+    level: Mapped[MeetingLevel] = mapped_column(str_enum(MeetingLevel, "meeting_level"))
+    held_on: Mapped[date]
+    # People who came besides the area's caring mothers (social workers, venue partners, guests).
+    others_count: Mapped[int] = mapped_column(Integer, default=0)
+    results: Mapped[str] = mapped_column(String(2000), default="")
+    problems: Mapped[str] = mapped_column(String(2000), default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+
+    area: Mapped[Area] = relationship()
+    attendees: Mapped[list[MeetingAttendee]] = relationship(back_populates="meeting")
+
+
+class MeetingAttendee(Base):
+    """A caring mother of the meeting's area who came."""
+
+    __tablename__ = "mothers_meeting_attendee"
+
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("mothers_meeting.id", ondelete="RESTRICT"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+    meeting: Mapped[Meeting] = relationship(back_populates="attendees")
+    user: Mapped[User] = relationship()
