@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Integer, and_, case, func, or_, select, true
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -16,9 +16,10 @@ from backend.auth.principal import Principal
 from backend.meals import policy
 from backend.meals.clock import add_months, local_today
 from backend.meals.menus import planned_dishes
-from backend.meals.models import Agreement, AgreementStatus, CheckIn, CheckInStatus, MealSlot
+from backend.meals.models import Agreement, AgreementStatus, CheckIn, MealSlot
 from backend.people.models import Area, Membership, Person, PersonKind, Role, User
 from backend.people.policy import area_and_below
+from backend.settlement.statements import meal_totals
 
 
 @dataclass
@@ -97,27 +98,8 @@ class History:
 async def month_amounts(
     db: AsyncSession, agreement_ids: list[int], month: date
 ) -> dict[int, tuple[int, int]]:
-    """{agreement id: (approved meals, capped amount in fen)} for the month, computed in SQL."""
-    if not agreement_ids:
-        return {}
-    approved = (
-        select(CheckIn.agreement_id, func.count(CheckIn.id).label("meals"))
-        .where(
-            CheckIn.agreement_id.in_(agreement_ids),
-            CheckIn.day >= month,
-            CheckIn.day < add_months(month, 1),
-            CheckIn.status == CheckInStatus.APPROVED,
-            CheckIn.superseded_at.is_(None),
-        )
-        .group_by(CheckIn.agreement_id)
-        .subquery()
-    )
-    raw = approved.c.meals * Agreement.rate_fen
-    capped = case((raw > Agreement.monthly_cap_fen, Agreement.monthly_cap_fen), else_=raw).cast(Integer)
-    rows = await db.execute(
-        select(Agreement.id, approved.c.meals, capped).join(approved, approved.c.agreement_id == Agreement.id)
-    )
-    return {agreement_id: (int(meals), int(amount)) for agreement_id, meals, amount in rows}
+    """{agreement id: (approved meals, capped amount in fen)} for the month: settlement's own rule."""
+    return await meal_totals(db, agreement_ids, month)
 
 
 async def history_for_neighbour(db: AsyncSession, user: Principal, month: date) -> History:

@@ -84,7 +84,10 @@ class LedgerLine(CreatedAt, Base):
     amount_fen: Mapped[int] = mapped_column(Integer)
     # Required for an adjustment: why the money changes (and which closed month it corrects).
     reason: Mapped[str | None] = mapped_column(String(500), default=None)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    # Who wrote the line; None when the month was closed from the command line (`carelog close-month`).
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
 
 
 async def lock_period(

@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("checkin_id", sa.Integer(), nullable=True),
         sa.Column("amount_fen", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=True),
-        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.CheckConstraint(
             "(kind = 'meal' AND checkin_id IS NOT NULL AND amount_fen >= 0) OR "

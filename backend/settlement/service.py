@@ -1,0 +1,171 @@
+"""The one write path for money (house rule 3): closing a month and adding adjustments.
+
+Closing locks the month's period row FOR UPDATE first (PostgreSQL; SQLite writers are serialised),
+so a check-in or a review of that month either committed before (and is counted, or blocks the
+closing while still pending) or waits and is then refused by the triggers of migration 0008. Closing
+refuses while any current check-in of the month is still pending; meals sent back or rejected are
+simply not paid. It writes one ledger line per approved meal from the same computation as the draft
+statement, records its audit event, and stores that event's hash (the chain's head) on the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.audit import Actor
+from backend.db import utcnow
+from backend.errors import Conflict
+from backend.i18n import gettext as _
+from backend.i18n import ngettext
+from backend.meals.clock import local_today
+from backend.meals.models import Agreement, CheckInStatus
+from backend.people.models import Programme
+from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod, lock_period, month_of
+from backend.settlement.statements import iter_statements, status_counts
+
+MAX_REASON = 500
+# |amount| of one adjustment: ten times the default monthly cap is already far beyond any correction.
+MAX_ADJUSTMENT_FEN = 10_000_000
+
+
+class SettlementRefused(Conflict):
+    """A settlement step the rules refuse (409), with a message in the user's language."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    period: SettlementPeriod
+    meals: int
+    total_fen: int
+
+
+async def do_close_month(
+    db: AsyncSession,
+    programme: Programme,
+    month: date,
+    *,
+    actor: Actor | None,
+    now: datetime | None = None,
+) -> Closing:
+    """Close a past month of a programme. `actor` None is the operator at the command line."""
+    now = now or utcnow()
+    month = month_of(month)
+    if month >= local_today(programme, now).replace(day=1):
+        raise SettlementRefused(_("Only a month that has ended can be closed."))
+    period = await lock_period(db, programme.id, month, for_update=True)
+    if period.closed_at is not None:
+        raise SettlementRefused(_("This month is already closed."))
+    pending = (await status_counts(db, programme.id, month)).get(CheckInStatus.PENDING, 0)
+    if pending:
+        raise SettlementRefused(
+            ngettext(
+                "%(num)d check-in of this month is still waiting for review. Review it before closing.",
+                "%(num)d check-ins of this month are still waiting for review. Review them before closing.",
+                pending,
+            )
+            % {"num": pending}
+        )
+    meals = 0
+    total = 0
+    async for statement in iter_statements(db, programme.id, month, closed=False):
+        for meal in statement.meals:
+            db.add(
+                LedgerLine(
+                    programme_id=programme.id,
+                    month=month,
+                    agreement_id=statement.agreement.id,
+                    kind=LedgerKind.MEAL,
+                    checkin_id=meal.checkin_id,
+                    amount_fen=meal.amount_fen,
+                    created_by_id=actor.id if actor is not None else None,
+                    created_at=now,
+                )
+            )
+            meals += 1
+        total += statement.total_fen
+    await db.flush()
+    event = await audit.record(
+        db,
+        actor=actor,
+        action="settlement.month_closed",
+        subject=period,
+        change={
+            "programme_id": programme.id,
+            "month": month.isoformat(),
+            "meals": meals,
+            "total_fen": total,
+            "via": "web" if actor is not None else "command line",
+        },
+    )
+    period.closed_at = now
+    period.closed_by_id = actor.id if actor is not None else None
+    period.audit_head_hash = event.hash
+    period.audit_event_id = event.id
+    period.total_fen = total
+    await db.flush()
+    return Closing(period, meals, total)
+
+
+def check_adjustment(amount_fen: int | None, reason: str | None) -> dict[str, str]:
+    """Field errors of an adjustment, in the user's language (empty when it may be written)."""
+    errors = {}
+    if amount_fen is None or amount_fen == 0 or abs(amount_fen) > MAX_ADJUSTMENT_FEN:
+        errors["amount_fen"] = _(
+            "Enter the amount in whole fen, positive to pay more or negative to take back, not 0."
+        )
+    if not (reason or "").strip():
+        errors["reason"] = _("Say why the amount is corrected, and which month it corrects.")
+    elif len((reason or "").strip()) > MAX_REASON:
+        errors["reason"] = _("Keep the reason under 500 characters.")
+    return errors
+
+
+async def do_add_adjustment(
+    db: AsyncSession,
+    agreement: Agreement,
+    month: date,
+    *,
+    amount_fen: int,
+    reason: str,
+    actor: Actor,
+    now: datetime | None = None,
+) -> LedgerLine:
+    """A correction (positive or negative fen) dated into an open month of the agreement's programme."""
+    errors = check_adjustment(amount_fen, reason)
+    if errors:
+        raise SettlementRefused(next(iter(errors.values())))
+    month = month_of(month)
+    period = await lock_period(db, agreement.programme_id, month)
+    if period.closed_at is not None:
+        raise SettlementRefused(
+            _("That month is closed; date the correction into a later month that is still open.")
+        )
+    line = LedgerLine(
+        programme_id=agreement.programme_id,
+        month=month,
+        agreement_id=agreement.id,
+        kind=LedgerKind.ADJUSTMENT,
+        amount_fen=amount_fen,
+        reason=reason.strip(),
+        created_by_id=actor.id,
+        created_at=now or utcnow(),
+    )
+    db.add(line)
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="settlement.adjustment_added",
+        subject=line,
+        change={
+            "agreement_id": agreement.id,
+            "month": month.isoformat(),
+            "amount_fen": amount_fen,
+            "reason": line.reason,
+        },
+    )
+    return line

@@ -1,0 +1,333 @@
+"""Statements: what a programme's month pays, per agreement and per meal, draft or closed.
+
+A draft is computed whenever it is asked for and never stored. A closed month is read from its
+ledger lines, which closing wrote from the very same computation. Either way a statement lists every
+approved current meal of the month in (day, slot, id) order with what it is paid (0 past the cap),
+and the adjustments dated into the month. Large months are read in batches of agreements (each has at
+most two meals a day), so exports stream with bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from backend.evidence.models import Photo
+from backend.meals.clock import add_months
+from backend.meals.models import Agreement, AgreementStatus, CheckIn, CheckInPhoto, CheckInStatus, MealSlot
+from backend.people.models import Programme, User
+from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod
+from backend.settlement.rules import capped_total, meal_amounts
+
+BATCH_AGREEMENTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class MealLine:
+    checkin_id: int
+    day: date
+    slot: MealSlot
+    amount_fen: int
+    photo_sha256: tuple[str, ...] = ()
+    reviewer: str | None = None
+    reviewed_at: datetime | None = None
+
+
+@dataclass
+class AgreementStatement:
+    agreement: Agreement
+    meals: list[MealLine] = field(default_factory=list)
+    adjustments: list[LedgerLine] = field(default_factory=list)
+
+    @property
+    def meals_fen(self) -> int:
+        return sum(m.amount_fen for m in self.meals)
+
+    @property
+    def adjustments_fen(self) -> int:
+        return sum(a.amount_fen for a in self.adjustments)
+
+    @property
+    def total_fen(self) -> int:
+        return self.meals_fen + self.adjustments_fen
+
+    @property
+    def capped(self) -> bool:
+        return any(m.amount_fen < self.agreement.rate_fen for m in self.meals)
+
+
+@dataclass
+class MonthSummary:
+    programme: Programme
+    month: date
+    period: SettlementPeriod | None
+    agreements: list[AgreementStatement]
+    counts: dict[CheckInStatus, int]
+
+    @property
+    def closed(self) -> bool:
+        return self.period is not None and self.period.closed_at is not None
+
+    @property
+    def total_fen(self) -> int:
+        return sum(a.total_fen for a in self.agreements)
+
+    @property
+    def meals_fen(self) -> int:
+        return sum(a.meals_fen for a in self.agreements)
+
+    @property
+    def adjustments_fen(self) -> int:
+        return sum(a.adjustments_fen for a in self.agreements)
+
+    @property
+    def approved_meals(self) -> int:
+        return sum(len(a.meals) for a in self.agreements)
+
+    @property
+    def pending(self) -> int:
+        return self.counts.get(CheckInStatus.PENDING, 0)
+
+
+def slot_order() -> ColumnElement[int]:
+    """Lunch before dinner (the stored strings would sort the other way)."""
+    return case((CheckIn.slot == MealSlot.LUNCH, 0), else_=1)
+
+
+def _in_month(column: Any, month: date) -> ColumnElement[bool]:
+    return and_(column >= month, column < add_months(month, 1))
+
+
+def _approved_current(agreement_ids: Sequence[int], month: date) -> list[ColumnElement[bool]]:
+    return [
+        CheckIn.agreement_id.in_(agreement_ids),
+        _in_month(CheckIn.day, month),
+        CheckIn.status == CheckInStatus.APPROVED,
+        CheckIn.superseded_at.is_(None),
+    ]
+
+
+async def period_of(db: AsyncSession, programme_id: int, month: date) -> SettlementPeriod | None:
+    return await db.scalar(
+        select(SettlementPeriod).where(
+            SettlementPeriod.programme_id == programme_id, SettlementPeriod.month == month
+        )
+    )
+
+
+async def meal_totals(
+    db: AsyncSession, agreement_ids: Sequence[int], month: date
+) -> dict[int, tuple[int, int]]:
+    """{agreement id: (approved meals, amount in fen)} for the month: the count in SQL, the rule once."""
+    if not agreement_ids:
+        return {}
+    rows = await db.execute(
+        select(Agreement.id, Agreement.rate_fen, Agreement.monthly_cap_fen, func.count(CheckIn.id))
+        .join(CheckIn, CheckIn.agreement_id == Agreement.id)
+        .where(*_approved_current(agreement_ids, month))
+        .group_by(Agreement.id, Agreement.rate_fen, Agreement.monthly_cap_fen)
+    )
+    return {
+        agreement_id: (int(meals), capped_total(int(meals), rate, cap))
+        for agreement_id, rate, cap, meals in rows
+    }
+
+
+async def status_counts(
+    db: AsyncSession, programme_id: int, month: date, *, extra: ColumnElement[bool] | None = None
+) -> dict[CheckInStatus, int]:
+    """Current check-ins of the month by status (superseded versions are not counted)."""
+    query = (
+        select(CheckIn.status, func.count(CheckIn.id))
+        .where(
+            CheckIn.programme_id == programme_id,
+            _in_month(CheckIn.day, month),
+            CheckIn.superseded_at.is_(None),
+        )
+        .group_by(CheckIn.status)
+    )
+    if extra is not None:
+        query = query.where(extra)
+    return {CheckInStatus(status): int(n) for status, n in await db.execute(query)}
+
+
+def month_agreements(programme_id: int, month: date) -> ColumnElement[bool]:
+    """Agreements a month's statement lists: current ones that overlap it, and any with a meal or a
+    ledger line in it (an ended agreement without either has nothing to show)."""
+    with_lines = select(LedgerLine.agreement_id).where(
+        LedgerLine.programme_id == programme_id, LedgerLine.month == month
+    )
+    with_meals = select(CheckIn.agreement_id).where(
+        CheckIn.programme_id == programme_id, _in_month(CheckIn.day, month)
+    )
+    overlaps = and_(
+        Agreement.starts_on < add_months(month, 1),
+        or_(Agreement.ends_on.is_(None), Agreement.ends_on >= month),
+        Agreement.neighbour_confirmed_at.is_not(None),
+        Agreement.status == AgreementStatus.ACTIVE,
+    )
+    return and_(
+        Agreement.programme_id == programme_id,
+        or_(overlaps, Agreement.id.in_(with_lines), Agreement.id.in_(with_meals)),
+    )
+
+
+async def _details(
+    db: AsyncSession, checkin_ids: Sequence[int]
+) -> tuple[dict[int, tuple[str, ...]], dict[int, CheckIn]]:
+    photos: dict[int, list[str]] = defaultdict(list)
+    if not checkin_ids:
+        return {}, {}
+    rows = await db.execute(
+        select(CheckInPhoto.checkin_id, Photo.received_sha256)
+        .join(Photo, Photo.id == CheckInPhoto.photo_id)
+        .where(CheckInPhoto.checkin_id.in_(checkin_ids))
+        .order_by(CheckInPhoto.checkin_id, CheckInPhoto.position)
+    )
+    for checkin_id, sha in rows:
+        photos[checkin_id].append(sha)
+    checkins = {c.id: c for c in await db.scalars(select(CheckIn).where(CheckIn.id.in_(checkin_ids)))}
+    return {k: tuple(v) for k, v in photos.items()}, checkins
+
+
+async def _reviewers(db: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await db.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
+
+
+async def draft_meal_lines(
+    db: AsyncSession, agreements: Sequence[Agreement], month: date
+) -> dict[int, list[tuple[CheckIn, int]]]:
+    """{agreement id: [(approved meal, fen)]}: the rule applied to the meals as they are now."""
+    by_id = {a.id: a for a in agreements}
+    meals: dict[int, list[CheckIn]] = defaultdict(list)
+    for checkin in await db.scalars(
+        select(CheckIn)
+        .where(*_approved_current(list(by_id), month))
+        .order_by(CheckIn.agreement_id, CheckIn.day, slot_order(), CheckIn.id)
+    ):
+        meals[checkin.agreement_id].append(checkin)
+    lines = {}
+    for agreement_id, checkins in meals.items():
+        agreement = by_id[agreement_id]
+        amounts = meal_amounts(len(checkins), agreement.rate_fen, agreement.monthly_cap_fen)
+        lines[agreement_id] = list(zip(checkins, amounts, strict=True))
+    return lines
+
+
+async def _closed_meal_lines(
+    db: AsyncSession, agreement_ids: Sequence[int], month: date
+) -> dict[int, list[tuple[CheckIn, int]]]:
+    rows = await db.execute(
+        select(LedgerLine, CheckIn)
+        .join(CheckIn, CheckIn.id == LedgerLine.checkin_id)
+        .where(
+            LedgerLine.agreement_id.in_(agreement_ids),
+            LedgerLine.month == month,
+            LedgerLine.kind == LedgerKind.MEAL,
+        )
+        .order_by(LedgerLine.agreement_id, LedgerLine.id)
+    )
+    lines: dict[int, list[tuple[CheckIn, int]]] = defaultdict(list)
+    for line, checkin in rows:
+        lines[line.agreement_id].append((checkin, line.amount_fen))
+    return lines
+
+
+async def agreement_statements(
+    db: AsyncSession, agreements: Sequence[Agreement], month: date, *, closed: bool
+) -> list[AgreementStatement]:
+    """Statements for a batch of agreements of one programme and month, with each meal's evidence."""
+    if not agreements:
+        return []
+    ids = [a.id for a in agreements]
+    lines = await (_closed_meal_lines(db, ids, month) if closed else draft_meal_lines(db, agreements, month))
+    checkin_ids = [c.id for pairs in lines.values() for c, _ in pairs]
+    photos, _ = await _details(db, checkin_ids)
+    reviewers = await _reviewers(
+        db, {c.reviewed_by_id for pairs in lines.values() for c, _ in pairs if c.reviewed_by_id}
+    )
+    adjustments: dict[int, list[LedgerLine]] = defaultdict(list)
+    for line in await db.scalars(
+        select(LedgerLine)
+        .where(
+            LedgerLine.agreement_id.in_(ids),
+            LedgerLine.month == month,
+            LedgerLine.kind == LedgerKind.ADJUSTMENT,
+        )
+        .order_by(LedgerLine.id)
+    ):
+        adjustments[line.agreement_id].append(line)
+    return [
+        AgreementStatement(
+            agreement=a,
+            meals=[
+                MealLine(
+                    checkin_id=c.id,
+                    day=c.day,
+                    slot=c.slot,
+                    amount_fen=fen,
+                    photo_sha256=photos.get(c.id, ()),
+                    reviewer=reviewers.get(c.reviewed_by_id) if c.reviewed_by_id else None,
+                    reviewed_at=c.reviewed_at,
+                )
+                for c, fen in lines.get(a.id, [])
+            ],
+            adjustments=adjustments.get(a.id, []),
+        )
+        for a in agreements
+    ]
+
+
+def _agreement_query(programme_id: int, month: date, only: Sequence[int] | None) -> Select[Agreement]:
+    query = (
+        select(Agreement)
+        .where(month_agreements(programme_id, month))
+        .options(selectinload(Agreement.resident), selectinload(Agreement.neighbour))
+        .order_by(Agreement.id)
+    )
+    if only is not None:
+        query = query.where(Agreement.id.in_(only))
+    return query
+
+
+async def iter_statements(
+    db: AsyncSession,
+    programme_id: int,
+    month: date,
+    *,
+    closed: bool,
+    only: Sequence[int] | None = None,
+    batch: int = BATCH_AGREEMENTS,
+) -> AsyncIterator[AgreementStatement]:
+    """Every agreement's statement of the month, a batch of agreements at a time (for exports)."""
+    last_id = 0
+    while True:
+        query = _agreement_query(programme_id, month, only)
+        agreements = list(await db.scalars(query.where(Agreement.id > last_id).limit(batch)))
+        if not agreements:
+            return
+        for statement in await agreement_statements(db, agreements, month, closed=closed):
+            yield statement
+        last_id = agreements[-1].id
+
+
+async def month_summary(
+    db: AsyncSession, programme: Programme, month: date, *, only: Sequence[int] | None = None
+) -> MonthSummary:
+    """The whole month in memory (for pages): draft or closed, with the status counts."""
+    period = await period_of(db, programme.id, month)
+    closed = period is not None and period.closed_at is not None
+    statements = [s async for s in iter_statements(db, programme.id, month, closed=closed, only=only)]
+    extra = CheckIn.agreement_id.in_(only) if only is not None else None
+    counts = await status_counts(db, programme.id, month, extra=extra)
+    return MonthSummary(programme, month, period, statements, counts)
