@@ -1,7 +1,10 @@
 """Suggesting caring mothers for a child without one, and the social worker's confirmation.
 
 Ranked by nearness first (the same community, then the same street, then the district), then by how
-many of the child's needs her offer covers, then by how few children she already has. A mother who is
+many of the child's needs her offer covers, then by how few children she already has. When the child's
+profile has coordinates, mothers of the same nearness tier whose profiles have them too are ranked by
+distance first (to the nearest 100 m, so needs still decide between two equally far), and those without
+come after them in the tier; without the child's coordinates the order above stands. A mother who is
 full (as many current pairings as her capacity, one unless her profile says more) is not suggested.
 Each suggestion carries its reasons, shown to the social worker who confirms one; the pairing's
 history is kept (ended pairings stay, a new one is a new row).
@@ -10,6 +13,7 @@ history is kept (ended pairings stay, a new one is a new row).
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -42,10 +46,37 @@ class Suggestion:
     load: int
     capacity: int
     skills: str
+    # Kilometres between the two profiles' coarse coordinates, when both have them (shown rounded).
+    distance_km: float | None = None
 
     @property
-    def rank_key(self) -> tuple[int, int, int, str, int]:
-        return (-self.nearness, -len(self.covered), self.load, self.mother.display_name, self.mother.id)
+    def rank_key(self) -> tuple[int, int, int, int, str, int]:
+        hundred_metres = round(self.distance_km * 10) if self.distance_km is not None else UNKNOWN_DISTANCE
+        return (
+            -self.nearness,
+            hundred_metres,
+            -len(self.covered),
+            self.load,
+            self.mother.display_name,
+            self.mother.id,
+        )
+
+
+UNKNOWN_DISTANCE = 10**9  # after every known distance
+EARTH_RADIUS_KM = 6371.0
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance (haversine); plenty for ranking neighbours within a district."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _where(profile: ChildProfile | MotherProfile | None) -> tuple[float, float] | None:
+    if profile is None or profile.latitude is None or profile.longitude is None:
+        return None
+    return profile.latitude, profile.longitude
 
 
 def nearness(child_area: Area, mother_area: Area) -> Nearness:
@@ -69,6 +100,7 @@ async def suggest_mothers(db: AsyncSession, child: Person) -> list[Suggestion]:
     """Mothers of the child's programme with room for one more child, best first. `child.area` loaded."""
     profile = await db.get(ChildProfile, child.id)
     needs = child_needs(profile)
+    child_at = _where(profile)
     memberships = await db.scalars(
         select(Membership)
         .join(User, User.id == Membership.user_id)
@@ -104,6 +136,7 @@ async def suggest_mothers(db: AsyncSession, child: Person) -> list[Suggestion]:
         if load >= capacity:
             continue
         offers = set(mine.offers) if mine is not None else set()
+        mother_at = _where(mine)
         suggestion = Suggestion(
             mother=mother,
             area=membership.area,
@@ -113,6 +146,7 @@ async def suggest_mothers(db: AsyncSession, child: Person) -> list[Suggestion]:
             load=load,
             capacity=capacity,
             skills=mine.skills if mine is not None else "",
+            distance_km=distance_km(child_at, mother_at) if child_at and mother_at else None,
         )
         current = best.get(mother.id)
         if current is None or suggestion.rank_key < current.rank_key:

@@ -28,7 +28,14 @@ from backend.visits.models import (
     PairingStatus,
     ReferralSource,
 )
-from backend.visits.profiles import ChildIntake, do_record_child_profile, needs_consent
+from backend.visits.profiles import (
+    ChildIntake,
+    coordinate_values,
+    do_record_child_profile,
+    form_text,
+    needs_consent,
+    parse_coordinates,
+)
 from backend.visits.service import VisitRefused
 
 
@@ -110,6 +117,7 @@ async def _profile_page(
             "needs": set(profile.needs) if profile else set(),
             "consent_on": profile.consent_on.isoformat() if profile and profile.consent_on else "",
             "consent_method": profile.consent_method.value if profile and profile.consent_method else "",
+            **coordinate_values(profile),
         }
     context: dict[str, Any] = {
         "principal": user,
@@ -160,11 +168,14 @@ async def child_profile_save(
     except ValueError:
         consent_on = None
     method = _enum_or_none(ConsentMethod, form.get("consent_method"))
+    raw_latitude, raw_longitude = form_text(form, "latitude"), form_text(form, "longitude")
     values = {
         "referral_source": source.value if source else "",
         "needs": {a.value for a in needs},
         "consent_on": consent_on.isoformat() if consent_on else "",
         "consent_method": method.value if method else "",
+        "latitude": raw_latitude,
+        "longitude": raw_longitude,
     }
     if source is None:
         return await _profile_page(
@@ -176,8 +187,9 @@ async def child_profile_save(
             status_code=400,
         )
     try:
+        where = parse_coordinates(raw_latitude, raw_longitude)
         await do_record_child_profile(
-            db, child, ChildIntake(source, needs, consent_on, method), actor=user, today=_today(child)
+            db, child, ChildIntake(source, needs, consent_on, method, where), actor=user, today=_today(child)
         )
     except VisitRefused as exc:
         return await _profile_page(

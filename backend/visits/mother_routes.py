@@ -26,7 +26,15 @@ from backend.people.models import Area, AreaLevel, Membership, Programme, Progra
 from backend.people.policy import area_and_below
 from backend.visits import policy
 from backend.visits.models import MotherProfile, NeedArea, Pairing, PairingStatus
-from backend.visits.profiles import MAX_CAPACITY, MAX_SKILLS_CHARS, MotherEdit, do_edit_mother_profile
+from backend.visits.profiles import (
+    MAX_CAPACITY,
+    MAX_SKILLS_CHARS,
+    MotherEdit,
+    coordinate_values,
+    do_edit_mother_profile,
+    form_text,
+    parse_coordinates,
+)
 from backend.visits.service import VISIT_INTERVAL_CHOICES, VisitRefused, do_set_visit_interval
 
 
@@ -119,6 +127,7 @@ async def _profile_page(
             "offers": set(profile.offers) if profile else set(),
             "skills": profile.skills if profile else "",
             "capacity": str(profile.capacity if profile else 1),
+            **coordinate_values(profile),
         }
     context: dict[str, Any] = {
         "principal": user,
@@ -180,6 +189,8 @@ async def mother_profile_save(
         "offers": offered,
         "skills": raw_skills[:1000] if isinstance(raw_skills, str) else "",
         "capacity": raw_capacity[:10] if isinstance(raw_capacity, str) else "",
+        "latitude": form_text(form, "latitude"),
+        "longitude": form_text(form, "longitude"),
     }
     areas = {a.id: a for a in await areas_worked(db, user, membership.programme)}
     capacity = _digits(values["capacity"], 3)
@@ -194,6 +205,7 @@ async def mother_profile_save(
             offers=tuple(a for a in NeedArea if a.value in offered),
             skills=values["skills"],
             capacity=capacity,
+            coordinates=parse_coordinates(values["latitude"], values["longitude"]),
         )
         await do_edit_mother_profile(db, membership, edit, actor=user, load=await _load(db, membership))
     except VisitRefused as exc:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
+from types import EllipsisType
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,10 +21,20 @@ from backend import audit
 from backend.audit import Actor
 from backend.i18n import gettext as _
 from backend.people.models import Area, Membership, Person, PersonKind, Programme, User
-from backend.visits.models import ChildProfile, ConsentMethod, MotherProfile, NeedArea, ReferralSource
+from backend.visits.models import (
+    COORDINATE_DECIMALS,
+    ChildProfile,
+    ConsentMethod,
+    MotherProfile,
+    NeedArea,
+    ReferralSource,
+)
 from backend.visits.service import VisitRefused
 
 CONSENT_AGE = 14
+
+
+Coordinates = tuple[float, float]  # (latitude, longitude), rounded: see COORDINATE_DECIMALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +43,38 @@ class ChildIntake:
     needs: tuple[NeedArea, ...]
     consent_on: date | None
     consent_method: ConsentMethod | None
+    coordinates: Coordinates | None = None
+
+
+def form_text(form: Any, name: str, limit: int = 40) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def coordinate_values(profile: ChildProfile | MotherProfile | None) -> dict[str, str]:
+    """The form's values for a stored profile (empty when it has no coordinates)."""
+    if profile is None or profile.latitude is None or profile.longitude is None:
+        return {"latitude": "", "longitude": ""}
+    return {"latitude": f"{profile.latitude:.3f}", "longitude": f"{profile.longitude:.3f}"}
+
+
+def parse_coordinates(raw_latitude: str, raw_longitude: str) -> Coordinates | None:
+    """Both empty: none. Otherwise two decimal numbers in range, rounded to be coarse on purpose."""
+    raw_latitude, raw_longitude = raw_latitude.strip(), raw_longitude.strip()
+    if not raw_latitude and not raw_longitude:
+        return None
+    try:
+        latitude, longitude = Decimal(raw_latitude[:20]), Decimal(raw_longitude[:20])
+    except InvalidOperation:
+        latitude = longitude = Decimal("NaN")
+    if not (
+        latitude.is_finite() and longitude.is_finite() and -90 <= latitude <= 90 and -180 <= longitude <= 180
+    ):
+        raise VisitRefused(
+            _("Enter both latitude (-90 to 90) and longitude (-180 to 180) as decimal degrees, or neither."),
+            field="coordinates",
+        )
+    return round(float(latitude), COORDINATE_DECIMALS), round(float(longitude), COORDINATE_DECIMALS)
 
 
 def needs_consent(child: Person, on: date) -> bool:
@@ -68,6 +113,7 @@ async def do_record_child_profile(
     profile.consent_on = intake.consent_on
     profile.consent_method = intake.consent_method
     profile.recorded_by_id = actor.id
+    profile.latitude, profile.longitude = intake.coordinates or (None, None)
     await db.flush()
     await audit.record(
         db,
@@ -80,6 +126,8 @@ async def do_record_child_profile(
             "consent_by_id": profile.consent_by_id,
             "consent_on": intake.consent_on.isoformat() if intake.consent_on else None,
             "consent_method": intake.consent_method.value if intake.consent_method else None,
+            # Whether a location is recorded, never where (home locations stay out of the trail).
+            "coordinates": intake.coordinates is not None,
         },
     )
     return profile
@@ -93,8 +141,10 @@ async def do_set_mother_profile(
     offers: tuple[NeedArea, ...],
     skills: str = "",
     capacity: int = 1,
+    coordinates: Coordinates | EllipsisType | None = ...,
     actor: Actor | None,
 ) -> MotherProfile:
+    """Set her offers, skills and capacity; her coordinates too unless `coordinates` is left out."""
     profile = await db.scalar(
         select(MotherProfile).where(
             MotherProfile.user_id == mother.id, MotherProfile.programme_id == programme.id
@@ -106,6 +156,8 @@ async def do_set_mother_profile(
     profile.offers = [a.value for a in offers]
     profile.skills = skills[:200]
     profile.capacity = capacity
+    if not isinstance(coordinates, EllipsisType):
+        profile.latitude, profile.longitude = coordinates or (None, None)
     await db.flush()
     await audit.record(
         db,
@@ -113,7 +165,12 @@ async def do_set_mother_profile(
         action="mother_profile.set",
         subject=profile,
         # Skills are free words and stay out of the audit trail, like notes.
-        change={"user_id": mother.id, "offers": profile.offers, "capacity": capacity},
+        change={
+            "user_id": mother.id,
+            "offers": profile.offers,
+            "capacity": capacity,
+            "coordinates": profile.latitude is not None,
+        },
     )
     return profile
 
@@ -130,6 +187,7 @@ class MotherEdit:
     offers: tuple[NeedArea, ...]
     skills: str
     capacity: int
+    coordinates: Coordinates | None = None
 
 
 async def do_edit_mother_profile(
@@ -180,5 +238,12 @@ async def do_edit_mother_profile(
         )
     mother = await db.get_one(User, membership.user_id)
     return await do_set_mother_profile(
-        db, mother, programme, offers=edit.offers, skills=skills, capacity=edit.capacity, actor=actor
+        db,
+        mother,
+        programme,
+        offers=edit.offers,
+        skills=skills,
+        capacity=edit.capacity,
+        coordinates=edit.coordinates,
+        actor=actor,
     )

@@ -161,6 +161,8 @@ async def test_a_child_profile_takes_no_field_the_work_does_not_need(
         "consent_method",
         "recorded_by_id",
         "created_at",
+        "latitude",  # optional and coarse, for matching by distance
+        "longitude",
     }
     async with database.transaction() as db:
         guardian = await _child(db, world, "xiaoqi_guardian")
@@ -198,3 +200,156 @@ async def test_social_worker_home_lists_visits_waiting_for_review_in_her_areas_o
     assert "陈小宇" in pending and "林朵朵" in pending  # the demo's visits, not yet reviewed
     other = (await (await client_as(personas.OTHER_STREET_WORKER)).get("/")).text
     assert 'id="pending-visits"' not in other
+
+
+# lele lives in Hetang (Liu'an Street). 刘芳 is about 1.2 km away, 王秀英 about 3 km (due north).
+LELE_AT, LIU_AT, WANG_AT = (31.2, 121.4), (31.211, 121.4), (31.227, 121.4)
+
+
+async def _place(database: Database, world: World, *, child_at: object, mothers: dict[str, object]) -> None:
+    programme = world.cast.programmes["mothers"]
+    offers = {
+        personas.CARING_MOTHER: (NeedArea.MIND_CHARACTER, NeedArea.FAMILY_EDUCATION),
+        personas.OTHER_MOTHER: (NeedArea.FAMILY_EDUCATION,),
+    }
+    async with database.transaction() as db:
+        for handle, where in mothers.items():
+            mother = await db.get_one(User, world.user_id(handle))
+            await do_set_mother_profile(
+                db, mother, programme, offers=offers[handle], capacity=2, coordinates=where, actor=None
+            )  # type: ignore[arg-type]
+        profile = await db.get_one(ChildProfile, world.person_id("lele"))
+        profile.latitude, profile.longitude = child_at or (None, None)  # type: ignore[misc]
+
+
+async def _ranked(database: Database, world: World) -> list[tuple[str, Nearness, float | None]]:
+    async with database.transaction(read_only=True) as db:
+        suggestions = await suggest_mothers(db, await _child(db, world, "lele"))
+    return [
+        (s.mother.display_name, s.nearness, None if s.distance_km is None else round(s.distance_km, 1))
+        for s in suggestions
+    ]
+
+
+async def test_with_coordinates_the_nearer_mother_of_the_same_tier_comes_first(
+    world: World, database: Database
+) -> None:
+    # Without distances 王秀英 (covers both needs) comes before 刘芳 (one): see the test above.
+    await _place(
+        database,
+        world,
+        child_at=LELE_AT,
+        mothers={personas.CARING_MOTHER: WANG_AT, personas.OTHER_MOTHER: LIU_AT},
+    )
+    assert await _ranked(database, world) == [
+        ("张丽", Nearness.COMMUNITY, None),  # her own community still comes first, coordinates or not
+        ("刘芳", Nearness.DISTRICT, 1.2),
+        ("王秀英", Nearness.DISTRICT, 3.0),
+    ]
+
+
+async def test_a_mother_without_coordinates_comes_after_those_with_in_her_tier(
+    world: World, database: Database
+) -> None:
+    await _place(
+        database,
+        world,
+        child_at=LELE_AT,
+        mothers={personas.CARING_MOTHER: None, personas.OTHER_MOTHER: LIU_AT},
+    )
+    assert [name for name, _, _ in await _ranked(database, world)] == ["张丽", "刘芳", "王秀英"]
+
+
+async def test_without_the_childs_coordinates_the_order_by_needs_stands(
+    world: World, database: Database
+) -> None:
+    await _place(
+        database,
+        world,
+        child_at=None,
+        mothers={personas.CARING_MOTHER: WANG_AT, personas.OTHER_MOTHER: LIU_AT},
+    )
+    assert await _ranked(database, world) == [
+        ("张丽", Nearness.COMMUNITY, None),
+        ("王秀英", Nearness.DISTRICT, None),
+        ("刘芳", Nearness.DISTRICT, None),
+    ]
+
+
+async def test_equally_far_mothers_are_still_ordered_by_the_needs_they_cover(
+    world: World, database: Database
+) -> None:
+    # Both about 1.2 km away (to the nearest 100 m): needs covered decide, as without coordinates.
+    await _place(
+        database,
+        world,
+        child_at=LELE_AT,
+        mothers={personas.CARING_MOTHER: (31.2, 121.4128), personas.OTHER_MOTHER: LIU_AT},
+    )
+    assert [name for name, _, _ in await _ranked(database, world)] == ["张丽", "王秀英", "刘芳"]
+
+
+async def test_the_social_worker_sets_coordinates_and_sees_the_distance_as_a_reason(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    await _place(database, world, child_at=None, mothers={personas.OTHER_MOTHER: LIU_AT})
+    worker = await client_as(personas.OTHER_STREET_WORKER)  # lele's social worker
+    lele = world.person_id("lele")
+    token = await csrf_token(worker)
+    fields = {
+        "_csrf_token": token,
+        "referral_source": "petition",
+        "need": ["mind_character", "family_education"],
+        "consent_on": (factories.today() - timedelta(days=3)).isoformat(),
+        "consent_method": "signed_form",
+    }
+    for latitude, longitude in (
+        ("31.2", ""),
+        ("91", "121.4"),
+        ("nan", "121.4"),
+        ("31.2", "1e999"),
+        ("北", "东"),
+    ):
+        answer = await worker.post(
+            f"/children/{lele}/profile", data={**fields, "latitude": latitude, "longitude": longitude}
+        )
+        assert answer.status_code == 400 and 'id="coordinates-error"' in answer.text, (latitude, longitude)
+    async with database.transaction(read_only=True) as db:
+        assert (await db.get_one(ChildProfile, lele)).latitude is None
+    saved = await worker.post(
+        f"/children/{lele}/profile", data={**fields, "latitude": " 31.20004 ", "longitude": "121.4"}
+    )
+    assert saved.status_code == 303
+    async with database.transaction(read_only=True) as db:
+        profile = await db.get_one(ChildProfile, lele)
+    assert (profile.latitude, profile.longitude) == (31.2, 121.4)  # rounded: coarse on purpose
+    # lele is paired with 张丽: end nothing, just look at what would be suggested (staff may watch).
+    async with database.transaction() as db:
+        pairing = await db.scalar(select(Pairing).where(Pairing.child_id == lele))
+        assert pairing is not None
+        pairing.status = PairingStatus.ENDED
+    page = await worker.get(f"/pairings/match/{lele}")
+    assert "约 1.2 公里" in page.text
+    changes = [e.change for e in await audit_actions(database, "child_profile.recorded")]
+    changes += [e.change for e in await audit_actions(database, "child_profile.changed")]
+    assert changes and all("31.2" not in str(c) and "121.4" not in str(c) for c in changes)
+
+
+async def test_coordinates_are_never_shown_to_a_caring_mother(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    async with database.transaction() as db:
+        profile = await db.get_one(ChildProfile, world.person_id("xiaoyu"))
+        profile.latitude, profile.longitude = 31.123, 121.987
+        wang = await db.get_one(User, world.user_id(personas.CARING_MOTHER))
+        await do_set_mother_profile(
+            db, wang, world.cast.programmes["mothers"], offers=(), coordinates=(31.456, 121.654), actor=None
+        )
+    mother = await client_as(personas.CARING_MOTHER)
+    pages = ["/", "/visits/new", f"/people/{world.person_id('xiaoyu')}"]
+    for url in pages:
+        page = await mother.get(url)
+        assert page.status_code == 200, url
+        assert "31.123" not in page.text and "121.987" not in page.text and "31.456" not in page.text, url
+    assert (await mother.get(f"/children/{world.person_id('xiaoyu')}/profile")).status_code == 403
+    assert (await mother.get(f"/mothers/{world.user_id(personas.CARING_MOTHER)}/profile")).status_code == 403

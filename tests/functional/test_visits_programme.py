@@ -130,6 +130,8 @@ async def test_the_areas_social_worker_edits_a_mothers_profile_within_her_areas(
         "offer": ["daily_life", "social_integration"],
         "skills": "围棋社  心理咨询",
         "capacity": "2",
+        "latitude": "31.23456",
+        "longitude": "121.47",
         "status": "approved",
     }
     answer = await worker.post(f"/mothers/{mother_id}/profile", data=fields)
@@ -141,6 +143,9 @@ async def test_the_areas_social_worker_edits_a_mothers_profile_within_her_areas(
         2,
     )
     assert membership.area_id == world.cast.areas["songfeng"].id
+    assert (profile.latitude, profile.longitude) == (31.235, 121.47)  # coarse: about 100 m
+    events = await audit_actions(database, "mother_profile.set")
+    assert events[-1].change["coordinates"] is True and "31.23" not in str(events[-1].change)
     assert len(await audit_actions(database, "mother_profile.area_changed")) == 1
     assert [e.actor_id for e in await audit_actions(database, "mother_profile.set")][-1] == world.user_id(
         personas.SOCIAL_WORKER
