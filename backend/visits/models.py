@@ -314,7 +314,8 @@ class Meeting(CreatedAt, Base):
     __tablename__ = "mothers_meeting"
     __table_args__ = (
         CheckConstraint("others_count >= 0 AND others_count <= 1000", name="others_count_range"),
-        Index(None, "programme_id", "area_id", "held_on"),
+        # One meeting of an area a day: a form sent twice records it once.
+        UniqueConstraint("programme_id", "area_id", "held_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -71,14 +71,12 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mothers_meeting")),
+        sa.UniqueConstraint(
+            "programme_id", "area_id", "held_on", name=op.f("uq_mothers_meeting_programme_id_area_id_held_on")
+        ),
     )
     with op.batch_alter_table("mothers_meeting", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_mothers_meeting_area_id"), ["area_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_mothers_meeting_programme_id_area_id_held_on"),
-            ["programme_id", "area_id", "held_on"],
-            unique=False,
-        )
 
     op.create_table(
         "mothers_meeting_attendee",
@@ -121,6 +119,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_mothers_meeting_attendee_user_id"))
     op.drop_table("mothers_meeting_attendee")
     with op.batch_alter_table("mothers_meeting", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_mothers_meeting_programme_id_area_id_held_on"))
         batch_op.drop_index(batch_op.f("ix_mothers_meeting_area_id"))
     op.drop_table("mothers_meeting")
