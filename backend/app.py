@@ -39,9 +39,13 @@ from backend.labels import TEMPLATE_GLOBALS, local_time
 from backend.logs import app_log, configure_logging
 from backend.meals.routes import routes as meals_routes
 from backend.people.routes import routes as people_routes
+from backend.pwa import compression_config
+from backend.pwa import routes as pwa_routes
 from backend.security import FrontDoorMiddleware, csrf_config, make_before_send, set_request_language
 from backend.settings import PROJECT_ROOT, Settings, load_settings
+from backend.settlement.routes import routes as settlement_routes
 from backend.storage import PhotoStore
+from backend.verification.routes import routes as verification_routes
 from backend.visits.routes import routes as visits_routes
 
 TEMPLATE_DIR = PROJECT_ROOT / "web" / "templates"
@@ -190,6 +194,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *evidence_routes,
         *meals_routes,
         *visits_routes,
+        *settlement_routes,
+        *verification_routes,
+        *pwa_routes,
     ]
     exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
         HTTPException: handle_http_exception,
@@ -211,6 +218,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(instance=engine),
         plugins=[HTMXPlugin()],
         csrf_config=csrf_config(settings),
+        compression_config=compression_config(),
         middleware=[DefineMiddleware(FrontDoorMiddleware, settings=settings)],
         before_send=[make_before_send(settings)],
         exception_handlers=exception_handlers,

@@ -16,6 +16,8 @@ from backend.errors import SignInRequired
 from backend.i18n import set_language
 from backend.security import SAFE_METHODS, session_cookie_name
 from backend.settings import Settings
+from backend.verification.policy import is_reviewer
+from backend.verification.queue import pending_count
 
 
 async def provide_db(request: Request[object, object, State], state: State) -> AsyncIterator[AsyncSession]:
@@ -51,7 +53,15 @@ async def provide_principal(
     principal = await load_principal(db, token, secret_key=settings.secret_key)
     if principal is not None and principal.locale:
         set_language(principal.locale)
+    if principal is not None and _shows_navigation(request) and is_reviewer(principal):
+        # The navigation shows a reviewer how many entries wait for her (one COUNT over the queue).
+        request.state.review_pending = await pending_count(db, principal)
     return principal
+
+
+def _shows_navigation(request: Request[object, object, State]) -> bool:
+    path = request.url.path
+    return request.method == "GET" and not path.startswith(("/api/", "/photos/", "/static/"))
 
 
 async def provide_user(principal: NamedDependency[Principal | None]) -> Principal:

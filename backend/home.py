@@ -17,6 +17,7 @@ from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import TodayMeals, today_for_neighbour
 from backend.people.models import Area, Person, Programme, Role
 from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
+from backend.verification.returned import Returned, returned_to
 from backend.visits.home import MotherHome, WorkerHome, load_mother_home, load_worker_home
 from backend.visits.models import Pairing, PairingStatus
 
@@ -37,6 +38,8 @@ class HomeData:
     meals_today: TodayMeals | None = None
     visits_home: MotherHome | None = None
     visits_worker: WorkerHome | None = None
+    # Entries a reviewer sent back to this user for a fix.
+    returned: list[Returned] = field(default_factory=list)
     # Signed in with a card and no passkey yet: the page offers to add one.
     offer_passkey: bool = False
 
@@ -97,6 +100,8 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
             ).all()
         )
         data.meals_today = await today_for_neighbour(db, user)
+    if user.has_role(Role.NEIGHBOUR) or user.has_role(Role.CARING_MOTHER):
+        data.returned = await returned_to(db, user)
     return data
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from backend.i18n import lazy_gettext as _l
 from backend.meals.labels import MEALS_TEMPLATE_GLOBALS
 from backend.people.models import AreaLevel, PersonKind, ProgrammeKind, Role
+from backend.verification.labels import VERIFICATION_TEMPLATE_GLOBALS
 from backend.visits.labels import VISITS_TEMPLATE_GLOBALS
 
 _PERSON_KIND = {
@@ -66,6 +67,7 @@ def fen_to_yuan(fen: int) -> str:
 TEMPLATE_GLOBALS: dict[str, Any] = {
     **MEALS_TEMPLATE_GLOBALS,
     **VISITS_TEMPLATE_GLOBALS,
+    **VERIFICATION_TEMPLATE_GLOBALS,
     "person_kind_label": person_kind_label,
     "area_level_label": area_level_label,
     "role_label": role_label,

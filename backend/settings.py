@@ -108,6 +108,8 @@ class Settings:
     max_upload_bytes: int = 15 * 1024 * 1024
     max_photo_pixels: int = 40_000_000
     keep_originals: bool = False
+    # Share of a bulk approval held back at random for a one-by-one look (0 turns sampling off).
+    review_sample_percent: int = 10
     log_level: str = "INFO"
     trust_proxy: bool = False
 
@@ -152,6 +154,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         lambda n, v: _int(n, v, minimum=1_000_000, maximum=80_000_000),
     ),
     "CARELOG_KEEP_ORIGINALS": ("keep_originals", _bool),
+    "CARELOG_REVIEW_SAMPLE_PERCENT": (
+        "review_sample_percent",
+        lambda n, v: _int(n, v, minimum=0, maximum=100),
+    ),
     "CARELOG_LOG_LEVEL": (
         "log_level",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),

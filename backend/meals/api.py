@@ -41,6 +41,8 @@ class CheckInIn(msgspec.Struct, forbid_unknown_fields=True):
     day: date
     dishes: Annotated[list[Dish], msgspec.Meta(min_length=1, max_length=MAX_DISHES)]
     photo_uuids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_PHOTOS)]
+    # The id of the check-in this one fixes, after a reviewer sent it back (same meal and day).
+    replaces_id: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class CheckInOut(msgspec.Struct):
@@ -53,6 +55,7 @@ class CheckInOut(msgspec.Struct):
     planned_dishes: list[str]
     photo_uuids: list[uuid.UUID]
     status: str
+    replaces_id: int | None
     late: bool
     submitted_at: datetime
     url: str
@@ -69,6 +72,7 @@ class CheckInOut(msgspec.Struct):
             planned_dishes=list(checkin.planned_dishes),
             photo_uuids=[p.client_uuid for p in checkin.photos],
             status=checkin.status.value,
+            replaces_id=checkin.replaces_id,
             late=checkin.has_flag(FlagCode.LATE),
             submitted_at=checkin.submitted_at,
             url=f"/meals/checkins/{checkin.id}",
@@ -100,7 +104,8 @@ def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRou
         "The client UUID names the check-in: the same content again returns the original (200); "
         "different content, or a UUID another user sent, is refused (409). One check-in per agreement, "
         "meal and day; none for a future day, outside the agreement's dates or into a closed month (422 "
-        "or 409). A check-in carries no amount and no status: such fields are refused. Send the CSRF "
+        "or 409). A check-in carries no amount and no status: such fields are refused. To fix a check-in "
+        "that a reviewer sent back, send a new UUID with replaces_id set to its id. Send the CSRF "
         "token in X-CSRFToken."
     ),
     tags=["check-ins"],
@@ -133,6 +138,7 @@ async def put_checkin(
         day=data.day,
         dishes=normalize_dishes(data.dishes),
         photo_uuids=tuple(data.photo_uuids),
+        replaces_id=data.replaces_id,
     )
     result = await submit_checkin(state.database, user=user, draft=draft, client_uuid=client_uuid)
     return Response(CheckInOut.of(result.checkin), status_code=201 if result.created else 200)

@@ -65,6 +65,7 @@ async def _page(
         "chosen": set(chosen),
         "client_uuid": str(form.client_uuid if form is not None and form.errors else uuid.uuid4()),
         "errors": form.errors if form is not None else {},
+        "fix_of": None,
     }
     return Template(template_name="meals/checkin.html", context=context, status_code=status_code)
 
@@ -115,7 +116,7 @@ async def checkin_submit(
     if not form.errors:
         existing = await find_by_client_uuid(db, form.client_uuid)
         if existing is not None and existing.neighbour_id == user.id:
-            return _sent(existing)  # the same form again: answer as the first time
+            return sent_redirect(existing)  # the same form again: answer as the first time
         try:
             await check_rules(db, agreement, slot, day)  # before storing a photo for nothing
             photo = await ingest_form_photo(
@@ -130,13 +131,13 @@ async def checkin_submit(
             result = await submit_checkin(
                 state.database, user=user, draft=draft, client_uuid=form.client_uuid
             )
-            return _sent(result.checkin)
+            return sent_redirect(result.checkin)
         except CheckInRefused as exc:
             if exc.status_code == 409:  # perhaps this very form, sent twice at once, won meanwhile
                 async with state.database.transaction(read_only=True) as fresh:
                     existing = await find_by_client_uuid(fresh, form.client_uuid)
                 if existing is not None and existing.neighbour_id == user.id:
-                    return _sent(existing)
+                    return sent_redirect(existing)
             form.errors[exc.field] = str(exc.detail)
             status = exc.status_code
         except PhotoRefused as exc:
@@ -148,7 +149,7 @@ async def checkin_submit(
     return await _page(db, user, agreement, slot=slot, day=day, form=form, status_code=status)
 
 
-def _sent(checkin: CheckIn) -> Redirect:
+def sent_redirect(checkin: CheckIn) -> Redirect:
     return Redirect(
         f"/meals/history?month={checkin.day:%Y-%m}&sent={checkin.id}#checkin-{checkin.id}", status_code=303
     )

@@ -67,16 +67,20 @@ class CheckInDraft:
     day: date
     dishes: tuple[str, ...]
     photo_uuids: tuple[uuid.UUID, ...]
+    # A fix after "needs fix": the check-in this one replaces (None for a first sending).
+    replaces_id: int | None = None
 
     @property
     def content_sha256(self) -> str:
-        payload = [
+        payload: list[Any] = [
             self.agreement_id,
             self.slot.value,
             self.day.isoformat(),
             list(self.dishes),
             sorted(str(u) for u in self.photo_uuids),
         ]
+        if self.replaces_id is not None:  # first sendings keep the hash they always had
+            payload.append(self.replaces_id)
         return hashlib.sha256(
             json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         ).hexdigest()
@@ -151,12 +155,19 @@ async def do_check_in(
     *,
     client_uuid: uuid.UUID,
     actor: Actor,
+    replaces: CheckIn | None = None,
     now: datetime | None = None,
 ) -> CheckIn:
-    """Store one meal with its photos and flags, and its audit event. `now` is for the demo and tests."""
+    """Store one meal with its photos and flags, and its audit event. `now` is for the demo and tests.
+
+    With `replaces`, this is the fix of a check-in sent back for one: that version is marked
+    superseded first (both are kept), and lateness is judged by when the meal was first sent.
+    """
     now = now or utcnow()
     if agreement.neighbour_id != actor.id:
         raise Forbidden()
+    if replaces is not None:
+        await _supersede_for_fix(db, replaces, draft, actor=actor, now=now)
     dishes = normalize_dishes(draft.dishes)
     error = dishes_error(dishes, required=True)
     if error:
@@ -179,12 +190,14 @@ async def do_check_in(
         content_sha256=draft.content_sha256,
         submitted_at=now,
         status=CheckInStatus.PENDING,
+        replaces_id=replaces.id if replaces is not None else None,
     )
     checkin.photo_links = [CheckInPhoto(photo=p, position=n) for n, p in enumerate(photos, start=1)]
     checkin.flags = []
     db.add(checkin)
     await db.flush()
-    for code, detail in await compute_flags(db, checkin, agreement, photos, now=now):
+    sent_at = replaces.submitted_at if replaces is not None else now
+    for code, detail in await compute_flags(db, checkin, agreement, photos, now=sent_at):
         checkin.flags.append(CheckInFlag(code=code, detail=detail))
     await db.flush()
     await audit.record(
@@ -199,9 +212,29 @@ async def do_check_in(
             "photo_ids": [p.id for p in photos],
             "flags": sorted(f.code.value for f in checkin.flags),
             "content_sha256": checkin.content_sha256,
+            "replaces_id": checkin.replaces_id,
         },
     )
     return checkin
+
+
+async def _supersede_for_fix(
+    db: AsyncSession, old: CheckIn, draft: CheckInDraft, *, actor: Actor, now: datetime
+) -> None:
+    if old.neighbour_id != actor.id:
+        raise Forbidden()
+    if old.superseded_at is not None:
+        raise Conflict(_("This check-in has already been sent again."))
+    if old.status is not CheckInStatus.NEEDS_FIX:
+        raise Conflict(_("Only a check-in sent back for a fix can be sent again."))
+    if (old.agreement_id, old.slot, old.day) != (draft.agreement_id, draft.slot, draft.day):
+        raise CheckInRefused(
+            _("A fix is for the same meal: the day and the meal cannot change."), field="day"
+        )
+    old.superseded_at = now
+    await db.flush()  # before the new version takes the meal's one "current" place
+    change = {"superseded_at": now.isoformat()}
+    await audit.record(db, actor=actor, action="meal_checkin.superseded", subject=old, change=change)
 
 
 async def compute_flags(
@@ -268,9 +301,10 @@ async def compute_flags(
 
 async def _reused_photos(db: AsyncSession, checkin: CheckIn, photos: Sequence[Photo]) -> list[dict[str, Any]]:
     """Photos the pipeline matched with an earlier one, or already attached to another check-in."""
+    own_versions = [checkin.id, *(await _earlier_versions(db, checkin))]
     linked = await db.execute(
         select(CheckInPhoto.photo_id, CheckInPhoto.checkin_id).where(
-            CheckInPhoto.photo_id.in_([p.id for p in photos]), CheckInPhoto.checkin_id != checkin.id
+            CheckInPhoto.photo_id.in_([p.id for p in photos]), CheckInPhoto.checkin_id.not_in(own_versions)
         )
     )
     other_checkins: dict[int, list[int]] = {}
@@ -288,6 +322,16 @@ async def _reused_photos(db: AsyncSession, checkin: CheckIn, photos: Sequence[Ph
                 "checkin_ids": sorted(other_checkins.get(photo.id, [])),
             }
         )
+    return found
+
+
+async def _earlier_versions(db: AsyncSession, checkin: CheckIn) -> list[int]:
+    """Ids of the versions this check-in replaces, newest first (a fix may keep their photos)."""
+    found: list[int] = []
+    replaces_id = checkin.replaces_id
+    while replaces_id is not None and replaces_id not in found and len(found) < 50:
+        found.append(replaces_id)
+        replaces_id = await db.scalar(select(CheckIn.replaces_id).where(CheckIn.id == replaces_id))
     return found
 
 
@@ -365,8 +409,11 @@ async def submit_checkin(
                 )
             by_uuid = {p.client_uuid: p for p in photos}
             ordered = [by_uuid[u] for u in dict.fromkeys(draft.photo_uuids)]
+            replaces = None
+            if draft.replaces_id is not None:
+                replaces = await policy.get_checkin_for(db, user, draft.replaces_id)
             checkin = await do_check_in(
-                db, agreement, draft, ordered, client_uuid=client_uuid, actor=user, now=now
+                db, agreement, draft, ordered, client_uuid=client_uuid, actor=user, replaces=replaces, now=now
             )
             return SubmitResult(checkin, created=True)
     except (IntegrityError, CheckInRefused) as exc:

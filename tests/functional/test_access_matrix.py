@@ -120,6 +120,8 @@ FIXED_PARAMS = {
     "path": "nope",
     "file_path": "app.css",
     "client_uuid": "0b6f3f0e-8d4c-4c39-9a61-3c1f5f3f7a10",
+    # Review routes are tried on meal check-ins (entry_id is then a check-in, see CHECKIN_OBJECTS).
+    "kind": "meal",
 }
 
 
@@ -241,9 +243,10 @@ def _object_id(
     if param == "visit_id" and visits is not None:
         child = VISIT_OBJECTS[persona][which]
         return None if child is None else visits[child]
-    if param in ("agreement_id", "checkin_id") and meals is not None:
+    if param in ("agreement_id", "checkin_id", "entry_id") and meals is not None:
         key = (AGREEMENT_OBJECTS if param == "agreement_id" else CHECKIN_OBJECTS)[persona][which]
-        return None if key is None else meals[f"{param.split('_')[0]}:{key}"]
+        kind = "agreement" if param == "agreement_id" else "checkin"
+        return None if key is None else meals[f"{kind}:{key}"]
     if param == "person_id":
         key = PERSON_OBJECTS[persona][which]
         return None if key is None else _person(world, key)
@@ -273,7 +276,7 @@ async def test_route_answers_every_persona_as_the_matrix_says(
     passkeys = await _own_passkeys(database, world)
     params = re.findall(r"\{(\w+):\w+\}", path)
     photos = await _photos(client_as, world, database) if "photo_id" in params else {}
-    meal_params = {"agreement_id", "checkin_id"} & set(params)
+    meal_params = {"agreement_id", "checkin_id", "entry_id"} & set(params)
     meals = await _meal_objects(database, world) if meal_params else None
     visits = await _visit_objects(database, world) if "visit_id" in params else None
     if "pairing_id" in params:

@@ -180,11 +180,11 @@ async def test_history_shows_each_meal_with_its_state_and_the_approved_amount_ca
         await db.execute(
             update(CheckIn)
             .where(CheckIn.id == made[2].id)
-            .values(status=CheckInStatus.REJECTED, reason="not_the_meal", note="照片不是这一餐")
+            .values(status=CheckInStatus.REJECTED, reason="photo_not_meal", note="照片不是这一餐")
         )
     page = (await neighbour.get(url)).text
     assert "已通过 2 餐" in page and "30.00 元" in page and "每月最多 450.00 元" in page
-    assert "未通过" in page and "原因： 照片不是这一餐" in page
+    assert "未通过" in page and "原因： 照片里看不到饭菜或探访情况 · 照片不是这一餐" in page
     assert re.search(rf'id="checkin-{made[0].id}"', page)
 
     async with database.transaction() as db:

@@ -1,0 +1,84 @@
+"""Who reviews what: the social workers of the entry's area, never the person who submitted it.
+
+Reviewable entries are a SQL condition, so the queue, its count and a single load share one rule.
+Someone who may see an entry (its submitter, staff) but not review it gets a 403; someone who may not
+see it gets a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.errors import Forbidden, NotFound
+from backend.meals import policy as meals_policy
+from backend.meals.models import CheckIn
+from backend.people.models import Area, Person, Role
+from backend.people.policy import area_and_below
+from backend.verification.models import Entry, EntryKind
+from backend.visits import policy as visits_policy
+from backend.visits.models import Visit
+
+
+def _people_under(path: str) -> Any:
+    return select(Person.id).where(
+        Person.area_id.in_(select(Area.id).where(area_and_below(path)).scalar_subquery())
+    )
+
+
+def reviewable_checkins(user: Principal) -> ColumnElement[bool]:
+    conditions = [
+        and_(CheckIn.programme_id == g.programme_id, CheckIn.resident_id.in_(_people_under(g.area_path)))
+        for g in user.grants_for(Role.SOCIAL_WORKER)
+    ]
+    if not conditions:
+        return false()
+    return and_(or_(*conditions), CheckIn.neighbour_id != user.id)
+
+
+def reviewable_visits(user: Principal) -> ColumnElement[bool]:
+    conditions = [
+        and_(Visit.programme_id == g.programme_id, Visit.child_id.in_(_people_under(g.area_path)))
+        for g in user.grants_for(Role.SOCIAL_WORKER)
+    ]
+    if not conditions:
+        return false()
+    return and_(or_(*conditions), Visit.mother_id != user.id)
+
+
+def is_reviewer(user: Principal) -> bool:
+    return user.has_role(Role.SOCIAL_WORKER)
+
+
+def require_reviewer(user: Principal) -> None:
+    if not is_reviewer(user):
+        raise Forbidden()
+
+
+async def get_entry_for_review(db: AsyncSession, user: Principal, kind: EntryKind, entry_id: int) -> Entry:
+    """The entry if the user may review it; 404 if she may not see it, 403 if she may only see it."""
+    entry: Entry | None
+    if kind is EntryKind.MEAL:
+        entry = await db.scalar(
+            select(CheckIn)
+            .where(CheckIn.id == entry_id, meals_policy.visible_checkins(user))
+            .options(*meals_policy.checkin_options())
+        )
+        allowed = reviewable_checkins(user)
+        model: type[CheckIn] | type[Visit] = CheckIn
+    else:
+        entry = await db.scalar(
+            select(Visit)
+            .where(Visit.id == entry_id, visits_policy.visible_visits(user))
+            .options(*visits_policy.visit_options())
+        )
+        allowed = reviewable_visits(user)
+        model = Visit
+    if entry is None:
+        raise NotFound()
+    if await db.scalar(select(model.id).where(model.id == entry_id, allowed)) is None:
+        raise Forbidden()
+    return entry

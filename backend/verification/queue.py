@@ -1,0 +1,319 @@
+"""The review queue: pending current entries a reviewer may decide, flagged first, then oldest.
+
+Meal check-ins and visits are listed by one UNION query, so ordering, paging and the count in the
+navigation are done by the database. A card carries what a reviewer needs on a phone: the entry's
+photos, the same person's photos of the last seven days, the dishes against the menu, the flags and,
+for a reused photo, the earlier one (when the reviewer may see it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, exists, func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from backend.auth.principal import Principal
+from backend.evidence.models import Photo
+from backend.evidence.policy import visible_photos
+from backend.meals import policy as meals_policy
+from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, CheckInStatus
+from backend.people.models import Person
+from backend.verification.models import Entry, EntryKind
+from backend.verification.policy import reviewable_checkins, reviewable_visits
+from backend.visits import policy as visits_policy
+from backend.visits.models import Pairing, Visit, VisitPhoto, VisitStatus
+
+PAGE_SIZE = 20
+RECENT_DAYS = 7
+
+
+def _meal_rows(user: Principal) -> Any:
+    flagged = case(
+        (
+            or_(
+                CheckIn.sampled_at.is_not(None),
+                exists().where(CheckInFlag.checkin_id == CheckIn.id),
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    return select(
+        literal(EntryKind.MEAL.value).label("kind"),
+        CheckIn.id.label("id"),
+        flagged.label("flagged"),
+        CheckIn.submitted_at.label("submitted_at"),
+    ).where(
+        CheckIn.status == CheckInStatus.PENDING, CheckIn.superseded_at.is_(None), reviewable_checkins(user)
+    )
+
+
+def _visit_rows(user: Principal) -> Any:
+    reused = (
+        select(VisitPhoto.visit_id)
+        .join(Photo, Photo.id == VisitPhoto.photo_id)
+        .where(VisitPhoto.visit_id == Visit.id, Photo.reuse_of_id.is_not(None))
+        .exists()
+    )
+    flagged = case((or_(Visit.sampled_at.is_not(None), reused), 1), else_=0)
+    return select(
+        literal(EntryKind.VISIT.value).label("kind"),
+        Visit.id.label("id"),
+        flagged.label("flagged"),
+        Visit.submitted_at.label("submitted_at"),
+    ).where(Visit.status == VisitStatus.PENDING, Visit.superseded_at.is_(None), reviewable_visits(user))
+
+
+def _rows(user: Principal, kind: EntryKind | None) -> Any:
+    if kind is EntryKind.MEAL:
+        return _meal_rows(user).subquery()
+    if kind is EntryKind.VISIT:
+        return _visit_rows(user).subquery()
+    return union_all(_meal_rows(user), _visit_rows(user)).subquery()
+
+
+async def pending_count(db: AsyncSession, user: Principal) -> int:
+    rows = _rows(user, None)
+    return int(await db.scalar(select(func.count()).select_from(rows)) or 0)
+
+
+@dataclass
+class Card:
+    kind: EntryKind
+    entry: Entry
+    flagged: bool
+    time_zone: str
+    # Photos of the same resident or child from the seven days before, newest first.
+    recent: list[Photo] = field(default_factory=list)
+    # For a reused-photo flag: the earlier photos it matched, where the reviewer may see them.
+    earlier: list[Photo] = field(default_factory=list)
+    agreement: Agreement | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.value}-{self.entry.id}"
+
+    @property
+    def person(self) -> Person:
+        return self.entry.resident if isinstance(self.entry, CheckIn) else self.entry.child
+
+    @property
+    def off_plan(self) -> list[str]:
+        """Dishes sent that the menu did not plan (meals only; empty without a menu)."""
+        if not isinstance(self.entry, CheckIn) or not self.entry.planned_dishes:
+            return []
+        planned = {d.casefold() for d in self.entry.planned_dishes}
+        return [d for d in self.entry.dishes if d.casefold() not in planned]
+
+    @property
+    def sampled(self) -> bool:
+        return self.entry.sampled_at is not None
+
+
+@dataclass
+class QueuePage:
+    cards: list[Card]
+    total: int
+    offset: int
+    kind: EntryKind | None
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + len(self.cards)
+        return following if following < self.total else None
+
+
+async def load_queue(
+    db: AsyncSession,
+    user: Principal,
+    *,
+    kind: EntryKind | None = None,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    rows = _rows(user, kind)
+    total = int(await db.scalar(select(func.count()).select_from(rows)) or 0)
+    page = (
+        await db.execute(
+            select(rows.c.kind, rows.c.id, rows.c.flagged)
+            .order_by(rows.c.flagged.desc(), rows.c.submitted_at, rows.c.kind, rows.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    refs = [(EntryKind(k), int(i), bool(f)) for k, i, f in page]
+    cards = await load_cards(db, user, refs)
+    return QueuePage(cards=cards, total=total, offset=offset, kind=kind)
+
+
+async def load_cards(
+    db: AsyncSession, user: Principal, refs: list[tuple[EntryKind, int, bool]]
+) -> list[Card]:
+    meal_ids = [i for k, i, _ in refs if k is EntryKind.MEAL]
+    visit_ids = [i for k, i, _ in refs if k is EntryKind.VISIT]
+    entries: dict[tuple[EntryKind, int], Card] = {}
+    if meal_ids:
+        checkins = await db.scalars(
+            select(CheckIn)
+            .where(CheckIn.id.in_(meal_ids))
+            .options(
+                *meals_policy.checkin_options(),
+                selectinload(CheckIn.agreement).selectinload(Agreement.programme),
+                selectinload(CheckIn.agreement).selectinload(Agreement.neighbour),
+            )
+        )
+        for c in checkins:
+            entries[(EntryKind.MEAL, c.id)] = Card(
+                EntryKind.MEAL, c, False, c.agreement.programme.time_zone, agreement=c.agreement
+            )
+    if visit_ids:
+        visits = await db.scalars(
+            select(Visit)
+            .where(Visit.id.in_(visit_ids))
+            .options(*visits_policy.visit_options(), selectinload(Visit.pairing).selectinload(Pairing.child))
+        )
+        for v in visits:
+            entries[(EntryKind.VISIT, v.id)] = Card(EntryKind.VISIT, v, False, v.child.programme.time_zone)
+    cards = []
+    for kind, entry_id, flagged in refs:
+        card = entries.get((kind, entry_id))
+        if card is not None:
+            card.flagged = flagged
+            cards.append(card)
+    await _attach_recent(db, user, cards)
+    await _attach_earlier(db, user, cards)
+    return cards
+
+
+def _day(card: Card) -> date:
+    entry = card.entry
+    if isinstance(entry, CheckIn):
+        return entry.day
+    return entry.visited_at.astimezone(ZoneInfo(card.time_zone)).date()
+
+
+async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -> None:
+    """One query per kind for the whole page: the person's photos in the seven days before each entry."""
+    meals = [c for c in cards if c.kind is EntryKind.MEAL]
+    if meals:
+        first = min(_day(c) for c in meals) - timedelta(days=RECENT_DAYS)
+        rows = await db.execute(
+            select(CheckIn.resident_id, CheckIn.id, CheckIn.day, Photo)
+            .join(CheckInPhoto, CheckInPhoto.checkin_id == CheckIn.id)
+            .join(Photo, Photo.id == CheckInPhoto.photo_id)
+            .where(
+                CheckIn.resident_id.in_({c.entry.resident_id for c in meals if isinstance(c.entry, CheckIn)}),
+                CheckIn.day >= first,
+                CheckIn.superseded_at.is_(None),
+                visible_photos(user),
+            )
+            .order_by(CheckIn.day.desc(), CheckIn.id.desc())
+        )
+        by_person: dict[int, list[tuple[int, date, Photo]]] = defaultdict(list)
+        for person_id, entry_id, day, photo in rows:
+            by_person[person_id].append((entry_id, day, photo))
+        for card in meals:
+            assert isinstance(card.entry, CheckIn)
+            day = card.entry.day
+            card.recent = [
+                photo
+                for entry_id, other_day, photo in by_person[card.entry.resident_id]
+                if entry_id != card.entry.id and day - timedelta(days=RECENT_DAYS) <= other_day <= day
+            ]
+    visits = [c for c in cards if c.kind is EntryKind.VISIT]
+    if visits:
+        earliest = min(c.entry.visited_at for c in visits if isinstance(c.entry, Visit))
+        rows = await db.execute(
+            select(Visit.child_id, Visit.id, Visit.visited_at, Photo)
+            .join(VisitPhoto, VisitPhoto.visit_id == Visit.id)
+            .join(Photo, Photo.id == VisitPhoto.photo_id)
+            .where(
+                Visit.child_id.in_({c.entry.child_id for c in visits if isinstance(c.entry, Visit)}),
+                Visit.visited_at >= earliest - timedelta(days=RECENT_DAYS),
+                Visit.superseded_at.is_(None),
+                visible_photos(user),
+            )
+            .order_by(Visit.visited_at.desc(), Visit.id.desc())
+        )
+        by_child: dict[int, list[tuple[int, Any, Photo]]] = defaultdict(list)
+        for child_id, entry_id, at, photo in rows:
+            by_child[child_id].append((entry_id, at, photo))
+        for card in visits:
+            assert isinstance(card.entry, Visit)
+            at = card.entry.visited_at
+            card.recent = [
+                photo
+                for entry_id, other_at, photo in by_child[card.entry.child_id]
+                if entry_id != card.entry.id and at - timedelta(days=RECENT_DAYS) <= other_at <= at
+            ]
+
+
+async def _attach_earlier(db: AsyncSession, user: Principal, cards: list[Card]) -> None:
+    wanted: dict[int, list[Card]] = defaultdict(list)
+    for card in cards:
+        for photo in card.entry.photos:
+            if photo.reuse_of_id is not None:
+                wanted[photo.reuse_of_id].append(card)
+    if not wanted:
+        return
+    rows = await db.scalars(select(Photo).where(Photo.id.in_(wanted), visible_photos(user)))
+    for photo in rows:
+        for card in wanted[photo.id]:
+            card.earlier.append(photo)
+
+
+async def neighbours_in_queue(
+    db: AsyncSession, user: Principal, kind: EntryKind, entry_id: int
+) -> tuple[tuple[EntryKind, int] | None, tuple[EntryKind, int] | None]:
+    """The queue entries before and after this one (for j/k on a desktop and "next" after a decision)."""
+    rows = _rows(user, None)
+    order = [rows.c.flagged.desc(), rows.c.submitted_at, rows.c.kind, rows.c.id]
+    numbered = select(rows.c.kind, rows.c.id, func.row_number().over(order_by=order).label("n")).subquery()
+    here = await db.scalar(
+        select(numbered.c.n).where(numbered.c.kind == kind.value, numbered.c.id == entry_id)
+    )
+    if here is None:  # already decided: the next is whatever now heads the queue
+        first = (await db.execute(select(numbered.c.kind, numbered.c.id).where(numbered.c.n == 1))).first()
+        return None, (EntryKind(first[0]), int(first[1])) if first else None
+    around = await db.execute(
+        select(numbered.c.kind, numbered.c.id, numbered.c.n).where(numbered.c.n.in_([here - 1, here + 1]))
+    )
+    before = after = None
+    for k, i, n in around:
+        if n < here:
+            before = (EntryKind(k), int(i))
+        else:
+            after = (EntryKind(k), int(i))
+    return before, after
+
+
+async def load_reviewable(
+    db: AsyncSession, user: Principal, refs: list[tuple[EntryKind, int]]
+) -> list[Entry]:
+    """The entries among `refs` that this reviewer may decide; any other reference is dropped."""
+    entries: list[Entry] = []
+    meal_ids = [i for k, i in refs if k is EntryKind.MEAL]
+    visit_ids = [i for k, i in refs if k is EntryKind.VISIT]
+    if meal_ids:
+        checkins = await db.scalars(
+            select(CheckIn)
+            .where(CheckIn.id.in_(meal_ids), reviewable_checkins(user))
+            .options(*meals_policy.checkin_options())
+            .order_by(CheckIn.id)
+        )
+        entries.extend(checkins)
+    if visit_ids:
+        visits = await db.scalars(
+            select(Visit)
+            .where(Visit.id.in_(visit_ids), reviewable_visits(user))
+            .options(*visits_policy.visit_options())
+            .order_by(Visit.id)
+        )
+        entries.extend(visits)
+    return entries

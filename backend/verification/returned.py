@@ -1,0 +1,63 @@
+"""Entries sent back to the person who submitted them: what she sees on her home page.
+
+Only current versions with status "needs fix" are listed; once she sends a fix, the old version is
+superseded and drops off the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from backend.auth.principal import Principal
+from backend.meals.models import CheckIn, CheckInStatus
+from backend.verification.models import Entry, EntryKind
+from backend.visits.models import Visit, VisitStatus
+
+LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    kind: EntryKind
+    entry: Entry
+
+    @property
+    def fix_url(self) -> str:
+        if self.kind is EntryKind.MEAL:
+            return f"/meals/checkins/{self.entry.id}/fix"
+        return f"/visits/{self.entry.id}/correct"
+
+    @property
+    def person_name(self) -> str:
+        entry = self.entry
+        return entry.resident.display_name if isinstance(entry, CheckIn) else entry.child.display_name
+
+
+async def returned_to(db: AsyncSession, user: Principal) -> list[Returned]:
+    meals = await db.scalars(
+        select(CheckIn)
+        .where(
+            CheckIn.neighbour_id == user.id,
+            CheckIn.status == CheckInStatus.NEEDS_FIX,
+            CheckIn.superseded_at.is_(None),
+        )
+        .options(selectinload(CheckIn.resident))
+        .order_by(CheckIn.reviewed_at.desc(), CheckIn.id.desc())
+        .limit(LIMIT)
+    )
+    visits = await db.scalars(
+        select(Visit)
+        .where(
+            Visit.mother_id == user.id,
+            Visit.status == VisitStatus.NEEDS_FIX,
+            Visit.superseded_at.is_(None),
+        )
+        .options(selectinload(Visit.child))
+        .order_by(Visit.reviewed_at.desc(), Visit.id.desc())
+        .limit(LIMIT)
+    )
+    return [Returned(EntryKind.MEAL, c) for c in meals] + [Returned(EntryKind.VISIT, v) for v in visits]

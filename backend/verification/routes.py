@@ -1,0 +1,153 @@
+"""The reviewer's pages: the queue (phone-first cards, bulk approval), one entry, and decisions.
+
+Every form works without JavaScript (a decision redirects to the next entry or back to the queue);
+with htmx a decision on a queue card swaps just that card for a one-line result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal
+from backend.errors import NotFound
+from backend.settings import Settings
+from backend.verification import policy
+from backend.verification.forms import DecisionForm, parse_bulk_form, parse_decision_form
+from backend.verification.models import Entry, EntryKind, kind_of
+from backend.verification.queue import load_cards, load_queue, load_reviewable, neighbours_in_queue
+from backend.verification.service import ReviewRefused, do_bulk_approve, do_review
+
+
+def _kind(raw: str) -> EntryKind:
+    try:
+        return EntryKind(raw)
+    except ValueError:
+        raise NotFound() from None
+
+
+def _entry_url(ref: tuple[EntryKind, int] | None) -> str | None:
+    return f"/review/{ref[0].value}/{ref[1]}" if ref else None
+
+
+@get("/review", name="review.queue")
+async def queue(
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    kind: FromQuery[str | None] = None,
+    offset: FromQuery[int] = 0,
+    approved: FromQuery[int | None] = None,
+    sampled: FromQuery[int | None] = None,
+    error: FromQuery[str | None] = None,
+) -> Template:
+    policy.require_reviewer(user)
+    chosen = EntryKind(kind) if kind in {k.value for k in EntryKind} else None
+    page = await load_queue(db, user, kind=chosen, offset=max(0, min(offset, 1_000_000)))
+    return Template(
+        template_name="verification/queue.html",
+        context={
+            "principal": user,
+            "page": page,
+            "done": {"approved": approved, "sampled": sampled},
+            "bulk_error": error == "none",
+        },
+    )
+
+
+async def _entry_page(
+    db: AsyncSession,
+    user: Principal,
+    entry: Entry,
+    *,
+    form: DecisionForm | None = None,
+    status_code: int = 200,
+) -> Template:
+    kind = kind_of(entry)
+    cards = await load_cards(db, user, [(kind, entry.id, False)])
+    before, after = await neighbours_in_queue(db, user, kind, entry.id)
+    return Template(
+        template_name="verification/entry.html",
+        context={
+            "principal": user,
+            "card": cards[0],
+            "previous_url": _entry_url(before),
+            "next_url": _entry_url(after),
+            "form": form or DecisionForm(),
+        },
+        status_code=status_code,
+    )
+
+
+@get("/review/{kind:str}/{entry_id:int}", name="review.entry")
+async def entry_page(
+    kind: FromPath[str],
+    entry_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+) -> Template:
+    entry = await policy.get_entry_for_review(db, user, _kind(kind), entry_id)
+    return await _entry_page(db, user, entry)
+
+
+@post("/review/{kind:str}/{entry_id:int}", name="review.decide")
+async def decide(
+    request: Request[Any, Any, Any],
+    kind: FromPath[str],
+    entry_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+) -> Template | Redirect:
+    entry_kind = _kind(kind)
+    entry = await policy.get_entry_for_review(db, user, entry_kind, entry_id)
+    raw = await request.form()
+    form = parse_decision_form(raw)
+    from_queue = raw.get("from") == "queue"
+    if form.decision is not None and not form.errors:
+        try:
+            await do_review(db, entry, decision=form.decision, reason=form.reason, note=form.note, actor=user)
+        except ReviewRefused as exc:
+            form.errors[exc.field] = str(exc.detail)
+    if form.errors:
+        if from_queue and request.headers.get("hx-request"):
+            cards = await load_cards(db, user, [(entry_kind, entry.id, False)])
+            return Template(
+                template_name="verification/_card.html",
+                context={"principal": user, "card": cards[0], "form": form, "open_form": True},
+                status_code=422,
+            )
+        return await _entry_page(db, user, entry, form=form, status_code=422)
+    if request.headers.get("hx-request") and from_queue:
+        return Template(
+            template_name="verification/_decided.html",
+            context={"principal": user, "entry": entry, "kind": entry_kind},
+        )
+    if from_queue:
+        return Redirect(f"/review#card-{entry_kind.value}-{entry.id}", status_code=303)
+    _before, after = await neighbours_in_queue(db, user, entry_kind, entry.id)
+    return Redirect(_entry_url(after) or "/review", status_code=303)
+
+
+@post("/review/bulk-approve", name="review.bulk_approve")
+async def bulk_approve(
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
+) -> Redirect:
+    policy.require_reviewer(user)
+    refs, error = parse_bulk_form(await request.form())
+    if error:
+        return Redirect("/review?error=none", status_code=303)
+    entries = await load_reviewable(db, user, refs)
+    result = await do_bulk_approve(db, entries, actor=user, sample_percent=settings.review_sample_percent)
+    query = urlencode({"approved": len(result.approved), "sampled": len(result.sampled)})
+    return Redirect(f"/review?{query}", status_code=303)
+
+
+routes = [queue, entry_page, decide, bulk_approve]
