@@ -95,6 +95,14 @@ class MonthSummary:
     def pending(self) -> int:
         return self.counts.get(CheckInStatus.PENDING, 0)
 
+    @property
+    def needs_fix(self) -> int:
+        return self.counts.get(CheckInStatus.NEEDS_FIX, 0)
+
+    @property
+    def rejected(self) -> int:
+        return self.counts.get(CheckInStatus.REJECTED, 0)
+
 
 def slot_order() -> ColumnElement[int]:
     """Lunch before dinner (the stored strings would sort the other way)."""

@@ -1,0 +1,206 @@
+"""CSV and XLSX statements, streamed: a batch of agreements is read, written and sent at a time.
+
+Both list one row per approved meal of the month (0 fen past the cap), in the same order as the
+printed statement. The CSV adds the month's adjustments as rows of their own kind and ends with a
+total row carrying the audit chain's head at closing; the XLSX puts meals, adjustments and the
+summary on three sheets (openpyxl write-only, so memory stays flat; the file is assembled in a
+temporary file and then sent in chunks). Labels are translated before streaming starts, because the
+request's language is not guaranteed to be set while the body is being sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import anyio.to_thread
+from openpyxl import Workbook
+
+from backend.db import Database
+from backend.i18n import gettext as _
+from backend.labels import fen_to_yuan, local_time
+from backend.meals.labels import slot_label
+from backend.meals.models import MealSlot
+from backend.people.models import Programme
+from backend.settlement.statements import AgreementStatement, iter_statements, period_of
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSpec:
+    """What to export, and every label already in the user's language."""
+
+    programme_id: int
+    programme_name: str
+    time_zone: str
+    month: date
+    only: Sequence[int] | None
+    headers: tuple[str, ...]
+    slots: dict[MealSlot, str]
+    kinds: dict[str, str]
+    summary: dict[str, str]
+
+
+def export_spec(programme: Programme, month: date, only: Sequence[int] | None = None) -> ExportSpec:
+    return ExportSpec(
+        programme_id=programme.id,
+        programme_name=programme.name,
+        time_zone=programme.time_zone,
+        month=month,
+        only=only,
+        headers=(
+            _("Kind"),
+            _("Agreement"),
+            _("Neighbour"),
+            _("Resident"),
+            _("Date"),
+            _("Meal"),
+            _("Entry id"),
+            _("Photo SHA-256"),
+            _("Reviewed by"),
+            _("Reviewed at"),
+            _("Amount (fen)"),
+            _("Amount (yuan)"),
+            _("Reason"),
+            _("Audit head at closing"),
+        ),
+        slots={slot: slot_label(slot) for slot in MealSlot},
+        kinds={"meal": _("meal"), "adjustment": _("adjustment"), "total": _("total")},
+        summary={
+            "programme": _("Programme"),
+            "month": _("Month"),
+            "status": _("Status"),
+            "draft": _("Draft: not closed, amounts may still change"),
+            "closed": _("Closed"),
+            "meals": _("Approved meals"),
+            "meals_fen": _("Meals (fen)"),
+            "adjustments_fen": _("Adjustments (fen)"),
+            "total_fen": _("Total (fen)"),
+            "total_yuan": _("Total (yuan)"),
+            "head": _("Audit head at closing"),
+        },
+    )
+
+
+def _meal_rows(spec: ExportSpec, statement: AgreementStatement) -> list[list[object]]:
+    a = statement.agreement
+    return [
+        [
+            spec.kinds["meal"],
+            a.id,
+            a.neighbour.display_name,
+            a.resident.display_name,
+            meal.day.isoformat(),
+            spec.slots[meal.slot],
+            meal.checkin_id,
+            " ".join(meal.photo_sha256),
+            meal.reviewer or "",
+            local_time(meal.reviewed_at, spec.time_zone) if meal.reviewed_at else "",
+            meal.amount_fen,
+            fen_to_yuan(meal.amount_fen),
+            "",
+            "",
+        ]
+        for meal in statement.meals
+    ]
+
+
+def _adjustment_rows(spec: ExportSpec, statement: AgreementStatement) -> list[list[object]]:
+    a = statement.agreement
+    return [
+        [
+            spec.kinds["adjustment"],
+            a.id,
+            a.neighbour.display_name,
+            a.resident.display_name,
+            local_time(line.created_at, spec.time_zone, "%Y-%m-%d"),
+            "",
+            "",
+            "",
+            "",
+            "",
+            line.amount_fen,
+            fen_to_yuan(line.amount_fen),
+            line.reason or "",
+            "",
+        ]
+        for line in statement.adjustments
+    ]
+
+
+async def _closed_head(database: Database, spec: ExportSpec) -> tuple[bool, str]:
+    async with database.transaction(read_only=True) as db:
+        period = await period_of(db, spec.programme_id, spec.month)
+    closed = period is not None and period.closed_at is not None
+    return closed, (period.audit_head_hash or "") if period is not None and closed else ""
+
+
+def _csv_text(rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+async def stream_csv(database: Database, spec: ExportSpec) -> AsyncIterator[bytes]:
+    closed, head = await _closed_head(database, spec)
+    # The BOM lets spreadsheet programs read the Chinese text as UTF-8.
+    yield "\ufeff".encode() + _csv_text([list(spec.headers)])
+    total = 0
+    async with database.transaction(read_only=True) as db:
+        async for statement in iter_statements(
+            db, spec.programme_id, spec.month, closed=closed, only=spec.only
+        ):
+            total += statement.total_fen
+            yield _csv_text(_meal_rows(spec, statement) + _adjustment_rows(spec, statement))
+    yield _csv_text(
+        [[spec.kinds["total"], "", "", "", "", "", "", "", "", "", total, fen_to_yuan(total), "", head]]
+    )
+
+
+async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[bytes]:
+    closed, head = await _closed_head(database, spec)
+    workbook = Workbook(write_only=True)
+    meals_sheet = workbook.create_sheet(_("Meals"))
+    meals_sheet.append(list(spec.headers[1:12]))
+    adjustments: list[list[object]] = []
+    meals = meals_fen = adjustments_fen = 0
+    async with database.transaction(read_only=True) as db:
+        async for statement in iter_statements(
+            db, spec.programme_id, spec.month, closed=closed, only=spec.only
+        ):
+            for row in _meal_rows(spec, statement):
+                meals_sheet.append(row[1:12])
+            adjustments.extend(_adjustment_rows(spec, statement))
+            meals += len(statement.meals)
+            meals_fen += statement.meals_fen
+            adjustments_fen += statement.adjustments_fen
+    adjustment_sheet = workbook.create_sheet(_("Adjustments"))
+    adjustment_sheet.append([spec.headers[i] for i in (1, 2, 3, 4, 10, 11, 12)])
+    for row in adjustments:
+        adjustment_sheet.append([row[i] for i in (1, 2, 3, 4, 10, 11, 12)])
+    s = spec.summary
+    summary = workbook.create_sheet(_("Summary"))
+    total = meals_fen + adjustments_fen
+    rows: list[list[object]] = [
+        [s["programme"], spec.programme_name],
+        [s["month"], spec.month.strftime("%Y-%m")],
+        [s["status"], s["closed"] if closed else s["draft"]],
+        [s["meals"], meals],
+        [s["meals_fen"], meals_fen],
+        [s["adjustments_fen"], adjustments_fen],
+        [s["total_fen"], total],
+        [s["total_yuan"], fen_to_yuan(total)],
+        [s["head"], head],
+    ]
+    for line in rows:
+        summary.append(line)
+    with tempfile.TemporaryFile() as file:
+        await anyio.to_thread.run_sync(workbook.save, file)
+        file.seek(0)
+        while chunk := await anyio.to_thread.run_sync(file.read, CHUNK):
+            yield chunk

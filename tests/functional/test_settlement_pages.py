@@ -1,0 +1,209 @@
+"""Settlement pages, statements and exports through the app, on both databases; and a closed month
+refusing writes through every route (form check-in, API check-in, close, adjustment)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import openpyxl
+from sqlalchemy import func, select
+
+from backend.db import Database
+from backend.meals.models import CheckInStatus
+from backend.settlement.models import LedgerLine
+from tests import personas
+from tests.conftest import ClientAs, World, csrf_token
+from tests.functional import meals_support
+from tests.functional.settlement_support import last_month, meals, small_cap_agreement, this_month
+
+A, R, N, P = CheckInStatus.APPROVED, CheckInStatus.REJECTED, CheckInStatus.NEEDS_FIX, CheckInStatus.PENDING
+
+
+def _m(month) -> str:  # type: ignore[no-untyped-def]
+    return month.strftime("%Y-%m")
+
+
+async def _close(browser, programme_id: int, month, confirm: bool = True):  # type: ignore[no-untyped-def]
+    data = {"_csrf_token": await csrf_token(browser), "month": _m(month)}
+    if confirm:
+        data["confirm"] = "yes"
+    return await browser.post(f"/settlement/{programme_id}/close", data=data)
+
+
+async def test_staff_see_the_draft_close_the_month_and_print_the_statement(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    agreement = await meals_support.agreement_of(database, world.person_id("qian"))
+    made = await meals(
+        database, agreement, last_month(), [A, A, R, P], reviewer_id=world.user_id(personas.SOCIAL_WORKER)
+    )
+    staff = await client_as(personas.STAFF)
+    pid = agreement.programme_id
+    page = await staff.get(f"/settlement/{pid}", params={"month": _m(last_month())})
+    assert page.status_code == 200 and "30.00" in page.text and "草稿" in page.text
+    assert (await _close(staff, pid, last_month(), confirm=False)).status_code == 400
+    refused = await _close(staff, pid, last_month())
+    assert refused.status_code == 409 and "1" in refused.text and "等待审核" in refused.text
+    # The pending one is rejected by its worker: now the month closes.
+    from tests.functional.settlement_support import review
+
+    await review(database, made[3].id, R, world.user_id(personas.SOCIAL_WORKER))
+    closed = await _close(staff, pid, last_month())
+    assert closed.status_code == 303, closed.text
+    again = await _close(staff, pid, last_month())
+    assert again.status_code == 409
+    statement = await staff.get(f"/settlement/{pid}/statement", params={"month": _m(last_month())})
+    assert statement.status_code == 200
+    text = statement.text
+    assert text.count("15.00") >= 2 and "30.00" in text and "已结算" in text
+    assert re.search(r"<code class=\"hash\">[0-9a-f]{64}</code>", text)
+    for c in made[:2]:
+        assert f"<td>{c.id}</td>" in text
+    assert f"<td>{made[2].id}</td>" not in text  # the rejected meal is not on the statement
+    async with database.transaction(read_only=True) as db:
+        assert await db.scalar(select(func.count(LedgerLine.id))) == 2
+
+
+async def test_csv_and_xlsx_list_one_row_per_paid_meal_with_safe_file_names(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    agreement = await small_cap_agreement(database, world, rate=1500, cap=4000)
+    made = await meals(
+        database, agreement, last_month(), [A, A, A, A, R], reviewer_id=world.user_id(personas.SOCIAL_WORKER)
+    )
+    staff = await client_as(personas.STAFF)
+    await staff.post(
+        "/language", data={"_csrf_token": await csrf_token(staff), "language": "en", "next": "/"}
+    )
+    pid = agreement.programme_id
+    assert (await _close(staff, pid, last_month())).status_code == 303
+    month = _m(last_month())
+    response = await staff.get(f"/settlement/{pid}/statement.csv", params={"month": month})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == f'attachment; filename="settlement-{pid}-{month}.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["Kind", "Agreement"]
+    meal_rows = [r for r in rows if r[0] == "meal"]
+    assert [int(r[6]) for r in meal_rows] == [c.id for c in made[:4]]
+    assert [r[10] for r in meal_rows] == ["1500", "1500", "1000", "0"]
+    assert meal_rows[0][11] == "15.00" and len(meal_rows[0][7]) == 64 and meal_rows[0][8]
+    total = rows[-1]
+    assert total[0] == "total" and total[10] == "4000" and total[11] == "40.00" and len(total[13]) == 64
+
+    xlsx = await staff.get(f"/settlement/agreements/{agreement.id}/statement.xlsx", params={"month": month})
+    assert xlsx.status_code == 200
+    assert (
+        xlsx.headers["content-disposition"] == f'attachment; filename="statement-{agreement.id}-{month}.xlsx"'
+    )
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    sheet = book["Meals"]
+    data = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(data) == 4  # one row per approved meal of the month, nothing else
+    assert [r[5] for r in data] == [c.id for c in made[:4]] and [r[9] for r in data] == [1500, 1500, 1000, 0]
+    summary = dict(book["Summary"].iter_rows(values_only=True))
+    assert summary["Total (fen)"] == 4000 and summary["Total (yuan)"] == "40.00"
+    assert "钱" not in xlsx.headers["content-disposition"]
+
+
+async def test_a_large_month_streams_every_meal(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    """Many agreements (more than one batch) each with a meal: every row arrives, in order."""
+    from backend.settlement import statements
+
+    agreement = await meals_support.agreement_of(database, world.person_id("qian"))
+    await meals(database, agreement, last_month(), [A] * 3, reviewer_id=world.user_id(personas.SOCIAL_WORKER))
+    old = statements.BATCH_AGREEMENTS
+    statements.BATCH_AGREEMENTS = 1
+    try:
+        staff = await client_as(personas.STAFF)
+        response = await staff.get(
+            f"/settlement/{agreement.programme_id}/statement.csv", params={"month": _m(last_month())}
+        )
+    finally:
+        statements.BATCH_AGREEMENTS = old
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len([r for r in rows[1:-1]]) == 3
+
+
+async def test_who_may_read_statements(client_as: ClientAs, world: World, database: Database) -> None:
+    qian = await meals_support.agreement_of(database, world.person_id("qian"))
+    feng = await meals_support.agreement_of(database, world.person_id("feng"))
+    url = "/settlement/agreements/{}/statement"
+    worker = await client_as(personas.SOCIAL_WORKER)
+    assert (await worker.get(url.format(qian.id))).status_code == 200
+    assert (await worker.get(url.format(feng.id))).status_code == 404
+    assert (await worker.get(f"/settlement/{qian.programme_id}")).status_code == 403
+    neighbour = await client_as(personas.NEIGHBOUR)
+    assert (await neighbour.get(url.format(qian.id))).status_code == 403
+    assert (await neighbour.get(url.format(qian.id) + ".csv")).status_code == 403
+    staff = await client_as(personas.STAFF)
+    assert (
+        await staff.get(f"/settlement/{qian.programme_id}", params={"month": "2026-13"})
+    ).status_code == 400
+    assert (await staff.get(f"/settlement/{qian.programme_id}", params={"month": "abc"})).status_code == 400
+    assert (await staff.get(f"/settlement/{world.outsider_programme_id}")).status_code == 404
+
+
+async def test_a_closed_month_refuses_writes_through_every_route(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    agreement = await meals_support.agreement_of(database, world.person_id("qian"))
+    await meals(database, agreement, last_month(), [A], reviewer_id=world.user_id(personas.SOCIAL_WORKER))
+    staff = await client_as(personas.STAFF)
+    pid = agreement.programme_id
+    assert (await _close(staff, pid, last_month())).status_code == 303
+    day = last_month() + timedelta(days=8)
+    neighbour = await client_as(personas.NEIGHBOUR)
+    photo = meals_support.meal_jpeg(5, meals_support.at(day, 11, 50))
+    by_form = await meals_support.form_checkin(neighbour, agreement.id, photo, day=day)
+    assert by_form.status_code == 409
+    photo_uuid = await meals_support.put_photo(neighbour, photo, world.person_id("qian"))
+    body = {
+        "agreement_id": agreement.id,
+        "slot": "lunch",
+        "day": day.isoformat(),
+        "dishes": ["米饭"],
+        "photo_uuids": [str(photo_uuid)],
+    }
+    assert (await meals_support.put_checkin(neighbour, body)).status_code == 409
+    adjustment = await staff.post(
+        f"/settlement/{pid}/adjustments",
+        data={
+            "_csrf_token": await csrf_token(staff),
+            "agreement_id": str(agreement.id),
+            "month": _m(last_month()),
+            "amount_fen": "-1500",
+            "reason": "重复",
+        },
+    )
+    assert adjustment.status_code == 409
+    later = await staff.post(
+        f"/settlement/{pid}/adjustments",
+        data={
+            "_csrf_token": await csrf_token(staff),
+            "agreement_id": str(agreement.id),
+            "month": _m(this_month()),
+            "amount_fen": "-1500",
+            "reason": "上月重复一餐",
+        },
+    )
+    assert later.status_code == 303
+    bad = await staff.post(
+        f"/settlement/{pid}/adjustments",
+        data={
+            "_csrf_token": await csrf_token(staff),
+            "agreement_id": str(agreement.id),
+            "month": _m(this_month()),
+            "amount_fen": "15.5",
+            "reason": "",
+        },
+    )
+    assert bad.status_code == 400
+    async with database.transaction(read_only=True) as db:
+        assert await db.scalar(select(func.count(LedgerLine.id))) == 2
+    page = await staff.get(f"/settlement/{pid}", params={"month": _m(this_month())})
+    assert "-15.00" in page.text
