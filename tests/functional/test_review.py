@@ -413,3 +413,18 @@ async def test_bulk_approval_with_nothing_ticked_says_so(client_as: ClientAs, wo
     assert response.status_code == 303
     page = await worker.get(response.headers["location"])
     assert "请先勾选要通过的记录" in page.text
+
+
+async def test_a_card_shows_the_same_residents_photos_of_the_seven_days_before(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    newer, older = past_days(2)
+    first = await clean_meal(database, world, older, seed=130)
+    second = await clean_meal(database, world, newer, seed=131)
+    page = (await (await client_as(personas.SOCIAL_WORKER)).get(f"/review/meal/{second.id}")).text
+    recent = page[page.index('class="review-recent"') :]
+    async with database.transaction(read_only=True) as db:
+        loaded = await db.get_one(CheckIn, first.id)
+        await db.refresh(loaded, ["photo_links"])
+        photo_id = loaded.photo_links[0].photo_id
+    assert f"/photos/{photo_id}/thumb" in recent[:3000]

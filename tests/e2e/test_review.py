@@ -1,0 +1,80 @@
+"""On phones: the demo social worker approves one check-in and sends another back with a reason; the
+demo neighbour sees the reason on her home page, fixes the meal and sends it again; the worker approves
+the fix. Written against ids, form values and names, not interface text (other tests switch languages).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests import personas
+from tests.e2e.harness import BrowserLog, NewPhone, SignIn
+from tests.e2e.test_layout import assert_no_horizontal_scroll
+
+
+def _meal_cards(page: Page, resident: str) -> list[str]:
+    cards = page.locator("li.review-card[data-entry^='meal-']", has_text=resident)
+    return [str(cards.nth(n).get_attribute("data-entry")) for n in range(cards.count())]
+
+
+def test_worker_decides_meals_and_the_neighbour_fixes_the_one_sent_back(
+    page: Page, new_phone: NewPhone, sign_in: SignIn, browser_log: BrowserLog, artifacts_dir: Path
+) -> None:
+    sign_in(page, personas.SOCIAL_WORKER)
+    badge = page.locator("#nav-review .badge")
+    expect(badge).to_have_text(re.compile(r"^\d+$"))
+    waiting = int(badge.inner_text())
+    page.locator("#nav-review").tap()
+    expect(page).to_have_url(re.compile(r"/review$"))
+    refs = _meal_cards(page, "钱老伯")
+    assert len(refs) >= 2, refs
+    approve_ref, send_back_ref = refs[0], refs[1]
+    page.screenshot(path=str(artifacts_dir / "review-queue.png"), full_page=True)
+    assert_no_horizontal_scroll(page, "review queue")
+
+    # One tap approves (htmx swaps just that card).
+    page.locator(f"#card-{approve_ref} button.approve").tap()
+    expect(page.locator(f"#card-{approve_ref}")).to_have_class(re.compile(r"\bdecided\b"))
+
+    # Another goes back with a reason and a note.
+    card = page.locator(f"#card-{send_back_ref}")
+    card.locator("details.send-back > summary").tap()
+    card.locator("select[name=reason]").select_option("dishes_mismatch")
+    card.locator("textarea[name=note]").fill("照片里看不到青菜")
+    page.screenshot(path=str(artifacts_dir / "review-send-back.png"), full_page=True)
+    card.locator("button[value=needs_fix]").tap()
+    expect(page.locator(f"#card-{send_back_ref}")).to_have_class(re.compile(r"\bdecided\b"))
+    page.reload()
+    expect(page.locator("#nav-review .badge")).to_have_text(str(waiting - 2))
+
+    neighbour = new_phone()
+    sign_in(neighbour, personas.NEIGHBOUR)
+    returned = neighbour.locator(f"#returned-{send_back_ref}")
+    expect(returned).to_contain_text("照片里看不到青菜")
+    neighbour.screenshot(path=str(artifacts_dir / "review-neighbour-sent-back.png"), full_page=True)
+    returned.locator("a.button").tap()
+    expect(neighbour).to_have_url(re.compile(r"/meals/checkins/\d+/fix$"))
+    expect(neighbour.locator("#fix-reason")).to_contain_text("照片里看不到青菜")
+    neighbour.locator("#extra-dishes").fill("炒青菜")
+    neighbour.screenshot(path=str(artifacts_dir / "review-neighbour-fix.png"), full_page=True)
+    neighbour.locator("#checkin-form button[type=submit]").tap()
+    expect(neighbour).to_have_url(re.compile(r"/meals/history\?month=\d{4}-\d{2}&sent=\d+#checkin-\d+$"))
+    fixed_id = re.search(r"sent=(\d+)", neighbour.url).group(1)  # type: ignore[union-attr]
+    expect(neighbour.locator(f"#checkin-{fixed_id}")).to_contain_text("炒青菜")
+    neighbour.goto(neighbour.url.split("/meals/")[0] + "/")
+    expect(neighbour.locator(f"#returned-{send_back_ref}")).to_have_count(0)
+
+    page.goto(page.url)
+    fixed = page.locator(f"#card-meal-{fixed_id}")
+    expect(fixed).to_contain_text("炒青菜")
+    fixed.locator("h2 a").tap()
+    expect(page).to_have_url(re.compile(rf"/review/meal/{fixed_id}$"))
+    page.screenshot(path=str(artifacts_dir / "review-entry.png"), full_page=True)
+    page.locator("#decide-approve").tap()
+    expect(page).to_have_url(re.compile(r"/review(/\w+/\d+)?$"))
+    page.goto(page.url.split("/review")[0] + f"/meals/checkins/{fixed_id}")
+    expect(page.locator(".tag.status-approved")).to_be_visible()
+    browser_log.assert_clean()
