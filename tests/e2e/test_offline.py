@@ -1,0 +1,246 @@
+"""Without signal, on a phone: the demo neighbour checks in a meal with a real 12-megapixel photo, and it
+arrives exactly once when the connection returns, whatever happens in between.
+
+Each test checks in a different past day of 钱老伯's lunch (the agreement began last month; the demo
+filled only the last three days), so the tests do not depend on each other or on test_meal_checkin.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Dialog, Page, Request, Route, expect
+
+from tests import personas
+from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn
+from tests.e2e.offline_support import (
+    SHANGHAI,
+    camera_photo,
+    checkins_on,
+    go_offline,
+    go_online,
+    outbox_entries,
+    wait_until_controlled,
+)
+
+SAVED = "已保存在这部手机上。一有网络就会自动发送，您可以关闭这个页面。"
+MAX_UPLOAD = 700_000  # bytes: what a phone may send for one photo (the original is about 4.6 MB)
+WAIT_S = 30.0
+
+
+def meal_day(n: int) -> date:
+    """The n-th free day for these tests: four days ago and earlier (the demo checked in the last three)."""
+    return datetime.now(ZoneInfo(SHANGHAI)).date() - timedelta(days=4 + n)
+
+
+def agreement_id(server: LiveServer, resident: str) -> int:
+    with sqlite3.connect(f"file:{server.workdir / 'carelog.db'}?mode=ro", uri=True) as db:
+        row = db.execute(
+            "SELECT a.id FROM meal_agreement a JOIN person p ON p.id = a.resident_id WHERE p.display_name = ?",
+            (resident,),
+        ).fetchone()
+    return int(row[0])
+
+
+def until(condition: Callable[[], bool], what: str, page: Page) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still not true after {WAIT_S:.0f} s: {what}", pytrace=False)
+        page.wait_for_timeout(100)
+
+
+def open_neighbour(page: Page, sign_in: SignIn) -> None:
+    sign_in(page, personas.NEIGHBOUR)
+    # Another test may have switched her to English on this server (the choice is stored): back to 中文.
+    if page.locator("html").get_attribute("lang") == "en":
+        page.get_by_role("button", name="中文", exact=True).tap()
+    wait_until_controlled(page)
+
+
+def open_checkin(page: Page, server: LiveServer, agreement: int, day: date) -> None:
+    page.goto(server.url(f"/meals/agreements/{agreement}/checkin?day={day}"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("钱老伯的午餐")
+
+
+def send_checkin(page: Page, photo: Path) -> None:
+    page.get_by_label(re.compile("拍饭菜照片")).set_input_files(str(photo))
+    page.get_by_role("button", name="发送", exact=True).tap()
+
+
+def saved_offline(page: Page, day: date) -> None:
+    outbox = page.locator("#outbox")
+    expect(outbox.get_by_role("status")).to_have_text(SAVED, timeout=WAIT_S * 1000)
+    expect(page.locator("#outbox-badge")).to_have_text(re.compile(r"未发送\s*1"))
+    expect(outbox.locator(".outbox-item")).to_have_count(1)
+    expect(outbox.locator(".outbox-item")).to_contain_text(f"钱老伯的午餐 · {day}")
+
+
+def test_a_meal_checked_in_offline_stays_pending_through_a_reload_and_arrives_once_online(
+    page: Page,
+    live_server: LiveServer,
+    sign_in: SignIn,
+    browser_log: BrowserLog,
+    artifacts_dir: Path,
+    tmp_path: Path,
+) -> None:
+    day = meal_day(0)
+    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 11, 50))
+    assert 4_000_000 < photo.stat().st_size < 5_500_000
+    agreement = agreement_id(live_server, "钱老伯")
+    database = live_server.workdir / "carelog.db"
+    open_neighbour(page, sign_in)
+
+    open_checkin(page, live_server, agreement, day)
+    go_offline(page.context)
+    send_checkin(page, photo)
+    saved_offline(page, day)
+    [entry] = outbox_entries(page)
+    assert entry["kind"] == "checkin" and entry["state"] == "pending"
+    [shrunk] = entry["photos"]
+    # Shrunk on the phone, and its capture time read from the original's EXIF before that.
+    assert shrunk["type"] == "image/jpeg" and shrunk["bytes"] <= MAX_UPLOAD
+    assert shrunk["captured"] == f"{day}T11:50:00"
+    page.screenshot(path=str(artifacts_dir / "offline-checkin-saved.png"), full_page=True)
+
+    # Reloading without signal: she is warned first, then the kept offline page still lists it.
+    dialogs: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("没有网络")
+    assert dialogs == ["beforeunload"]
+    item = page.locator("#outbox .outbox-item")
+    expect(item).to_contain_text(f"钱老伯的午餐 · {day}")
+    expect(item).to_contain_text("等待网络")
+    page.screenshot(path=str(artifacts_dir / "offline-page-pending.png"), full_page=True)
+    assert checkins_on(database, agreement, day) == []
+
+    # Back online: the offline page returns to the check-in page, which sends the outbox on load.
+    go_online(page.context)
+    until(lambda: len(checkins_on(database, agreement, day)) > 0, "the check-in arrived", page)
+    page.wait_for_function("async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)")
+    assert outbox_entries(page) == []
+    [stored] = checkins_on(database, agreement, day)
+    assert stored.client_uuid.replace("-", "") == entry["uuid"].replace("-", "")
+    assert stored.photo_bytes <= MAX_UPLOAD
+    assert (stored.photo_width, stored.photo_height) == (1536, 2048)  # upright: EXIF orientation 6 applied
+    assert stored.capture_source == "client" and str(stored.captured_at).startswith(f"{day} 03:50:00")
+    browser_log.assert_clean()
+
+
+def test_a_page_closed_while_sending_sends_once_when_the_app_is_opened_again(
+    new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
+) -> None:
+    day = meal_day(1)
+    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 12, 5))
+    agreement = agreement_id(live_server, "钱老伯")
+    database = live_server.workdir / "carelog.db"
+    page = new_phone()
+    open_neighbour(page, sign_in)
+    context = page.context
+    committed: list[int] = []
+
+    def lose_the_answer(route: Route) -> None:
+        # The server receives and stores the check-in; the phone never hears back.
+        committed.append(route.fetch().status)
+
+    context.route("**/api/checkins/*", lose_the_answer)
+    open_checkin(page, live_server, agreement, day)
+    send_checkin(page, photo)
+    until(lambda: bool(committed), "the check-in reached the server", page)
+    page.close()
+    context.unroute("**/api/checkins/*", lose_the_answer)
+    assert committed == [201]
+    assert len(checkins_on(database, agreement, day)) == 1
+
+    again = context.new_page()
+    again.goto(live_server.url("/"))
+    again.wait_for_function("async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)")
+    assert outbox_entries(again) == []
+    assert len(checkins_on(database, agreement, day)) == 1
+
+
+@pytest.mark.parametrize("web_locks", [True, False], ids=["web-locks", "no-web-locks"])
+def test_the_same_entry_sent_from_two_tabs_at_once_arrives_once(
+    web_locks: bool, new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
+) -> None:
+    day = meal_day(2 if web_locks else 3)
+    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 11, 30))
+    agreement = agreement_id(live_server, "钱老伯")
+    database = live_server.workdir / "carelog.db"
+    first = new_phone()
+    context = first.context
+    if not web_locks:  # a browser without the Web Locks API: only the server's idempotency is left
+        context.add_init_script("Object.defineProperty(navigator, 'locks', { value: undefined });")
+    open_neighbour(first, sign_in)
+    second = context.new_page()
+    second.goto(live_server.url("/"))
+    open_checkin(first, live_server, agreement, day)
+    go_offline(context)
+    send_checkin(first, photo)
+    saved_offline(first, day)
+    expect(second.locator("#outbox-badge")).to_have_text(re.compile(r"未发送\s*1"))  # told by the first tab
+
+    sent: list[str] = []
+
+    def on_request(request: Request) -> None:
+        if request.method == "PUT" and "/api/checkins/" in request.url:
+            sent.append(request.url)
+
+    context.on("request", on_request)
+    go_online(context)  # both tabs hear "online" and flush at the same moment
+    for tab in (first, second):
+        tab.wait_for_function("async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)")
+    assert len(checkins_on(database, agreement, day)) == 1
+    if web_locks:
+        assert len(sent) == 1, sent
+
+
+def test_a_refusal_after_reconnecting_is_shown_and_kept_until_she_removes_it(
+    new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, artifacts_dir: Path, tmp_path: Path
+) -> None:
+    day = meal_day(4)
+    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 11, 40))
+    agreement = agreement_id(live_server, "钱老伯")
+    database = live_server.workdir / "carelog.db"
+    phone = new_phone()
+    open_neighbour(phone, sign_in)
+    open_checkin(phone, live_server, agreement, day)
+    go_offline(phone.context)
+    send_checkin(phone, photo)
+    saved_offline(phone, day)
+
+    # Meanwhile the same meal is checked in from her other phone.
+    other = new_phone()
+    open_neighbour(other, sign_in)
+    open_checkin(other, live_server, agreement, day)
+    send_checkin(other, photo)
+    expect(other).to_have_url(re.compile(r"/meals/history\?month=\d{4}-\d{2}&sent=\d+#checkin-\d+$"))
+    [kept] = checkins_on(database, agreement, day)
+
+    go_online(phone.context)
+    refused = phone.locator("#outbox .outbox-item.refused")
+    expect(refused).to_contain_text("没有被接受： 这一餐已经打过卡了。", timeout=WAIT_S * 1000)
+    expect(phone.locator("#outbox-badge")).to_have_text(re.compile(r"未发送\s*1"))
+    phone.screenshot(path=str(artifacts_dir / "offline-refused.png"), full_page=True)
+    assert [e["state"] for e in outbox_entries(phone)] == ["refused"]
+    phone.reload()  # still shown on the next page: a refusal is never dropped by itself
+    expect(refused).to_contain_text("这一餐已经打过卡了。")
+
+    phone.on("dialog", lambda dialog: dialog.accept())
+    refused.get_by_role("button", name="删除").tap()
+    expect(phone.locator("#outbox-badge")).to_be_hidden()
+    assert outbox_entries(phone) == []
+    assert checkins_on(database, agreement, day) == [kept]

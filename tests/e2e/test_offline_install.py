@@ -1,0 +1,135 @@
+"""The installable app in Chromium: manifest, icons, service worker, offline page, installability.
+
+Also the generator of the PNG icons: `python -m tests.e2e.test_offline_install` renders
+web/static/icons/icon.svg (the one source) in Chromium at each size the manifest names and writes
+the PNGs next to it; a test checks that the committed PNGs still match the SVG.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageChops, ImageStat
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from tests import personas
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, BrowserLog, LiveServer, SignIn
+from tests.e2e.offline_support import go_offline, go_online, wait_until_controlled
+
+ICONS = Path(__file__).resolve().parents[2] / "web" / "static" / "icons"
+# file name -> (size, maskable). Maskable icons keep their picture inside the central 80% (the safe
+# zone a launcher may crop to a circle) on a full-bleed background.
+ICON_FILES = {
+    "icon-192.png": (192, False),
+    "icon-512.png": (512, False),
+    "maskable-512.png": (512, True),
+}
+BRAND = "#0b6e4f"
+
+
+def render_icon(browser: Browser, size: int, *, maskable: bool) -> bytes:
+    svg = base64.b64encode((ICONS / "icon.svg").read_bytes()).decode()
+    inner = round(size * 0.8) if maskable else size
+    background = BRAND if maskable else "transparent"
+    html = (
+        f"<html><body style='margin:0;background:{background};width:{size}px;height:{size}px;"
+        "display:flex;align-items:center;justify-content:center'>"
+        f"<img src='data:image/svg+xml;base64,{svg}' width='{inner}' height='{inner}'></body></html>"
+    )
+    page = browser.new_page(viewport={"width": size, "height": size}, device_scale_factor=1)
+    try:
+        page.set_content(html)
+        page.wait_for_function("() => document.images[0].complete")
+        png = page.screenshot(omit_background=not maskable)
+    finally:
+        page.close()
+    return png
+
+
+def write_icons(playwright: Playwright) -> None:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    try:
+        for name, (size, maskable) in ICON_FILES.items():
+            image = Image.open(io.BytesIO(render_icon(browser, size, maskable=maskable)))
+            image.save(ICONS / name, "PNG", optimize=True)
+            print(f"wrote {ICONS / name} ({size}x{size}{', maskable' if maskable else ''})")
+    finally:
+        browser.close()
+
+
+def test_committed_icons_are_rendered_from_the_one_svg(browser: Browser) -> None:
+    for name, (size, maskable) in ICON_FILES.items():
+        committed = Image.open(ICONS / name).convert("RGBA")
+        assert committed.size == (size, size), name
+        fresh = Image.open(io.BytesIO(render_icon(browser, size, maskable=maskable))).convert("RGBA")
+        # Anti-aliasing may differ by a shade between Chromium versions; a changed SVG differs a lot.
+        difference = ImageStat.Stat(ImageChops.difference(committed, fresh)).mean
+        assert max(difference) < 2.0, f"{name} no longer matches icon.svg: run python -m {__name__}"
+
+
+def test_the_app_is_installable_and_registers_its_service_worker(
+    playwright: Playwright, live_server: LiveServer, tmp_path: Path
+) -> None:
+    # Installability is judged only outside incognito: a persistent context, on http://localhost.
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 390, "height": 844},
+        locale="zh-CN",
+    )
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(live_server.url("/signin").replace("127.0.0.1", "localhost"))
+        page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+        errors = installability_errors(page)
+        assert errors == [], errors
+        manifest = page.evaluate("() => fetch('/manifest.webmanifest').then((r) => r.json())")
+        assert manifest["short_name"] == "关爱记" and manifest["lang"] == "zh-Hans"
+    finally:
+        context.close()
+
+
+def installability_errors(page: Page) -> list[str]:
+    session = page.context.new_cdp_session(page)
+    try:
+        result = session.send("Page.getInstallabilityErrors")
+    finally:
+        session.detach()
+    return [item["errorId"] for item in result.get("installabilityErrors", [])]
+
+
+def test_offline_a_page_is_answered_by_the_kept_offline_page_and_nothing_personal_is_cached(
+    page: Page, live_server: LiveServer, sign_in: SignIn, browser_log: BrowserLog
+) -> None:
+    sign_in(page, personas.OTHER_NEIGHBOUR)
+    wait_until_controlled(page)
+    cached = page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const name of await caches.keys()) {
+              const cache = await caches.open(name);
+              for (const request of await cache.keys()) urls.push(new URL(request.url).pathname);
+            }
+            return urls;
+        }"""
+    )
+    assert "/offline" in cached
+    assert all(url == "/offline" or url.startswith("/static/") for url in cached), cached
+    go_offline(page.context)
+    try:
+        page.goto(live_server.url("/account"))
+        expect(page.get_by_role("heading", level=1)).to_have_text("没有网络")
+    finally:
+        go_online(page.context)
+    browser_log.assert_clean()
+
+
+if __name__ == "__main__":
+    with sync_playwright() as pw:
+        write_icons(pw)
+    sys.exit(0)
