@@ -92,14 +92,14 @@ async def _month_page(
     )
 
 
-@get("/settlement/{programme_id:int}", name="settlement.month")
+@get("/settlement/{meal_programme_id:int}", name="settlement.month")
 async def settlement_month(
-    programme_id: FromPath[int],
+    meal_programme_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Template:
-    programme = await policy.get_settlement_programme_for(db, user, programme_id)
+    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     return await _month_page(db, user, programme, month_param(month, _default_month(programme)))
 
 
@@ -113,14 +113,14 @@ async def _after_rollback(db: AsyncSession, programme_id: int) -> Programme:
     return await db.get_one(Programme, programme_id)
 
 
-@post("/settlement/{programme_id:int}/close", name="settlement.close")
+@post("/settlement/{meal_programme_id:int}/close", name="settlement.close")
 async def settlement_close(
     request: Request[Any, Any, Any],
-    programme_id: FromPath[int],
+    meal_programme_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
 ) -> Template | Redirect:
-    programme = await policy.get_settlement_programme_for(db, user, programme_id)
+    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     form = await request.form()
     month = month_param(str(form.get("month") or ""), _default_month(programme))
     if form.get("confirm") != "yes":
@@ -138,14 +138,14 @@ async def settlement_close(
     return Redirect(_month_url(programme.id, month), status_code=303)
 
 
-@post("/settlement/{programme_id:int}/adjustments", name="settlement.adjustment")
+@post("/settlement/{meal_programme_id:int}/adjustments", name="settlement.adjustment")
 async def settlement_adjustment(
     request: Request[Any, Any, Any],
-    programme_id: FromPath[int],
+    meal_programme_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
 ) -> Template | Redirect:
-    programme = await policy.get_settlement_programme_for(db, user, programme_id)
+    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     form = parse_adjustment_form(await request.form())
     shown = form.month or _default_month(programme)
     form.errors.update(check_adjustment(form.amount_fen, form.reason))
@@ -206,41 +206,41 @@ def _download(name: str, media_type: str, content: Any) -> Stream:
     )
 
 
-@get("/settlement/{programme_id:int}/statement", name="settlement.statement")
+@get("/settlement/{meal_programme_id:int}/statement", name="settlement.statement")
 async def programme_statement(
-    programme_id: FromPath[int],
+    meal_programme_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Template:
-    programme = await policy.get_settlement_programme_for(db, user, programme_id)
+    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     return await _statement_page(db, user, programme, month_param(month, _default_month(programme)), None)
 
 
-@get("/settlement/{programme_id:int}/statement.csv", name="settlement.statement_csv")
+@get("/settlement/{meal_programme_id:int}/statement.csv", name="settlement.statement_csv")
 async def programme_statement_csv(
-    programme_id: FromPath[int],
+    meal_programme_id: FromPath[int],
     state: State,
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Stream:
-    programme = await policy.get_settlement_programme_for(db, user, programme_id)
+    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     chosen = month_param(month, _default_month(programme))
     spec = export_spec(programme, chosen)
     name = f"settlement-{programme.id}-{chosen.strftime('%Y-%m')}.csv"
     return _download(name, "text/csv; charset=utf-8", stream_csv(state.database, spec))
 
 
-@get("/settlement/{programme_id:int}/statement.xlsx", name="settlement.statement_xlsx")
+@get("/settlement/{meal_programme_id:int}/statement.xlsx", name="settlement.statement_xlsx")
 async def programme_statement_xlsx(
-    programme_id: FromPath[int],
+    meal_programme_id: FromPath[int],
     state: State,
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Stream:
-    programme = await policy.get_settlement_programme_for(db, user, programme_id)
+    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     chosen = month_param(month, _default_month(programme))
     spec = export_spec(programme, chosen)
     name = f"settlement-{programme.id}-{chosen.strftime('%Y-%m')}.xlsx"

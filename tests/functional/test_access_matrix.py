@@ -115,6 +115,34 @@ MOTHER_OBJECTS = {
     personas.STAFF: ("demo-mother-zhang", None),
     personas.OUTSIDER: (None, personas.CARING_MOTHER),
 }
+# Meal programmes (settlement): (own, foreign) per persona, by key: the demo's two programmes, or the
+# other district's meal programme.
+MEAL_PROGRAMME_OBJECTS = {
+    ANON: (None, "meals"),
+    personas.CARING_MOTHER: ("mothers", "outsider"),
+    personas.NEIGHBOUR: ("meals", "outsider"),
+    personas.SOCIAL_WORKER: ("meals", "outsider"),
+    personas.STAFF: ("meals", "outsider"),
+    personas.OUTSIDER: ("outsider", "meals"),
+}
+# Areas (their meetings) and meetings, by key (see visits_support.load_meeting_objects). The mother's
+# own meeting is the one she came to; nobody has an area of meetings but social workers and staff.
+AREA_OBJECTS = {
+    ANON: (None, "wutong"),
+    personas.CARING_MOTHER: (None, "wutong"),
+    personas.NEIGHBOUR: (None, "wutong"),
+    personas.SOCIAL_WORKER: ("wutong", "liuan"),
+    personas.STAFF: ("district", "outsider"),
+    personas.OUTSIDER: (None, "wutong"),
+}
+MEETING_OBJECTS = {
+    ANON: (None, "wutong"),
+    personas.CARING_MOTHER: ("wutong", "liuan"),
+    personas.NEIGHBOUR: (None, "wutong"),
+    personas.SOCIAL_WORKER: ("wutong", "liuan"),
+    personas.STAFF: ("liuan", "outsider"),
+    personas.OUTSIDER: (None, "wutong"),
+}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -234,6 +262,9 @@ def _object_id(
         if key is None:
             return None
         return visits_support.programme_objects[f"{param}:{key}"]
+    if param in ("area_id", "meeting_id"):
+        key = (AREA_OBJECTS if param == "area_id" else MEETING_OBJECTS)[persona][which]
+        return None if key is None else visits_support.meeting_objects[f"{param}:{key}"]
     if param == "mother_id":
         handle = MOTHER_OBJECTS[persona][which]
         return None if handle is None else world.user_id(handle)
@@ -247,6 +278,11 @@ def _object_id(
         key = (AGREEMENT_OBJECTS if param == "agreement_id" else CHECKIN_OBJECTS)[persona][which]
         kind = "agreement" if param == "agreement_id" else "checkin"
         return None if key is None else meals[f"{kind}:{key}"]
+    if param == "meal_programme_id":
+        key = MEAL_PROGRAMME_OBJECTS[persona][which]
+        if key is None:
+            return None
+        return world.outsider_programme_id if key == "outsider" else world.cast.programmes[key].id
     if param == "person_id":
         key = PERSON_OBJECTS[persona][which]
         return None if key is None else _person(world, key)
@@ -283,6 +319,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
         await visits_support.load_pairing_ids(database, world)
     if {"programme_id", "item_id"} & set(params):
         await visits_support.load_programme_objects(database, world)
+    if {"area_id", "meeting_id"} & set(params):
+        await visits_support.load_meeting_objects(database, world)
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
