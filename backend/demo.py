@@ -25,6 +25,7 @@ from backend.people.service import (
     do_create_user,
 )
 from backend.storage import PhotoStore
+from backend.verification.demo import create_last_month_demo
 from backend.visits.demo import create_visits_demo
 from backend.visits.models import Pairing
 from backend.visits.service import do_pair
@@ -207,4 +208,6 @@ async def create_demo(
         )
         agreements.append(agreement)
     await create_meal_demo(db, agreements=agreements, users=u, today=today, store=store)
+    if store is not None:
+        await create_last_month_demo(db, agreements=agreements, today=today, store=store)
     return cast

@@ -110,7 +110,7 @@ async def create_meal_demo(
             if not agreement.covers(day):
                 continue
             cooked = datetime.combine(day, time(11, 50), tzinfo=zone)
-            photo = await _demo_photo(
+            photo = await demo_photo(
                 db, store, neighbour, resident, seed=agreement.id * 1000 + back, at=cooked
             )
             draft = CheckInDraft(
@@ -127,7 +127,7 @@ async def create_meal_demo(
             )
 
 
-async def _demo_photo(
+async def demo_photo(
     db: AsyncSession, store: PhotoStore, neighbour: User, resident: Person, *, seed: int, at: datetime
 ) -> Photo:
     data = meal_photo(seed, at.replace(tzinfo=None))

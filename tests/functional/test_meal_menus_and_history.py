@@ -13,12 +13,15 @@ from backend.db import Database
 from backend.demo import create_demo
 from backend.evidence.models import Photo
 from backend.evidence.service import photo_key
-from backend.meals.clock import add_months
-from backend.meals.demo import WEEKLY_MENUS
+from backend.meals.clock import add_months, month_days
+from backend.meals.demo import PAST_DAYS, WEEKLY_MENUS
 from backend.meals.menus import planned_dishes
-from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInStatus, MealSlot
+from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInStatus, FlagCode, MealSlot
 from backend.meals.queries import month_amounts
+from backend.people.models import Programme
+from backend.settlement.statements import month_summary
 from backend.storage import PhotoStore
+from backend.verification.demo import LAST_MONTH_TOTAL_FEN
 from tests import personas
 from tests.conftest import ClientAs, World, csrf_token
 from tests.functional.meals_support import agreement_of, make_checkin, shanghai_today
@@ -234,12 +237,37 @@ async def test_the_demo_with_a_photo_store_has_past_meals_whose_photos_are_kept(
         await create_demo(db, store=store)
     async with database.transaction(read_only=True) as db:
         checkins = (await db.scalars(select(CheckIn))).all()
-        flags = await db.scalar(select(func.count(CheckInFlag.id)))
+        flags = await db.scalar(
+            select(func.count(CheckInFlag.id)).where(CheckInFlag.code == FlagCode.OVER_CAP)
+        )
         photos = (await db.scalars(select(Photo))).all()
         report = await verify_chain(db)
-    assert len(checkins) == 9 and {c.status for c in checkins} == {CheckInStatus.PENDING}
-    assert all(c.day < shanghai_today() for c in checkins) and flags == 0
+    recent = [c for c in checkins if c.day >= shanghai_today() - timedelta(days=PAST_DAYS)]
+    assert len(recent) == 9 and {c.status for c in recent} == {CheckInStatus.PENDING}
+    assert all(c.day < shanghai_today() for c in checkins)
+    last_month = [c for c in checkins if c not in recent]
+    assert {c.status for c in last_month} == {CheckInStatus.APPROVED, CheckInStatus.REJECTED}
+    most = max(
+        sum(1 for c in last_month if c.agreement_id == a) for a in {c.agreement_id for c in last_month}
+    )
+    assert flags == (1 if most > 30 else 0)  # 冯爷爷's 31st meal goes over the cap, when there is one
+    assert all(c.reviewed_by_id is not None for c in last_month)
     for photo in photos:
         assert await store.get(photo_key(photo.display_sha256)) is not None
         assert await store.get(photo_key(photo.thumb_sha256)) is not None
     assert report.first_bad_id is None
+
+
+async def test_the_demos_last_month_settles_to_the_documented_total(database: Database) -> None:
+    store = PhotoStore.from_url("memory://")
+    async with database.transaction() as db:
+        cast = await create_demo(db, store=store)
+    last_month = add_months(shanghai_today().replace(day=1), -1)
+    async with database.transaction(read_only=True) as db:
+        programme = await db.get_one(Programme, cast.people["qian"].programme_id)
+        summary = await month_summary(db, programme, last_month)
+    assert summary.rejected == 1
+    if shanghai_today().day > PAST_DAYS:  # otherwise the meal demo's pending days fall in last month
+        assert summary.pending == 0
+        assert summary.total_fen == LAST_MONTH_TOTAL_FEN == 103500
+        assert summary.approved_meals == 19 + 20 + len(month_days(last_month))
