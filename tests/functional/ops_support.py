@@ -9,17 +9,29 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from backend.settings import Settings
 from tests.conftest import SECRET
 
 CARELOG = Path(sys.executable).parent / "carelog"
+
+# Each upload, and each PUT /api/checkins, holds a pooled read connection (principal, person) for its
+# whole life and opens a second one for its short write; SQLite's pool has 16. With 16 or more of them
+# in flight, every connection is held by a request waiting for its second: nothing moves until the
+# 30 s pool timeout, then 500s. 12 at once stays clear of that; the 20- and 50-at-once cases are
+# strict xfails until those routes give their read connection back first (reported to the lead).
+AT_ONCE_WITHIN_POOL = 12
+POOL_DEADLOCK = pytest.mark.xfail(
+    strict=True,
+    reason="upload routes hold a pooled read connection while waiting for a second one: pool deadlock",
+)
 
 
 def carelog_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -115,15 +127,24 @@ def _rss(pid: int) -> int:
 
 
 @contextmanager
-def serving(settings: Settings, workdir: Path, **extra_env: str) -> Iterator[Server]:
-    """`carelog serve` on a free loopback port with these settings; stopped (or already killed) after."""
+def serving(
+    settings: Settings, workdir: Path, *, preexec: Callable[[], None] | None = None, **extra_env: str
+) -> Iterator[Server]:
+    """`carelog serve` on a free loopback port with these settings; stopped (or already killed) after.
+
+    `preexec` runs in the child before exec (e.g. to set a resource limit)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = carelog_env(settings, CARELOG_PORT=str(port), CARELOG_PUBLIC_ORIGIN=base_url, **extra_env)
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(CARELOG), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [str(CARELOG), "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=preexec,
         )
     server = Server(proc, base_url, log)
     try:
@@ -147,3 +168,13 @@ def serving(settings: Settings, workdir: Path, **extra_env: str) -> Iterator[Ser
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill_hard()
+
+
+async def signed_in(base_url: str, code: str) -> httpx.AsyncClient:
+    """A browser signed in to a live server with a one-time code (the real form, CSRF included)."""
+    browser = httpx.AsyncClient(base_url=base_url, timeout=60)
+    await browser.get("/signin")
+    token = browser.cookies["csrftoken"]
+    response = await browser.post("/signin", data={"code": code, "_csrf_token": token})
+    assert response.status_code == 303, response.text
+    return browser
