@@ -13,7 +13,8 @@ from backend.people.models import Person, PersonKind, Programme, ProgrammeKind
 from backend.people.policy import visible_people
 from backend.visits import policy
 from backend.visits.due import DueState, PairingDue, due_for
-from backend.visits.models import Pairing, PairingStatus, Visit, VisitStatus
+from backend.visits.meetings import meetings_attended
+from backend.visits.models import Meeting, Pairing, PairingStatus, Visit, VisitStatus
 
 RECENT = 5
 
@@ -22,6 +23,7 @@ RECENT = 5
 class MotherHome:
     pairings: list[PairingDue] = field(default_factory=list)
     recent: list[Visit] = field(default_factory=list)
+    meetings: list[Meeting] = field(default_factory=list)
 
 
 async def load_mother_home(db: AsyncSession, user: Principal) -> MotherHome:
@@ -33,7 +35,9 @@ async def load_mother_home(db: AsyncSession, user: Principal) -> MotherHome:
         .order_by(Visit.visited_at.desc(), Visit.id.desc())
         .limit(RECENT)
     )
-    return MotherHome(pairings=await due_for(db, pairings), recent=list(recent))
+    return MotherHome(
+        pairings=await due_for(db, pairings), recent=list(recent), meetings=await meetings_attended(db, user)
+    )
 
 
 @dataclass

@@ -7,7 +7,14 @@ from typing import Any
 from backend.i18n import lazy_gettext as _l
 from backend.visits.due import DueState
 from backend.visits.matching import Nearness
-from backend.visits.models import ConsentMethod, ExitStatus, NeedArea, ReferralSource, VisitStatus
+from backend.visits.models import (
+    ConsentMethod,
+    ExitStatus,
+    MeetingLevel,
+    NeedArea,
+    ReferralSource,
+    VisitStatus,
+)
 from backend.visits.policy import uses_caring_mothers_work
 
 _NEED_AREA = {
@@ -65,6 +72,16 @@ _INTERVAL = {
 }
 
 
+_MEETING = {
+    MeetingLevel.STREET_MONTHLY: _l("Monthly street meeting"),
+    MeetingLevel.DISTRICT_QUARTERLY: _l("Quarterly district meeting"),
+}
+
+
+def meeting_level_label(level: MeetingLevel | str) -> str:
+    return str(_MEETING[MeetingLevel(level)])
+
+
 def visit_interval_label(days: int) -> str:
     label = _INTERVAL.get(days)
     return str(label) if label is not None else str(_l("Every %(days)s days")) % {"days": days}
@@ -107,5 +124,6 @@ VISITS_TEMPLATE_GLOBALS: dict[str, Any] = {
     "nearness_label": nearness_label,
     "exit_status_label": exit_status_label,
     "visit_interval_label": visit_interval_label,
+    "meeting_level_label": meeting_level_label,
     "uses_caring_mothers_work": uses_caring_mothers_work,
 }

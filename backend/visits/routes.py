@@ -34,6 +34,7 @@ from backend.visits.exits import routes as exit_routes
 from backend.visits.forms import DEFAULT_MINUTES, VisitForm, parse_visit_form
 from backend.visits.intake import find_by_client_uuid, submit_correction, submit_visit
 from backend.visits.matching_routes import routes as matching_routes
+from backend.visits.meetings_routes import routes as meeting_routes
 from backend.visits.models import NeedArea, Pairing, Visit
 from backend.visits.mother_routes import routes as mother_routes
 from backend.visits.service import CORRECTION_WINDOW, VisitRefused, may_correct_in_place
@@ -243,4 +244,5 @@ routes = [
     *exit_routes,
     *checklist_routes,
     *mother_routes,
+    *meeting_routes,
 ]

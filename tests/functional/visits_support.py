@@ -157,3 +157,49 @@ async def load_programme_objects(database: Database, world: World) -> None:
                 "item_id:outsider": foreign.id,
             }
         )
+
+
+# Areas (their meetings) and meetings, by key: "wutong", "liuan", "district" (the demo's) and
+# "outsider" (another district's), filled by load_meeting_objects as "area_id:<key>", "meeting_id:<key>".
+meeting_objects: dict[str, int] = {}
+
+
+async def load_meeting_objects(database: Database, world: World) -> None:
+    """A street meeting of Wutong (王秀英 came), one of Liu'an (张丽 came) and one in another district."""
+    from datetime import date
+
+    from backend.people.models import Area, AreaLevel
+    from backend.visits.models import Meeting, MeetingAttendee, MeetingLevel
+
+    meeting_objects.clear()
+    areas = world.cast.areas
+    async with database.transaction() as db:
+        outsider_street = await db.scalar(
+            select(Area).where(
+                Area.level == AreaLevel.STREET, Area.id.not_in([areas["wutong"].id, areas["liuan"].id])
+            )
+        )
+        assert outsider_street is not None
+        places = {
+            "wutong": (world.cast.programmes["mothers"].id, areas["wutong"].id, "demo-mother-wang"),
+            "liuan": (world.cast.programmes["mothers"].id, areas["liuan"].id, "demo-mother-zhang"),
+            "outsider": (world.outsider_programme_id, outsider_street.id, None),
+        }
+        for key, (programme_id, area_id, mother) in places.items():
+            meeting = Meeting(
+                programme_id=programme_id,
+                area_id=area_id,
+                level=MeetingLevel.STREET_MONTHLY,
+                held_on=date(2026, 11, 1),
+                others_count=1,
+                results="",
+                problems="",
+                recorded_by_id=world.user_id("demo-staff-zhou"),
+            )
+            if mother is not None:
+                meeting.attendees = [MeetingAttendee(user_id=world.user_id(mother))]
+            db.add(meeting)
+            await db.flush()
+            meeting_objects[f"meeting_id:{key}"] = meeting.id
+            meeting_objects[f"area_id:{key}"] = area_id
+    meeting_objects["area_id:district"] = areas["district"].id
