@@ -7,6 +7,7 @@ import asyncio
 import random
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -377,6 +378,25 @@ async def test_a_visit_sent_back_reaches_the_mother_and_her_correction_is_a_new_
     other_mother = await client_as(personas.OTHER_MOTHER)
     assert "请写明做了什么" not in (await other_mother.get("/")).text
     assert (await decide(other_mother, "visit", visit_id, "approve")).status_code == 404
+    assert "请写明做了什么" in (await mother.get(f"/visits/{visit_id}")).text
+    fields = {
+        "_csrf_token": await csrf_token(mother),
+        "client_uuid": str(uuid.uuid4()),
+        "visited_at": (datetime.now(UTC) + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M"),
+        "duration_minutes": "60",
+        "need_area": ["daily_life"],
+        "note": "一起读了绘本，整理了书包。",
+    }
+    corrected = await mother.post(f"/visits/{visit_id}/correct", data=fields)
+    assert corrected.status_code == 303, corrected.text
+    new_id = int(re.search(r"/visits/(\d+)", corrected.headers["location"]).group(1))  # type: ignore[union-attr]
+    assert new_id != visit_id
+    new = await load_visit_row(database, new_id)
+    assert new.replaces_id == visit_id and new.status is VisitStatus.PENDING
+    assert (await load_visit_row(database, visit_id)).superseded_at is not None
+    queue = (await worker.get("/review")).text
+    assert f"card-visit-{new_id}" in queue and f"card-visit-{visit_id}" not in queue
+    assert "请写明做了什么" not in (await mother.get("/")).text
 
 
 async def test_an_approved_visit_leaves_the_queue(
