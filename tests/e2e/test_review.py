@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests import personas
-from tests.e2e.harness import BrowserLog, NewPhone, SignIn
+from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn
 from tests.e2e.test_layout import assert_no_horizontal_scroll
 
 
@@ -78,3 +78,35 @@ def test_worker_decides_meals_and_the_neighbour_fixes_the_one_sent_back(
     page.goto(page.url.split("/review")[0] + f"/meals/checkins/{fixed_id}")
     expect(page.locator(".tag.status-approved")).to_be_visible()
     browser_log.assert_clean()
+
+
+def test_a_worker_at_a_desk_reviews_with_the_keyboard(
+    browser: Browser, live_server: LiveServer, artifacts_dir: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto(live_server.link_for(personas.OTHER_STREET_WORKER))
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.wait_for_url(live_server.url("/"))
+        page.goto(live_server.url("/review?kind=meal"))
+        expect(page.locator(".keyboard-hint")).to_be_visible()
+        cards = page.locator("li.review-card")
+        first = str(cards.first.get_attribute("data-entry"))
+        page.keyboard.press("j")
+        expect(page.locator(f"#card-{first}")).to_be_focused()
+        page.keyboard.press("a")
+        expect(page.locator(f"#card-{first}")).to_have_class(re.compile(r"\bdecided\b"))
+        page.keyboard.press("j")
+        page.keyboard.press("o")
+        expect(page).to_have_url(re.compile(r"/review/meal/\d+$"))
+        opened = page.url
+        page.screenshot(path=str(artifacts_dir / "review-desk-entry.png"), full_page=True)
+        page.keyboard.press("a")
+        expect(page).not_to_have_url(opened)
+        entry_id = opened.rsplit("/", 1)[1]
+        page.goto(live_server.url(f"/meals/checkins/{entry_id}"))
+        expect(page.locator(".tag.status-approved")).to_be_visible()
+    finally:
+        context.close()
