@@ -26,6 +26,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import OperationalError
 
 from backend import i18n
+from backend.auditlog.routes import routes as audit_routes
 from backend.auth.card_routes import routes as card_routes
 from backend.auth.passkey_routes import routes as passkey_routes
 from backend.auth.routes import routes as auth_routes
@@ -41,6 +42,7 @@ from backend.meals.routes import routes as meals_routes
 from backend.people.routes import routes as people_routes
 from backend.pwa import compression_config
 from backend.pwa import routes as pwa_routes
+from backend.reports.routes import routes as reports_routes
 from backend.security import FrontDoorMiddleware, csrf_config, make_before_send, set_request_language
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 from backend.settlement.routes import routes as settlement_routes
@@ -195,6 +197,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *meals_routes,
         *visits_routes,
         *settlement_routes,
+        *reports_routes,
+        *audit_routes,
         *verification_routes,
         *pwa_routes,
     ]

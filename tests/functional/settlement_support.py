@@ -104,3 +104,30 @@ async def load_agreement(database: Database, agreement_id: int) -> Agreement:
         )
     assert agreement is not None
     return agreement
+
+
+async def principal_of(database: Database, user_id: int):  # type: ignore[no-untyped-def]
+    """The Principal a signed-in session of this user would carry (for calling read functions)."""
+    from backend.auth.principal import Grant, Principal
+    from backend.people.models import Membership
+
+    async with database.transaction(read_only=True) as db:
+        user = await db.get_one(User, user_id)
+        memberships = await db.scalars(
+            select(Membership)
+            .where(Membership.user_id == user_id, Membership.ended_at.is_(None))
+            .options(selectinload(Membership.programme), selectinload(Membership.area))
+        )
+        grants = tuple(
+            Grant(
+                m.programme_id,
+                m.programme.name,
+                m.programme.kind,
+                m.role,
+                m.area_id,
+                m.area.path,
+                m.area.name,
+            )
+            for m in memberships
+        )
+        return Principal(user.id, 0, user.display_name, None, user.is_admin, grants)

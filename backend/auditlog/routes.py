@@ -1,0 +1,158 @@
+"""Browsing the audit trail, for staff: filters, newest first, paged by event id, with the chain check.
+
+Read only: the app never updates or deletes an event (and the database refuses it). Events hold ids
+and categories, not names, so staff of any programme may browse them; the actor's display name is
+looked up for the page. The chain is recomputed on the first page (every event, in batches): a
+page further back shows the check of the first page's visit rather than repeating it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
+from litestar.params import FromQuery
+from litestar.response import Template
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit import AuditEvent, verify_chain
+from backend.auth.principal import Principal
+from backend.errors import Forbidden
+from backend.i18n import gettext as _
+from backend.people.models import Role, User
+from backend.settings import Settings
+
+PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    action: str = ""
+    actor: str = ""
+    subject_type: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def query(self, **extra: object) -> str:
+        values = {
+            "action": self.action,
+            "actor": self.actor,
+            "subject_type": self.subject_type,
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+            **{k: str(v) for k, v in extra.items()},
+        }
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+def _day(raw: str | None) -> date | None:
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ClientException(detail=_("Enter dates as year-month-day, for example 2026-11-25.")) from None
+
+
+def _text(raw: str | None) -> str:
+    text = (raw or "").strip()
+    if len(text) > 64:
+        raise ClientException(detail=_("A filter is at most 64 characters."))
+    return text
+
+
+async def _conditions(db: AsyncSession, filters: Filters, zone: ZoneInfo) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.action:
+        # "meal_checkin" finds every meal_checkin.* action; a full name finds only itself.
+        conditions.append(
+            AuditEvent.action.startswith(filters.action, autoescape=True)
+            if filters.action.endswith(".") or "." not in filters.action
+            else AuditEvent.action == filters.action
+        )
+    if filters.actor:
+        actor_id = int(filters.actor) if filters.actor.isdigit() else None
+        if actor_id is None:
+            actor_id = await db.scalar(select(User.id).where(User.handle == filters.actor.lower())) or -1
+        conditions.append(AuditEvent.actor_id == actor_id)
+    if filters.subject_type:
+        conditions.append(AuditEvent.subject_type == filters.subject_type)
+    if filters.date_from:
+        conditions.append(AuditEvent.at >= _start_of(filters.date_from, zone))
+    if filters.date_to:
+        conditions.append(AuditEvent.at < _start_of(filters.date_to + timedelta(days=1), zone))
+    return conditions
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+
+
+def may_browse(user: Principal) -> bool:
+    return user.is_admin or user.has_role(Role.STAFF)
+
+
+@get("/audit", name="audit.browse")
+async def audit_browse(
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
+    action: FromQuery[str | None] = None,
+    actor: FromQuery[str | None] = None,
+    subject_type: FromQuery[str | None] = None,
+    date_from: FromQuery[str | None] = None,
+    date_to: FromQuery[str | None] = None,
+    before: FromQuery[int | None] = None,
+) -> Template:
+    if not may_browse(user):
+        raise Forbidden()
+    filters = Filters(_text(action), _text(actor), _text(subject_type), _day(date_from), _day(date_to))
+    if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
+        raise ClientException(detail=_("The last day comes before the first day."))
+    zone = ZoneInfo(settings.time_zone)
+    query = select(AuditEvent).where(*await _conditions(db, filters, zone))
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    events = list(await db.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE + 1)))
+    more = len(events) > PAGE
+    events = events[:PAGE]
+    actors = {
+        uid: name
+        for uid, name in await db.execute(
+            select(User.id, User.display_name).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
+        )
+    }
+    subject_types = list(
+        await db.scalars(select(AuditEvent.subject_type).distinct().order_by(AuditEvent.subject_type))
+    )
+    return Template(
+        template_name="auditlog/browse.html",
+        context={
+            "principal": user,
+            "events": events,
+            "actors": actors,
+            "filters": filters,
+            "subject_types": subject_types,
+            "chain": await verify_chain(db) if before is None else None,
+            "older": filters.query(before=events[-1].id) if more and events else None,
+            "newest": filters.query() if before is not None else None,
+            "change_text": _change_text,
+        },
+    )
+
+
+def _change_text(change: dict[str, Any]) -> str:
+    text = json.dumps(change, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=str)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+routes = [audit_browse]
