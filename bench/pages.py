@@ -1,0 +1,420 @@
+"""Page benchmark: the review queue and the neighbour's check-in page against a template-only ceiling.
+
+Starts Carelog with `carelog serve` (Granian, one worker, SQLite) on loopback, with the demo district
+scaled up (BENCH_AGREEMENTS more residents with meal agreements, each with BENCH_DAYS past lunches
+checked in and waiting for review). In the same run it starts a minimal Litestar app on the same
+Granian settings whose only route renders a Jinja template (no database, no session): the ceiling.
+Each target is loaded for BENCH_DURATION seconds with BENCH_CONNECTIONS keep-alive connections by
+wrk when it is installed (Debian's `wrk`), otherwise by a small asyncio HTTP/1.1 client in this file
+(BENCH_CLIENT=python forces it). The load generator shares the machine's cores with the server.
+
+Prints a table and ends with:
+result queue_rps=… ceiling_rps=… ratio=… p99_ms=… queue_p50_ms=… checkin_rps=… checkin_p99_ms=… …
+(ratio = queue_rps / ceiling_rps; p99_ms is the queue's). Targets (issue 9): ratio >= 0.5, p99 <= 50 ms.
+Never fails on a time; only on an error (a non-200 answer, a server that does not start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as clock
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+from litestar import Litestar, get
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DURATION = float(os.environ.get("BENCH_DURATION", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+AGREEMENTS = int(os.environ.get("BENCH_AGREEMENTS", "60"))
+DAYS = int(os.environ.get("BENCH_DAYS", "25"))
+CLIENT = os.environ.get("BENCH_CLIENT", "wrk" if shutil.which("wrk") else "python")
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"  # noqa: S105 - a throwaway bench database
+CARELOG = Path(sys.executable).parent / "carelog"
+NEIGHBOUR, REVIEWER = "demo-neighbour-zhao", "demo-sw-li"
+
+CEILING_TEMPLATE = """<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">
+<title>{{ title }}</title></head><body><main><h1>{{ title }}</h1><ul>
+{% for item in items %}<li><a href="/x/{{ item.id }}">{{ item.name }}</a> {{ item.amount }}</li>{% endfor %}
+</ul></main></body></html>"""
+
+
+def ceiling_app() -> Litestar:
+    """Granian factory for the ceiling: one route rendering a template, nothing else."""
+    items = [{"id": n, "name": f"钱老伯 午餐 {n}", "amount": "15.00 元"} for n in range(20)]
+
+    @get("/ceiling", sync_to_thread=False)
+    def page() -> Template:
+        return Template(template_name="ceiling.html", context={"title": "复核", "items": items})
+
+    return Litestar(
+        route_handlers=[page],
+        template_config=TemplateConfig(
+            directory=Path(os.environ["BENCH_CEILING_TEMPLATES"]), engine=JinjaTemplateEngine
+        ),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def carelog_env(folder: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
+    return env | {
+        "CARELOG_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'carelog.db'}",
+        "CARELOG_PHOTO_STORE_URL": f"file://{folder / 'photos'}",
+        "CARELOG_SECRET_KEY": SECRET,
+        "CARELOG_ENV": "test",
+        "CARELOG_PORT": str(port),
+        "CARELOG_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}",
+        "CARELOG_LOG_LEVEL": "WARNING",
+    }
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([str(CARELOG), *args], env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"carelog {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+async def scale_up(database_url: str, agreements: int, days: int) -> int:
+    """More residents of 钱老伯's area, each with an agreement and `days` past lunches pending review."""
+    import io
+
+    from PIL import Image
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from backend.db import create_database
+    from backend.evidence import service as evidence
+    from backend.evidence.imaging import process_photo
+    from backend.evidence.models import CaptureSource
+    from backend.meals.checkins import CheckInDraft, do_check_in
+    from backend.meals.models import Agreement, MealSlot, Signatory
+    from backend.meals.service import (
+        do_confirm_as_neighbour,
+        do_create_agreement,
+        do_record_resident_confirmation,
+    )
+    from backend.people.models import Area, Person, PersonKind, Programme, User
+    from backend.people.service import do_create_person
+    from backend.settings import Settings
+
+    database = create_database(Settings(environment="test", database_url=database_url, secret_key=SECRET))
+    made = 0
+    try:
+        async with database.transaction() as db:
+            template = await db.scalar(
+                select(Agreement)
+                .join(User, Agreement.neighbour_id == User.id)
+                .where(User.handle == NEIGHBOUR)
+                .options(selectinload(Agreement.programme), selectinload(Agreement.resident))
+                .limit(1)
+            )
+            assert template is not None, "the demo's agreement of demo-neighbour-zhao"
+            ids = (template.programme_id, template.resident.area_id, template.neighbour_id)
+            starts = template.starts_on
+        for n in range(agreements):
+            async with database.transaction() as db:
+                programme = await db.get_one(Programme, ids[0])
+                area = await db.get_one(Area, ids[1])
+                neighbour = await db.get_one(User, ids[2])
+                worker = await db.scalar(select(User).where(User.handle == REVIEWER))
+                assert worker is not None
+                resident = await do_create_person(
+                    db,
+                    programme=programme,
+                    area=area,
+                    kind=PersonKind.RESIDENT,
+                    display_name=f"居民{n:04d}",
+                    birth_year=1940,
+                    actor=worker,
+                )
+                agreement = await do_create_agreement(
+                    db,
+                    programme=programme,
+                    resident=resident,
+                    neighbour=neighbour,
+                    social_worker=worker,
+                    starts_on=starts,
+                    actor=worker,
+                )
+                await do_confirm_as_neighbour(db, agreement, actor=neighbour)
+                await do_record_resident_confirmation(
+                    db, agreement, signatory=Signatory.RESIDENT, paper_photo=None, actor=worker
+                )
+                zone = ZoneInfo(programme.time_zone)
+                today = datetime.now(zone).date()
+                for back in range(1, days + 1):
+                    day = today - timedelta(days=back)
+                    if not agreement.covers(day):
+                        continue
+                    cooked = datetime.combine(day, clock(11, 50), tzinfo=zone)
+                    picture = Image.new(
+                        "RGB", (96, 72), ((n * 37) % 256, (back * 53) % 256, (n + back) % 256)
+                    )
+                    buffer = io.BytesIO()
+                    picture.save(buffer, "JPEG")
+                    processed = process_photo(buffer.getvalue(), max_pixels=40_000_000)
+                    photo = await evidence.do_ingest_photo(
+                        db,
+                        processed,
+                        actor=neighbour,
+                        client_uuid=uuid.uuid4(),
+                        person=await db.get_one(Person, resident.id),
+                        captured_at=cooked,
+                        capture_source=CaptureSource.EXIF,
+                        original_kept=False,
+                    )
+                    draft = CheckInDraft(
+                        agreement.id, MealSlot.LUNCH, day, ("米饭", "青菜"), (photo.client_uuid,)
+                    )
+                    await do_check_in(
+                        db,
+                        agreement,
+                        draft,
+                        [photo],
+                        client_uuid=uuid.uuid4(),
+                        actor=neighbour,
+                        now=cooked + timedelta(minutes=25),
+                    )
+                    made += 1
+    finally:
+        await database.dispose()
+    return made
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    base_url: str
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def start(args: list[str], env: dict[str, str], base_url: str, probe: str, log: Path) -> Server:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(proc, base_url)
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"{args[0]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(base_url + probe, timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise SystemExit(f"{args[0]} did not answer {probe} in 30 s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+def sign_in(env: dict[str, str], base_url: str, handle: str) -> str:
+    """A Cookie header for `handle`, signed in through the real one-time code form."""
+    link = run_cli(env, "issue-code", handle).strip().split()[-1]
+    code = link.rsplit("/", 1)[-1]
+    with httpx.Client(base_url=base_url) as browser:
+        browser.get("/signin")
+        answer = browser.post("/signin", data={"code": code, "_csrf_token": browser.cookies["csrftoken"]})
+        if answer.status_code != 303:
+            raise SystemExit(f"sign-in of {handle} failed: {answer.status_code}")
+        return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def load_with_wrk(url: str, cookie: str) -> Load:
+    args = [
+        "wrk",
+        f"-t{min(2, CONNECTIONS)}",
+        f"-c{CONNECTIONS}",
+        f"-d{max(1, round(DURATION))}s",
+        "--latency",
+    ]
+    if cookie:
+        args += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    found = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0)
+    return Load(rps, found["50"], found["99"], total, failed)
+
+
+async def _connection(host: str, port: int, request: bytes, until: float, latencies: list[float]) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    errors = 0
+    try:
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length, chunked = 0, False
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
+                    chunked = True
+            if chunked:
+                while size := int((await reader.readline()).strip() or b"0", 16):
+                    await reader.readexactly(size + 2)
+                await reader.readline()
+            else:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if not status_line.startswith(b"HTTP/1.1 200"):
+                errors += 1
+    finally:
+        writer.close()
+    return errors
+
+
+def load_with_python(url: str, cookie: str) -> Load:
+    parts = httpx.URL(url)
+    request = (
+        f"GET {parts.raw_path.decode()} HTTP/1.1\r\nHost: {parts.host}:{parts.port}\r\n"
+        + (f"Cookie: {cookie}\r\n" if cookie else "")
+        + "\r\n"
+    ).encode()
+    latencies: list[float] = []
+
+    async def run() -> int:
+        until = time.perf_counter() + DURATION
+        results = await asyncio.gather(
+            *(
+                _connection(parts.host, parts.port or 80, request, until, latencies)
+                for _ in range(CONNECTIONS)
+            )
+        )
+        return sum(results)
+
+    started = time.perf_counter()
+    errors = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies) or [0.0]
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return Load(len(latencies) / elapsed, pct(0.50), pct(0.99), len(latencies), errors)
+
+
+def measure(name: str, url: str, cookie: str) -> Load:
+    check = httpx.get(url, headers={"cookie": cookie} if cookie else None, timeout=30)
+    if check.status_code != 200:
+        raise SystemExit(f"{name}: GET {url} answered {check.status_code}")
+    result = (load_with_wrk if CLIENT == "wrk" else load_with_python)(url, cookie)
+    if result.errors:
+        raise SystemExit(f"{name}: {result.errors} failed requests out of {result.requests}")
+    return result
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="carelog-bench-pages-"))
+    port, ceiling_port = free_port(), free_port()
+    env = carelog_env(folder, port)
+    run_cli(env, "migrate")
+    run_cli(env, "demo")
+    made = asyncio.run(scale_up(env["CARELOG_DATABASE_URL"], AGREEMENTS, DAYS))
+
+    templates = folder / "ceiling"
+    templates.mkdir()
+    (templates / "ceiling.html").write_text(CEILING_TEMPLATE, encoding="utf-8")
+    ceiling_env = {**env, "BENCH_CEILING_TEMPLATES": str(templates)}
+    granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", "--no-access-log"]
+    granian += ["--host", "127.0.0.1", "--port", str(ceiling_port), "--factory", "pages:ceiling_app"]
+    granian += ["--working-dir", str(Path(__file__).resolve().parent)]
+
+    app = start([str(CARELOG), "serve"], env, f"http://127.0.0.1:{port}", "/healthz", folder / "app.log")
+    results: dict[str, Load] = {}
+    try:
+        neighbour = sign_in(env, app.base_url, NEIGHBOUR)
+        reviewer = sign_in(env, app.base_url, REVIEWER)
+        agreement_page = re.search(
+            r'href="(/meals/agreements/\d+/checkin[^"]*)"',
+            httpx.get(app.base_url + "/", headers={"cookie": neighbour}).text,
+        )
+        if agreement_page is None:
+            raise SystemExit("the neighbour's home page links to no check-in page")
+        results["queue"] = measure("queue", app.base_url + "/review", reviewer)
+        results["checkin"] = measure("checkin", app.base_url + agreement_page.group(1), neighbour)
+    finally:
+        app.stop()
+    ceiling = start(
+        granian, ceiling_env, f"http://127.0.0.1:{ceiling_port}", "/ceiling", folder / "ceiling.log"
+    )
+    try:
+        results["ceiling"] = measure("ceiling", ceiling.base_url + "/ceiling", "")
+    finally:
+        ceiling.stop()
+
+    ratio = results["queue"].rps / results["ceiling"].rps
+    print(
+        f"{CONNECTIONS} connections, {DURATION:.0f} s each, client {CLIENT}; "
+        f"{made} extra pending check-ins over {AGREEMENTS} agreements"
+    )
+    print(f"{'page':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}")
+    labels = {
+        "ceiling": "template-only Litestar route (ceiling)",
+        "queue": "review queue /review",
+        "checkin": "neighbour's check-in page",
+    }
+    for key in ("ceiling", "queue", "checkin"):
+        r, share = results[key], results[key].rps / results["ceiling"].rps
+        print(f"{labels[key]:<40}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{share:>12.2f}")
+    q, c, n = results["queue"], results["ceiling"], results["checkin"]
+    print(
+        f"result queue_rps={q.rps:.0f} ceiling_rps={c.rps:.0f} ratio={ratio:.2f} p99_ms={q.p99_ms:.1f} "
+        f"queue_p50_ms={q.p50_ms:.1f} checkin_rps={n.rps:.0f} checkin_ratio={n.rps / c.rps:.2f} "
+        f"checkin_p99_ms={n.p99_ms:.1f} ceiling_p99_ms={c.p99_ms:.1f} pending_made={made}"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
