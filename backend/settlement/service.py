@@ -20,7 +20,6 @@ from backend.audit import Actor
 from backend.db import utcnow
 from backend.errors import Conflict
 from backend.i18n import gettext as _
-from backend.i18n import ngettext
 from backend.meals.clock import local_today
 from backend.meals.models import Agreement, CheckInStatus
 from backend.people.models import Programme
@@ -62,11 +61,7 @@ async def do_close_month(
     pending = (await status_counts(db, programme.id, month)).get(CheckInStatus.PENDING, 0)
     if pending:
         raise SettlementRefused(
-            ngettext(
-                "%(num)d check-in of this month is still waiting for review. Review it before closing.",
-                "%(num)d check-ins of this month are still waiting for review. Review them before closing.",
-                pending,
-            )
+            _("Check-ins of this month still waiting for review: %(num)s. Decide them before closing.")
             % {"num": pending}
         )
     meals = 0
