@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +53,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    saved: bool = False,
 ) -> Template:
     items = list(
         await db.scalars(
@@ -70,6 +71,7 @@ async def _page(
         "errors": errors or {},
         "values": values or {"label": "", "need_area": ""},
         "max_chars": MAX_LABEL_CHARS,
+        "saved": saved,
     }
     return Template(template_name="visits/checklist.html", context=context, status_code=status_code)
 
@@ -83,9 +85,12 @@ async def _fields(request: Request[Any, Any, Any]) -> tuple[str, NeedArea | None
 
 @get("/programmes/{programme_id:int}/checklist", name="visits.checklist")
 async def checklist_page(
-    programme_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+    programme_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    saved: FromQuery[int] = 0,
 ) -> Template:
-    return await _page(db, user, await _programme(db, user, programme_id))
+    return await _page(db, user, await _programme(db, user, programme_id), saved=bool(saved))
 
 
 @post("/programmes/{programme_id:int}/checklist", name="visits.checklist_add")

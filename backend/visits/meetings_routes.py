@@ -166,13 +166,17 @@ async def meeting_record(
 
 @get("/meetings/{meeting_id:int}", name="visits.meeting")
 async def meeting_detail(
-    meeting_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+    meeting_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    recorded: FromQuery[int] = 0,
 ) -> Template:
     meeting = await get_meeting_for(db, user, meeting_id)
     # Only those who record meetings for the area see who came and the problems raised.
     full = policy.works_in(user, meeting.programme_id, meeting.area.path)
     return Template(
-        template_name="visits/meeting.html", context={"principal": user, "meeting": meeting, "full": full}
+        template_name="visits/meeting.html",
+        context={"principal": user, "meeting": meeting, "full": full, "recorded": bool(recorded)},
     )
 
 

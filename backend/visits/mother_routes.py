@@ -114,6 +114,7 @@ async def _profile_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    saved: bool = False,
 ) -> Template:
     programme = membership.programme
     profile = await db.scalar(
@@ -141,6 +142,7 @@ async def _profile_page(
         "load": await _load(db, membership),
         "max_skills": MAX_SKILLS_CHARS,
         "max_capacity": MAX_CAPACITY,
+        "saved": saved,
     }
     return Template(template_name="visits/mother_profile.html", context=context, status_code=status_code)
 
@@ -164,9 +166,10 @@ async def mother_profile(
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     programme_id: FromQuery[int | None] = None,
+    saved: FromQuery[int] = 0,
 ) -> Template:
     membership = await _editable_membership(db, user, mother_id, programme_id)
-    return await _profile_page(db, user, membership)
+    return await _profile_page(db, user, membership, saved=bool(saved))
 
 
 def _digits(raw: object, limit: int = 9) -> int | None:
