@@ -1,5 +1,5 @@
-"""The `carelog` command: serve | migrate | demo | create-admin | issue-code | verify-audit | gc-photos |
-check | backup | restore.
+"""The `carelog` command: serve | migrate | demo | create-admin | issue-code | close-month | verify-audit |
+gc-photos | check | backup | restore.
 
 Commands print no personal data beyond what the operator asked for (a link for a named user).
 """
@@ -190,6 +190,46 @@ def cmd_issue_code(args: argparse.Namespace) -> int:
     return int(asyncio.run(_with_db(settings, work)) or 0)
 
 
+def cmd_close_month(args: argparse.Namespace) -> int:
+    from backend.labels import fen_to_yuan
+    from backend.meals.forms import parse_month
+    from backend.people.models import Programme, ProgrammeKind, User
+    from backend.settlement.service import SettlementRefused, do_close_month
+
+    settings = _settings()
+    month = parse_month(args.month) if len(args.month) == 7 else None
+    if month is None:
+        print("carelog: --month must be YYYY-MM, for example 2026-10", file=sys.stderr)
+        return 2
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        programme = await db.get(Programme, args.programme)
+        if programme is None or programme.kind is not ProgrammeKind.NEIGHBOUR_MEALS:
+            print("carelog: no neighbour meal programme with that id", file=sys.stderr)
+            return 1
+        actor = None
+        if args.by:
+            actor = await db.scalar(
+                select(User).where(User.handle == args.by.lower(), User.is_active.is_(True))
+            )
+            if actor is None:
+                print("carelog: no active user with that user name", file=sys.stderr)
+                return 1
+        closing = await do_close_month(db, programme, month, actor=actor)
+        print(
+            f"{month:%Y-%m} of programme {programme.id} closed: {closing.meals} approved meals, "
+            f"{fen_to_yuan(closing.total_fen)} yuan ({closing.total_fen} fen); "
+            f"audit head {closing.period.audit_head_hash} (event {closing.period.audit_event_id})"
+        )
+        return 0
+
+    try:
+        return int(asyncio.run(_with_db(settings, work)) or 0)
+    except SettlementRefused as exc:
+        print(f"carelog: not closed: {exc.detail}", file=sys.stderr)
+        return 1
+
+
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     from backend.audit import verify_chain
 
@@ -302,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("user", metavar="USER", help="the user's user name (handle)")
     p.add_argument("--hours", type=int, default=None, help="validity (default CARELOG_SIGNIN_CODE_HOURS)")
     p.set_defaults(func=cmd_issue_code)
+    p = sub.add_parser(
+        "close-month", help="close a month of a neighbour meal programme: write its ledger lines, for good"
+    )
+    p.add_argument("--programme", type=int, required=True, help="the programme's id")
+    p.add_argument("--month", required=True, help="YYYY-MM, a month that has ended")
+    p.add_argument("--by", help="user name of the staff member closing it (default: the operator, no user)")
+    p.set_defaults(func=cmd_close_month)
     sub.add_parser("verify-audit", help="recompute the audit chain; name the first bad event").set_defaults(
         func=cmd_verify_audit
     )
