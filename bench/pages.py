@@ -1,9 +1,12 @@
 """Page benchmark: the review queue and the neighbour's check-in page against a template-only ceiling.
 
 Starts Carelog with `carelog serve` (Granian, one worker, SQLite) on loopback, with the demo district
-scaled up (BENCH_AGREEMENTS more residents with meal agreements, each with BENCH_DAYS past lunches
-checked in and waiting for review). In the same run it starts a minimal Litestar app on the same
-Granian settings whose only route renders a Jinja template (no database, no session): the ceiling.
+scaled up (BENCH_AGREEMENTS more residents of one social worker's area with meal agreements, each with
+BENCH_DAYS past lunches checked in and waiting for review). In the same run it starts:
+- the ceiling: the same Carelog app on the same Granian settings plus one route, registered here and
+  nowhere else, that renders the review queue's own template from a context loaded once (no query,
+  no session lookup per request), so queue_rps / ceiling_rps is the share the database work leaves;
+- the bare floor of the framework: a minimal Litestar app rendering a small Jinja template.
 Each target is loaded for BENCH_DURATION seconds with BENCH_CONNECTIONS keep-alive connections by
 wrk when it is installed (Debian's `wrk`), otherwise by a small asyncio HTTP/1.1 client in this file
 (BENCH_CLIENT=python forces it). The load generator shares the machine's cores with the server.
@@ -30,10 +33,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
@@ -50,26 +54,62 @@ SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"  # noqa: S105 - a throwa
 CARELOG = Path(sys.executable).parent / "carelog"
 NEIGHBOUR, REVIEWER = "demo-neighbour-zhao", "demo-sw-li"
 
-CEILING_TEMPLATE = """<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">
+BARE_TEMPLATE = """<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">
 <title>{{ title }}</title></head><body><main><h1>{{ title }}</h1><ul>
 {% for item in items %}<li><a href="/x/{{ item.id }}">{{ item.name }}</a> {{ item.amount }}</li>{% endfor %}
 </ul></main></body></html>"""
 
 
-def ceiling_app() -> Litestar:
-    """Granian factory for the ceiling: one route rendering a template, nothing else."""
+def bare_app() -> Litestar:
+    """Granian factory for the bare floor of the framework: one route rendering a small template."""
     items = [{"id": n, "name": f"钱老伯 午餐 {n}", "amount": "15.00 元"} for n in range(20)]
 
-    @get("/ceiling", sync_to_thread=False)
+    @get("/bare", sync_to_thread=False)
     def page() -> Template:
-        return Template(template_name="ceiling.html", context={"title": "复核", "items": items})
+        return Template(template_name="bare.html", context={"title": "复核", "items": items})
 
     return Litestar(
         route_handlers=[page],
         template_config=TemplateConfig(
-            directory=Path(os.environ["BENCH_CEILING_TEMPLATES"]), engine=JinjaTemplateEngine
+            directory=Path(os.environ["BENCH_BARE_TEMPLATES"]), engine=JinjaTemplateEngine
         ),
     )
+
+
+def ceiling_app() -> Litestar:
+    """Granian factory for the ceiling: Carelog itself (same middleware, same templates) plus one route
+    that renders the review queue's template from a context loaded once, then never touches the
+    database or the session again. /review minus this is what the queries and the session cost."""
+    from litestar.datastructures import State
+
+    from backend.app import create_app
+    from backend.auth.service import load_principal
+    from backend.security import session_cookie_name
+    from backend.settings import load_settings
+    from backend.verification.queue import load_queue, pending_count
+
+    settings = load_settings()
+    app = create_app(settings)
+
+    @get("/bench/ceiling")
+    async def ceiling(request: Request[Any, Any, Any], state: State) -> Template:
+        context = getattr(state, "bench_ceiling", None)
+        if context is None:
+            token = request.cookies[session_cookie_name(settings)]
+            async with state.database.transaction(read_only=True) as db:
+                principal = await load_principal(db, token, secret_key=settings.secret_key)
+                assert principal is not None, "the reviewer's session"
+                page = await load_queue(db, principal, kind=None, offset=0)
+                waiting = await pending_count(db, principal)
+            done = {"approved": None, "sampled": None}
+            context = {"principal": principal, "page": page, "done": done, "bulk_error": False}
+            state.bench_ceiling = context
+            state.bench_waiting = waiting
+        request.state.review_pending = state.bench_waiting  # the navigation's badge, as /review shows it
+        return Template(template_name="verification/queue.html", context=context)
+
+    app.register(ceiling)
+    return app
 
 
 def free_port() -> int:
@@ -277,6 +317,8 @@ def load_with_wrk(url: str, cookie: str) -> Load:
         args += ["-H", f"Cookie: {cookie}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     found = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    if set(found) != {"50", "99"}:
+        raise SystemExit(f"cannot read wrk's output:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -356,19 +398,18 @@ def measure(name: str, url: str, cookie: str) -> Load:
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="carelog-bench-pages-"))
-    port, ceiling_port = free_port(), free_port()
+    port, ceiling_port, bare_port = free_port(), free_port(), free_port()
     env = carelog_env(folder, port)
     run_cli(env, "migrate")
     run_cli(env, "demo")
     made = asyncio.run(scale_up(env["CARELOG_DATABASE_URL"], AGREEMENTS, DAYS))
 
-    templates = folder / "ceiling"
+    templates = folder / "bare"
     templates.mkdir()
-    (templates / "ceiling.html").write_text(CEILING_TEMPLATE, encoding="utf-8")
-    ceiling_env = {**env, "BENCH_CEILING_TEMPLATES": str(templates)}
+    (templates / "bare.html").write_text(BARE_TEMPLATE, encoding="utf-8")
+    here = str(Path(__file__).resolve().parent)
     granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", "--no-access-log"]
-    granian += ["--host", "127.0.0.1", "--port", str(ceiling_port), "--factory", "pages:ceiling_app"]
-    granian += ["--working-dir", str(Path(__file__).resolve().parent)]
+    granian += ["--host", "127.0.0.1", "--factory", "--working-dir", here]
 
     app = start([str(CARELOG), "serve"], env, f"http://127.0.0.1:{port}", "/healthz", folder / "app.log")
     results: dict[str, Load] = {}
@@ -383,15 +424,34 @@ def main() -> None:
             raise SystemExit("the neighbour's home page links to no check-in page")
         results["queue"] = measure("queue", app.base_url + "/review", reviewer)
         results["checkin"] = measure("checkin", app.base_url + agreement_page.group(1), neighbour)
+        # The same Carelog on the same Granian settings, plus the template-only route.
+        ceiling_env = {**env, "CARELOG_PORT": str(ceiling_port)}
+        app.stop()
+        ceiling = start(
+            [*granian, "--port", str(ceiling_port), "pages:ceiling_app"],
+            ceiling_env,
+            f"http://127.0.0.1:{ceiling_port}",
+            "/healthz",
+            folder / "ceiling.log",
+        )
+        try:
+            results["ceiling"] = measure("ceiling", ceiling.base_url + "/bench/ceiling", reviewer)
+        finally:
+            ceiling.stop()
     finally:
         app.stop()
-    ceiling = start(
-        granian, ceiling_env, f"http://127.0.0.1:{ceiling_port}", "/ceiling", folder / "ceiling.log"
+    bare_env = {**env, "BENCH_BARE_TEMPLATES": str(templates)}
+    bare = start(
+        [*granian, "--port", str(bare_port), "pages:bare_app"],
+        bare_env,
+        f"http://127.0.0.1:{bare_port}",
+        "/bare",
+        folder / "bare.log",
     )
     try:
-        results["ceiling"] = measure("ceiling", ceiling.base_url + "/ceiling", "")
+        results["bare"] = measure("bare", bare.base_url + "/bare", "")
     finally:
-        ceiling.stop()
+        bare.stop()
 
     ratio = results["queue"].rps / results["ceiling"].rps
     print(
@@ -400,18 +460,20 @@ def main() -> None:
     )
     print(f"{'page':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}")
     labels = {
-        "ceiling": "template-only Litestar route (ceiling)",
+        "bare": "bare Litestar template route (floor)",
+        "ceiling": "queue template, no DB/session (ceiling)",
         "queue": "review queue /review",
         "checkin": "neighbour's check-in page",
     }
-    for key in ("ceiling", "queue", "checkin"):
+    for key in ("bare", "ceiling", "queue", "checkin"):
         r, share = results[key], results[key].rps / results["ceiling"].rps
         print(f"{labels[key]:<40}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{share:>12.2f}")
     q, c, n = results["queue"], results["ceiling"], results["checkin"]
     print(
         f"result queue_rps={q.rps:.0f} ceiling_rps={c.rps:.0f} ratio={ratio:.2f} p99_ms={q.p99_ms:.1f} "
         f"queue_p50_ms={q.p50_ms:.1f} checkin_rps={n.rps:.0f} checkin_ratio={n.rps / c.rps:.2f} "
-        f"checkin_p99_ms={n.p99_ms:.1f} ceiling_p99_ms={c.p99_ms:.1f} pending_made={made}"
+        f"checkin_p99_ms={n.p99_ms:.1f} ceiling_p99_ms={c.p99_ms:.1f} bare_rps={results['bare'].rps:.0f} "
+        f"pending_made={made}"
     )
     shutil.rmtree(folder, ignore_errors=True)
 
