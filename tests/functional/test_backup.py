@@ -1,8 +1,9 @@
 """`carelog backup` while photos keep arriving, then `carelog restore` into an empty database and store.
 
 The restored copy must be a consistent moment of the source: its audit chain verifies and is a prefix
-of the source's chain, every photo row's files are there with matching hashes, and every table holds
-exactly the rows recorded at backup time (which lie between the source's counts before and after).
+of the source's chain, every photo row's files are there with matching hashes, every table holds
+exactly the rows recorded at backup time (which lie between the source's counts before and after),
+and a closed month's and an open month's settlement totals are those of the source.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,13 +21,18 @@ from backend.audit import AuditEvent, verify_chain
 from backend.db import Database, create_database
 from backend.evidence.maintenance import check_photos
 from backend.evidence.models import Photo
+from backend.meals.models import CheckInStatus
+from backend.people.models import Programme, User
 from backend.settings import Settings
+from backend.settlement.service import do_close_month
+from backend.settlement.statements import month_summary
 from backend.storage import PhotoStore
 from tests import personas
 from tests.conftest import BASE_URL, PG_ADMIN_DSN, SECRET, ClientAs, World, recreate_pg_database
-from tests.functional.meals_support import meal_jpeg
+from tests.functional.meals_support import agreement_of, at, meal_jpeg, put_checkin, put_photo
 from tests.functional.ops_support import carelog
 from tests.functional.photos_support import api_put
+from tests.functional.settlement_support import last_month, review, this_month
 
 
 @pytest.fixture
@@ -44,6 +51,44 @@ async def _counts(database: Database) -> tuple[int, int]:
         photos = await db.scalar(select(func.count(Photo.id)))
         events = await db.scalar(select(func.count(AuditEvent.id)))
     return int(photos or 0), int(events or 0)
+
+
+async def _settle_some_meals(client_as: ClientAs, world: World, database: Database) -> int:
+    """Four lunches of 钱老伯 checked in through the API and approved: three last month, which is then
+    closed (its ledger written), and one this month (a draft statement). Returns the programme id."""
+    neighbour = await client_as(personas.NEIGHBOUR)
+    agreement = await agreement_of(database, world.person_id("qian"))
+    days = [last_month() + timedelta(days=n) for n in range(3)] + [this_month()]
+    for n, day in enumerate(days):
+        photo = await put_photo(neighbour, meal_jpeg(500 + n, at(day, 11, 45)), world.person_id("qian"))
+        body = {
+            "agreement_id": agreement.id,
+            "slot": "lunch",
+            "day": day.isoformat(),
+            "dishes": ["米饭", "青菜"],
+            "photo_uuids": [str(photo)],
+        }
+        made = await put_checkin(neighbour, body)
+        assert made.status_code == 201, made.text
+        await review(
+            database, made.json()["id"], CheckInStatus.APPROVED, world.user_id(personas.SOCIAL_WORKER)
+        )
+    async with database.transaction() as db:
+        programme = await db.get_one(Programme, agreement.programme_id)
+        staff = await db.get_one(User, world.user_id(personas.STAFF))
+        await do_close_month(db, programme, last_month(), actor=staff)
+    return agreement.programme_id
+
+
+async def _totals(database: Database, programme_id: int) -> list[tuple[date, bool, int, int]]:
+    """(month, closed, approved meals, total fen) of last month and this month, from month_summary."""
+    async with database.transaction(read_only=True) as db:
+        programme = await db.get_one(Programme, programme_id)
+        out = []
+        for month in (last_month(), this_month()):
+            summary = await month_summary(db, programme, month)
+            out.append((month, summary.closed, summary.approved_meals, summary.total_fen))
+    return out
 
 
 async def _restore_target(settings: Settings, tmp_path: Path, worker_tag: str) -> Settings:
@@ -65,6 +110,9 @@ async def test_a_backup_taken_under_write_load_restores_to_a_verified_consistent
     tmp_path: Path,
     worker_tag: str,
 ) -> None:
+    programme_id = await _settle_some_meals(client_as, world, database)
+    totals = await _totals(database, programme_id)
+    assert [t[1:] for t in totals] == [(True, 3, 4500), (False, 1, 1500)]
     mother = await client_as(personas.CARING_MOTHER)
     child = world.person_id("xiaoyu")
     for seed in range(3):
@@ -120,6 +168,11 @@ async def test_a_backup_taken_under_write_load_restores_to_a_verified_consistent
     async with database.transaction(read_only=True) as db:  # the copy is a prefix of the source's chain
         same_event = await db.scalar(select(AuditEvent.hash).where(AuditEvent.id == chain.checked))
     assert same_event == chain.head_hash
+    copy = create_database(target)
+    try:  # settlement: the closed month's ledger and this month's draft statement are the same
+        assert await _totals(copy, programme_id) == totals
+    finally:
+        await copy.dispose()
 
     again = await carelog(target, "restore", str(tmp_path / "backup"))
     assert again.returncode == 1 and "holds data" in again.stderr
