@@ -166,6 +166,15 @@ async def do_check_in(
     now = now or utcnow()
     if agreement.neighbour_id != actor.id:
         raise Forbidden()
+    # The month's period row exists and is held FOR SHARE: a closing waits for this check-in, or
+    # this check-in waits for the closing and then is refused (settlement/models.py); a closed month
+    # refuses here, before a fix would mark its earlier version superseded.
+    if (await lock_period(db, agreement.programme_id, draft.day)).closed_at is not None:
+        raise CheckInRefused(
+            _("That month is closed for settlement; nothing can be added to it."),
+            field="day",
+            status_code=409,
+        )
     if replaces is not None:
         await _supersede_for_fix(db, replaces, draft, actor=actor, now=now)
     dishes = normalize_dishes(draft.dishes)
@@ -173,9 +182,6 @@ async def do_check_in(
     if error:
         raise CheckInRefused(error, field="dishes")
     _check_photos(agreement, photos, actor=actor)
-    # The month's period row exists and is held FOR SHARE: a closing waits for this check-in, or
-    # this check-in waits for the closing and then is refused (settlement/models.py).
-    await lock_period(db, agreement.programme_id, draft.day)
     await check_rules(db, agreement, draft.slot, draft.day, now=now)
     checkin = CheckIn(
         client_uuid=client_uuid,

@@ -322,3 +322,41 @@ async def test_a_closing_that_comes_second_sees_the_check_in_and_refuses(
     _, refused = await asyncio.gather(check_in_held_open(), closing_second())
     assert isinstance(refused, SettlementRefused)
     assert not (await _summary(database, agreement.programme_id)).closed
+
+
+async def test_a_fix_sent_into_a_closed_month_is_refused_and_changes_nothing(
+    world: World, database: Database
+) -> None:
+    from backend.meals.checkins import CheckInDraft, do_check_in
+    from backend.meals.models import CheckIn, MealSlot
+
+    agreement = await meals_support.agreement_of(database, world.person_id("qian"))
+    made = await meals(
+        database, agreement, last_month(), [A, N], reviewer_id=world.user_id(personas.SOCIAL_WORKER)
+    )
+    await close(database, agreement.programme_id, last_month(), world.user_id(personas.STAFF))
+    photo = await meals_support.stored_photo(
+        database, uploader_id=agreement.neighbour_id, person_id=agreement.resident_id, seed=81
+    )
+    loaded = await load_agreement(database, agreement.id)
+
+    async def send_fix() -> None:
+        async with database.transaction() as db:
+            old = await db.get_one(CheckIn, made[1].id)
+            draft = CheckInDraft(agreement.id, MealSlot.LUNCH, old.day, ("米饭",), (photo.client_uuid,))
+            await do_check_in(
+                db,
+                await db.merge(loaded),
+                draft,
+                [photo],
+                client_uuid=uuid.uuid4(),
+                actor=await db.get_one(User, agreement.neighbour_id),
+                replaces=old,
+            )
+
+    with pytest.raises(CheckInRefused) as refused:
+        await send_fix()
+    assert refused.value.status_code == 409
+    async with database.transaction(read_only=True) as db:
+        old = await db.get_one(CheckIn, made[1].id)
+        assert old.superseded_at is None and old.status is N
