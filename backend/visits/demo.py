@@ -1,21 +1,34 @@
 """The demo's caring-mother side: the programme's checklist, pairings that began two months ago, and a
-few past visits (waiting for review), so the home page shows who is due and who is overdue."""
+few past visits (waiting for review), so the home page shows who is due and who is overdue, and last
+month's street meeting of Wutong Street."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
-from backend.people.models import Person, Programme, User
+from backend.people.models import Area, Membership, Person, Programme, Role, User
 from backend.visits.checklist import checklist_for, do_seed_checklist
-from backend.visits.models import ConsentMethod, NeedArea, Pairing, ReferralSource
+from backend.visits.meetings import MeetingDraft, do_record_meeting
+from backend.visits.models import ConsentMethod, MeetingLevel, NeedArea, Pairing, ReferralSource
 from backend.visits.profiles import ChildIntake, do_record_child_profile, do_set_mother_profile
 from backend.visits.service import VisitDraft, do_log_visit
 
 PAIRED_DAYS_AGO = 60
+# Last month's street meeting of Wutong Street, recorded by its social worker: both its mothers came.
+MEETING_DAYS_AGO = 15
+MEETING = (
+    "demo-sw-li",
+    ("demo-mother-wang", "demo-mother-liu"),
+    2,
+    "王秀英分享了陪伴阅读的经验；刘芳带朵朵参加了社区手工活动。",
+    "周末有的孩子无人照看，希望街道协调关爱空间开放时间。",
+)
 # (child key, days ago, minutes, need areas, checklist positions, note)
 PAST_VISITS = [
     (
@@ -98,3 +111,29 @@ async def create_visits_demo(
             actor=await db.get_one(User, pairing.mother_id),
             now=visited_at + timedelta(hours=2),
         )
+    await _demo_meeting(db, programme, users, today=now.astimezone(ZoneInfo(programme.time_zone)).date())
+
+
+async def _demo_meeting(
+    db: AsyncSession, programme: Programme, users: dict[str, User], *, today: date
+) -> None:
+    worker, mothers, others, results, problems = MEETING
+    street = await db.scalar(
+        select(Area)
+        .join(Membership, Membership.area_id == Area.id)
+        .where(
+            Membership.user_id == users[worker].id,
+            Membership.programme_id == programme.id,
+            Membership.role == Role.SOCIAL_WORKER,
+        )
+    )
+    assert street is not None
+    draft = MeetingDraft(
+        level=MeetingLevel.STREET_MONTHLY,
+        held_on=today - timedelta(days=MEETING_DAYS_AGO),
+        attendee_ids=tuple(users[m].id for m in mothers),
+        others_count=others,
+        results=results,
+        problems=problems,
+    )
+    await do_record_meeting(db, programme, street, draft, actor=users[worker], today=today)

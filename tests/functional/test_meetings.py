@@ -53,15 +53,16 @@ async def test_the_streets_social_worker_records_a_monthly_meeting_with_who_came
     assert page.status_code == 200 and 'id="meeting-form"' in page.text
     assert "王秀英" in page.text and "刘芳" in page.text and "张丽" not in page.text  # her street's mothers
     wang, liu = world.user_id(personas.CARING_MOTHER), world.user_id(personas.OTHER_MOTHER)
+    demo = await _meetings(database)  # the demo's meeting of last month
     answer = await _record(worker, wutong, attendee=[str(wang), str(liu)], status="approved")
     assert answer.status_code == 303, answer.text
-    [meeting] = await _meetings(database)
+    [meeting] = (await _meetings(database))[len(demo) :]
     assert (meeting.level, meeting.area_id, meeting.others_count) == (MeetingLevel.STREET_MONTHLY, wutong, 2)
     assert meeting.results == "交流了陪伴阅读的做法。" and meeting.recorded_by_id == world.user_id(
         personas.SOCIAL_WORKER
     )
     assert await _attendees(database, meeting.id) == sorted([wang, liu])
-    [event] = await audit_actions(database, "meeting.recorded")
+    event = (await audit_actions(database, "meeting.recorded"))[-1]
     assert event.change["attendee_ids"] == sorted([wang, liu]) and "交流" not in str(event.change)
     detail = await worker.get(answer.headers["location"])
     assert detail.status_code == 200 and "有孩子周末无人照看" in detail.text and "刘芳" in detail.text
@@ -88,6 +89,8 @@ async def test_a_meeting_breaking_a_rule_is_refused_and_nothing_is_stored(
     wutong = world.cast.areas["wutong"].id
     tomorrow = (factories.today() + timedelta(days=1)).isoformat()
     zhang = world.user_id("demo-mother-zhang")  # a mother of another street
+    before = await _meetings(database)
+    events = await audit_actions(database, "meeting.recorded")
     cases: list[tuple[dict[str, Any], str]] = [
         ({"held_on": tomorrow}, "held_on"),
         ({"held_on": "2026-02-30"}, "held_on"),
@@ -106,8 +109,8 @@ async def test_a_meeting_breaking_a_rule_is_refused_and_nothing_is_stored(
     for fields, field in cases:
         answer = await _record(worker, wutong, **fields)
         assert answer.status_code == 400 and f'id="{field}-error"' in answer.text, fields
-    assert await _meetings(database) == []
-    assert await audit_actions(database, "meeting.recorded") == []
+    assert [m.id for m in await _meetings(database)] == [m.id for m in before]
+    assert len(await audit_actions(database, "meeting.recorded")) == len(events)
 
 
 async def test_the_same_meeting_sent_twice_is_recorded_once(
@@ -115,17 +118,19 @@ async def test_the_same_meeting_sent_twice_is_recorded_once(
 ) -> None:
     worker = await client_as(personas.SOCIAL_WORKER)
     wutong = world.cast.areas["wutong"].id
+    before = len(await _meetings(database))
     assert (await _record(worker, wutong)).status_code == 303
     again = await _record(worker, wutong)
     assert again.status_code == 409 and 'id="held_on-error"' in again.text
     async with database.transaction(read_only=True) as db:
-        assert await db.scalar(select(func.count(Meeting.id))) == 1
+        assert await db.scalar(select(func.count(Meeting.id))) == before + 1
 
 
 async def test_staff_record_the_quarterly_district_meeting_which_street_workers_do_not_see(
     client_as: ClientAs, world: World, database: Database
 ) -> None:
     district = world.cast.areas["district"].id
+    before = len(await _meetings(database))
     staff = await client_as(personas.STAFF)
     page = await staff.get(f"/areas/{district}/meetings")
     assert page.status_code == 200 and "张丽" in page.text and "王秀英" in page.text  # every mother
@@ -139,13 +144,14 @@ async def test_staff_record_the_quarterly_district_meeting_which_street_workers_
     assert (await worker.get(f"/areas/{district}/meetings")).status_code == 404
     assert (await _record(worker, district, level="district_quarterly")).status_code == 404
     assert (await worker.get(answer.headers["location"])).status_code == 404
-    assert len(await _meetings(database)) == 1
+    assert len(await _meetings(database)) == before + 1
 
 
 async def test_a_community_has_no_meetings_and_another_street_is_not_hers(
     client_as: ClientAs, world: World, database: Database
 ) -> None:
     worker = await client_as(personas.SOCIAL_WORKER)
+    before = await _meetings(database)
     assert (await worker.get(f"/areas/{world.cast.areas['guiyuan'].id}/meetings")).status_code == 404
     assert (await worker.get(f"/areas/{world.cast.areas['liuan'].id}/meetings")).status_code == 404
     assert (await _record(worker, world.cast.areas["liuan"].id)).status_code == 404
@@ -153,7 +159,7 @@ async def test_a_community_has_no_meetings_and_another_street_is_not_hers(
     for handle in (personas.CARING_MOTHER, personas.NEIGHBOUR, personas.OUTSIDER):
         browser = await client_as(handle)
         assert (await browser.get(f"/areas/{world.cast.areas['wutong'].id}/meetings")).status_code == 404
-    assert await _meetings(database) == []
+    assert len(await _meetings(database)) == len(before)
 
 
 async def test_a_mother_sees_the_meetings_she_attended_without_the_problems_or_who_else_came(
@@ -179,3 +185,11 @@ async def test_a_mother_sees_the_meetings_she_attended_without_the_problems_or_w
     ):
         browser = await client_as(handle)
         assert (await browser.get(url)).status_code == status, handle
+
+
+async def test_the_demo_has_last_months_street_meeting(client_as: ClientAs, world: World) -> None:
+    worker = await client_as(personas.SOCIAL_WORKER)
+    page = (await worker.get(f"/areas/{world.cast.areas['wutong'].id}/meetings")).text
+    assert 'id="meetings-list"' in page
+    mother = (await (await client_as(personas.OTHER_MOTHER)).get("/")).text
+    assert 'id="my-meetings"' in mother

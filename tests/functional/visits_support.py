@@ -190,7 +190,7 @@ async def load_meeting_objects(database: Database, world: World) -> None:
                 programme_id=programme_id,
                 area_id=area_id,
                 level=MeetingLevel.STREET_MONTHLY,
-                held_on=date(2026, 11, 1),
+                held_on=date(2025, 1, 1),  # never the demo meeting's day
                 others_count=1,
                 results="",
                 problems="",
