@@ -215,6 +215,14 @@ class CheckIn(CreatedAt, Base):
         Index(None, "neighbour_id", "day"),
         Index(None, "resident_id", "day"),
         Index(None, "programme_id", "day"),
+        # The review queue reads only pending current versions, a few among a million rows.
+        Index(
+            "ix_meal_checkin_pending_resident",
+            "resident_id",
+            "submitted_at",
+            sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
+            postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

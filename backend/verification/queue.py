@@ -138,16 +138,20 @@ async def load_queue(
     limit: int = PAGE_SIZE,
 ) -> QueuePage:
     rows = _rows(user, kind)
-    total = int(await db.scalar(select(func.count()).select_from(rows)) or 0)
+    # One scan for the page and the total (a window count), not a second one for the count.
     page = (
         await db.execute(
-            select(rows.c.kind, rows.c.id, rows.c.flagged)
+            select(rows.c.kind, rows.c.id, rows.c.flagged, func.count().over().label("total"))
             .order_by(rows.c.flagged.desc(), rows.c.submitted_at, rows.c.kind, rows.c.id)
             .offset(offset)
             .limit(limit)
         )
     ).all()
-    refs = [(EntryKind(k), int(i), bool(f)) for k, i, f in page]
+    if page:
+        total = int(page[0][3])
+    else:
+        total = int(await db.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
+    refs = [(EntryKind(k), int(i), bool(f)) for k, i, f, _total in page]
     cards = await load_cards(db, user, refs)
     return QueuePage(cards=cards, total=total, offset=offset, kind=kind)
 

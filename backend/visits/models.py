@@ -193,6 +193,13 @@ class Visit(CreatedAt, Base):
         Index(None, "pairing_id", "visited_at"),
         Index(None, "child_id", "visited_at"),
         Index(None, "programme_id", "status"),
+        Index(
+            "ix_visit_pending_child",
+            "child_id",
+            "submitted_at",
+            sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
+            postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
