@@ -23,7 +23,7 @@ from backend.auth.principal import Principal
 from backend.errors import Conflict, Forbidden
 from backend.i18n import gettext as _
 from backend.people.models import Area, AreaLevel, Membership, Programme, ProgrammeKind, Role
-from backend.people.policy import area_and_below
+from backend.people.policy import area_and_below, visible_programmes
 from backend.visits import policy
 from backend.visits.models import MotherProfile, NeedArea, Pairing, PairingStatus
 from backend.visits.profiles import (
@@ -58,7 +58,7 @@ async def hub(db: NamedDependency[AsyncSession], user: NamedDependency[Principal
         raise Forbidden()
     programmes = await db.scalars(
         select(Programme)
-        .where(Programme.kind == ProgrammeKind.CARING_MOTHERS)
+        .where(Programme.kind == ProgrammeKind.CARING_MOTHERS, visible_programmes(user))
         .options(selectinload(Programme.area))
         .order_by(Programme.id)
     )
