@@ -312,11 +312,13 @@ def load_with_wrk(url: str, cookie: str) -> Load:
         f"-c{CONNECTIONS}",
         f"-d{max(1, round(DURATION))}s",
         "--latency",
+        "--timeout",
+        "30s",
     ]
     if cookie:
         args += ["-H", f"Cookie: {cookie}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    found = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)$", out, re.M)}
+    found = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M)}
     if set(found) != {"50", "99"}:
         raise SystemExit(f"cannot read wrk's output:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
