@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,10 @@ def go_online(context: BrowserContext) -> None:
     context.set_offline(False)
 
 
-def camera_photo(path: Path, taken: datetime) -> Path:
+def camera_photo(path: Path, day: date, hour: int, minute: int = 0) -> Path:
     """A 12-megapixel phone JPEG (4032x3024 stored sideways, EXIF orientation 6, GPS, about 4.6 MB),
-    taken at `taken` (camera-local time in EXIF DateTimeOriginal)."""
-    stamp = taken.strftime("%Y:%m:%d %H:%M:%S").encode()
+    taken on `day` at hour:minute (EXIF DateTimeOriginal is the camera's local time, without a zone)."""
+    stamp = f"{day:%Y:%m:%d} {hour:02d}:{minute:02d}:00".encode()
     data = phone_photo().replace(CAPTURED.encode(), stamp)
     path.write_bytes(data)
     return path
@@ -69,7 +69,9 @@ OUTBOX_JS = """async () => {
   db.close();
   return all.map((e) => ({
     uuid: e.uuid, kind: e.kind, state: e.state, label: e.label, body: e.body,
-    photos: e.photos.map((p) => ({ uuid: p.uuid, type: p.type, bytes: p.data.byteLength, captured: p.captured, sent: p.sent })),
+    photos: e.photos.map((p) => ({
+      uuid: p.uuid, type: p.type, bytes: p.data.byteLength, captured: p.captured, sent: p.sent,
+    })),
   }));
 }"""
 
@@ -102,3 +104,80 @@ def checkins_on(database: Path, agreement_id: int, day: date) -> list[StoredChec
             (agreement_id, day.isoformat()),
         ).fetchall()
     return [StoredCheckIn(*row) for row in rows]
+
+
+# ---------- bench/lighthouse.sh's helper: `python -m tests.e2e.offline_support serve|installable` ----------
+
+
+def serve_signed_in(out: Path) -> None:
+    """Start a demo server on http://localhost, sign the demo neighbour in, write what Lighthouse needs
+    (the check-in page's URL and the session cookie) to `out` as JSON, and serve until terminated."""
+    import json
+    import signal
+    import tempfile
+    import threading
+
+    import httpx
+
+    from tests import personas
+    from tests.e2e.harness import running_server
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), public_host="localhost") as server:
+        with httpx.Client(base_url=server.base_url) as browser:
+            link = server.link_for(personas.NEIGHBOUR)
+            browser.get(link)
+            code = link.rsplit("/", 1)[1]
+            answer = browser.post("/signin", data={"code": code, "_csrf_token": browser.cookies["csrftoken"]})
+            if answer.status_code != 303:
+                raise SystemExit(f"sign-in failed: {answer.status_code}")
+            cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        with sqlite3.connect(Path(tmp) / "carelog.db") as db:
+            (agreement,) = db.execute(
+                "SELECT a.id FROM meal_agreement a JOIN person p ON p.id = a.resident_id"
+                " WHERE p.display_name = '钱老伯'"
+            ).fetchone()
+        info = {
+            "base_url": server.base_url,
+            "checkin_url": server.url(f"/meals/agreements/{agreement}/checkin"),
+            "headers": {"Cookie": cookies},
+        }
+        out.write_text(json.dumps(info))
+        stop.wait()
+
+
+def installable(base_url: str) -> list[str]:
+    """Chromium's installability errors for the app (none means installable), from a persistent
+    profile: a default Playwright context is incognito-like and always reports `in-incognito`."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS
+
+    with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto(base_url + "/signin")
+            page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+            session = context.new_cdp_session(page)
+            result = session.send("Page.getInstallabilityErrors")
+        finally:
+            context.close()
+    return [str(item["errorId"]) for item in result.get("installabilityErrors", [])]
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["serve"]:
+        serve_signed_in(Path(sys.argv[2]))
+    elif sys.argv[1:2] == ["installable"]:
+        errors = installable(sys.argv[2])
+        print("yes" if not errors else "no " + ",".join(errors))
+    else:
+        raise SystemExit("usage: python -m tests.e2e.offline_support serve OUT.json | installable BASE_URL")

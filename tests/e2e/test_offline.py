@@ -43,7 +43,8 @@ def meal_day(n: int) -> date:
 def agreement_id(server: LiveServer, resident: str) -> int:
     with sqlite3.connect(f"file:{server.workdir / 'carelog.db'}?mode=ro", uri=True) as db:
         row = db.execute(
-            "SELECT a.id FROM meal_agreement a JOIN person p ON p.id = a.resident_id WHERE p.display_name = ?",
+            "SELECT a.id FROM meal_agreement a JOIN person p ON p.id = a.resident_id"
+            " WHERE p.display_name = ?",
             (resident,),
         ).fetchone()
     return int(row[0])
@@ -92,7 +93,7 @@ def test_a_meal_checked_in_offline_stays_pending_through_a_reload_and_arrives_on
     tmp_path: Path,
 ) -> None:
     day = meal_day(0)
-    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 11, 50))
+    photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 50)
     assert 4_000_000 < photo.stat().st_size < 5_500_000
     agreement = agreement_id(live_server, "钱老伯")
     database = live_server.workdir / "carelog.db"
@@ -130,7 +131,9 @@ def test_a_meal_checked_in_offline_stays_pending_through_a_reload_and_arrives_on
     # Back online: the offline page returns to the check-in page, which sends the outbox on load.
     go_online(page.context)
     until(lambda: len(checkins_on(database, agreement, day)) > 0, "the check-in arrived", page)
-    page.wait_for_function("async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)")
+    page.wait_for_function(
+        "async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)"
+    )
     assert outbox_entries(page) == []
     [stored] = checkins_on(database, agreement, day)
     assert stored.client_uuid.replace("-", "") == entry["uuid"].replace("-", "")
@@ -144,7 +147,7 @@ def test_a_page_closed_while_sending_sends_once_when_the_app_is_opened_again(
     new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
 ) -> None:
     day = meal_day(1)
-    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 12, 5))
+    photo = camera_photo(tmp_path / "lunch.jpg", day, 12, 5)
     agreement = agreement_id(live_server, "钱老伯")
     database = live_server.workdir / "carelog.db"
     page = new_phone()
@@ -167,7 +170,9 @@ def test_a_page_closed_while_sending_sends_once_when_the_app_is_opened_again(
 
     again = context.new_page()
     again.goto(live_server.url("/"))
-    again.wait_for_function("async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)")
+    again.wait_for_function(
+        "async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)"
+    )
     assert outbox_entries(again) == []
     assert len(checkins_on(database, agreement, day)) == 1
 
@@ -177,7 +182,7 @@ def test_the_same_entry_sent_from_two_tabs_at_once_arrives_once(
     web_locks: bool, new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
 ) -> None:
     day = meal_day(2 if web_locks else 3)
-    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 11, 30))
+    photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 30)
     agreement = agreement_id(live_server, "钱老伯")
     database = live_server.workdir / "carelog.db"
     first = new_phone()
@@ -202,7 +207,9 @@ def test_the_same_entry_sent_from_two_tabs_at_once_arrives_once(
     context.on("request", on_request)
     go_online(context)  # both tabs hear "online" and flush at the same moment
     for tab in (first, second):
-        tab.wait_for_function("async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)")
+        tab.wait_for_function(
+            "async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)"
+        )
     assert len(checkins_on(database, agreement, day)) == 1
     if web_locks:
         assert len(sent) == 1, sent
@@ -212,7 +219,7 @@ def test_a_refusal_after_reconnecting_is_shown_and_kept_until_she_removes_it(
     new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, artifacts_dir: Path, tmp_path: Path
 ) -> None:
     day = meal_day(4)
-    photo = camera_photo(tmp_path / "lunch.jpg", datetime(day.year, day.month, day.day, 11, 40))
+    photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 40)
     agreement = agreement_id(live_server, "钱老伯")
     database = live_server.workdir / "carelog.db"
     phone = new_phone()
