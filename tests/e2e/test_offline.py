@@ -251,3 +251,55 @@ def test_a_refusal_after_reconnecting_is_shown_and_kept_until_she_removes_it(
     expect(phone.locator("#outbox-badge")).to_be_hidden()
     assert outbox_entries(phone) == []
     assert checkins_on(database, agreement, day) == [kept]
+
+
+def test_signing_out_with_unsent_entries_asks_first_and_then_leaves_nothing_on_the_phone(
+    new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
+) -> None:
+    day = meal_day(5)
+    photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 45)
+    agreement = agreement_id(live_server, "钱老伯")
+    page = new_phone()
+    open_neighbour(page, sign_in)
+    open_checkin(page, live_server, agreement, day)
+
+    def busy(route: Route) -> None:  # the server is up but cannot take photos now: the entry waits
+        route.fulfill(status=503, json={"status": 503, "detail": "busy"})
+
+    page.context.route("**/api/photos/*", busy)
+    send_checkin(page, photo)
+    saved_offline(page, day)
+
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()  # "no, keep me signed in"
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    signout = page.get_by_role("button", name="退出登录")
+    signout.tap()
+    expect(page.locator("#outbox-badge")).to_have_text(re.compile(r"未发送\s*1"))
+    assert asked == ["这部手机上还有 1 条记录没有发送。退出登录会把它们从手机上删除。仍然退出吗？"]
+    assert len(outbox_entries(page)) == 1
+
+    signout.tap()
+    page.wait_for_url(live_server.url("/signin"))
+    assert len(asked) == 2
+    page.context.unroute("**/api/photos/*", busy)
+    # Clear-Site-Data emptied this site's storage: no outbox, and the caches hold only the app shell.
+    assert outbox_entries(page) == []
+    cached = page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const name of await caches.keys()) {
+              for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
+            }
+            return urls;
+        }"""
+    )
+    assert all(url == "/offline" or url.startswith("/static/") for url in cached), cached
+    assert checkins_on(live_server.workdir / "carelog.db", agreement, day) == []
