@@ -23,7 +23,7 @@ from backend.meals.clock import add_months, local_today
 from backend.meals.models import Agreement
 from backend.people.models import Programme, User
 from backend.settlement import policy
-from backend.settlement.exports import export_spec, stream_csv, stream_xlsx
+from backend.settlement.exports import ExportSpec, export_spec, stream_csv, stream_xlsx
 from backend.settlement.forms import month_param, parse_adjustment_form
 from backend.settlement.models import SettlementPeriod
 from backend.settlement.service import SettlementRefused, check_adjustment, do_add_adjustment, do_close_month
@@ -193,8 +193,14 @@ async def _statement_page(
     )
 
 
-def _download(name: str, media_type: str, content: Any) -> Stream:
-    # Names are ids and the month only: no person's name ever reaches a URL or a file name.
+def _download(state: State, spec: ExportSpec, stem: str, kind: str) -> Stream:
+    """A streamed CSV or XLSX. Names are ids and the month only: no person's name ever reaches a URL
+    or a file name."""
+    name = f"{stem}-{spec.month:%Y-%m}.{kind}"
+    if kind == "csv":
+        media_type, content = "text/csv; charset=utf-8", stream_csv(state.database, spec)
+    else:
+        media_type, content = XLSX, stream_xlsx(state.database, spec)
     return Stream(
         content,
         media_type=media_type,
@@ -217,6 +223,14 @@ async def programme_statement(
     return await _statement_page(db, user, programme, month_param(month, _default_month(programme)), None)
 
 
+async def _programme_export(
+    db: AsyncSession, user: Principal, state: State, programme_id: int, month: str | None, kind: str
+) -> Stream:
+    programme = await policy.get_settlement_programme_for(db, user, programme_id)
+    spec = export_spec(programme, month_param(month, _default_month(programme)))
+    return _download(state, spec, f"settlement-{programme.id}", kind)
+
+
 @get("/settlement/{meal_programme_id:int}/statement.csv", name="settlement.statement_csv")
 async def programme_statement_csv(
     meal_programme_id: FromPath[int],
@@ -225,11 +239,7 @@ async def programme_statement_csv(
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Stream:
-    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
-    chosen = month_param(month, _default_month(programme))
-    spec = export_spec(programme, chosen)
-    name = f"settlement-{programme.id}-{chosen.strftime('%Y-%m')}.csv"
-    return _download(name, "text/csv; charset=utf-8", stream_csv(state.database, spec))
+    return await _programme_export(db, user, state, meal_programme_id, month, "csv")
 
 
 @get("/settlement/{meal_programme_id:int}/statement.xlsx", name="settlement.statement_xlsx")
@@ -240,11 +250,7 @@ async def programme_statement_xlsx(
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Stream:
-    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
-    chosen = month_param(month, _default_month(programme))
-    spec = export_spec(programme, chosen)
-    name = f"settlement-{programme.id}-{chosen.strftime('%Y-%m')}.xlsx"
-    return _download(name, XLSX, stream_xlsx(state.database, spec))
+    return await _programme_export(db, user, state, meal_programme_id, month, "xlsx")
 
 
 async def _agreement_and_month(
@@ -265,6 +271,14 @@ async def agreement_statement(
     return await _statement_page(db, user, agreement.programme, chosen, [agreement.id])
 
 
+async def _agreement_export(
+    db: AsyncSession, user: Principal, state: State, agreement_id: int, month: str | None, kind: str
+) -> Stream:
+    agreement, chosen = await _agreement_and_month(db, user, agreement_id, month)
+    spec = export_spec(agreement.programme, chosen, [agreement.id])
+    return _download(state, spec, f"statement-{agreement.id}", kind)
+
+
 @get("/settlement/agreements/{agreement_id:int}/statement.csv", name="settlement.agreement_csv")
 async def agreement_statement_csv(
     agreement_id: FromPath[int],
@@ -273,10 +287,7 @@ async def agreement_statement_csv(
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Stream:
-    agreement, chosen = await _agreement_and_month(db, user, agreement_id, month)
-    spec = export_spec(agreement.programme, chosen, [agreement.id])
-    name = f"statement-{agreement.id}-{chosen.strftime('%Y-%m')}.csv"
-    return _download(name, "text/csv; charset=utf-8", stream_csv(state.database, spec))
+    return await _agreement_export(db, user, state, agreement_id, month, "csv")
 
 
 @get("/settlement/agreements/{agreement_id:int}/statement.xlsx", name="settlement.agreement_xlsx")
@@ -287,10 +298,7 @@ async def agreement_statement_xlsx(
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
 ) -> Stream:
-    agreement, chosen = await _agreement_and_month(db, user, agreement_id, month)
-    spec = export_spec(agreement.programme, chosen, [agreement.id])
-    name = f"statement-{agreement.id}-{chosen.strftime('%Y-%m')}.xlsx"
-    return _download(name, XLSX, stream_xlsx(state.database, spec))
+    return await _agreement_export(db, user, state, agreement_id, month, "xlsx")
 
 
 routes = [

@@ -33,6 +33,17 @@ async def _close(browser, programme_id: int, month, confirm: bool = True):  # ty
     return await browser.post(f"/settlement/{programme_id}/close", data=data)
 
 
+async def _adjust(browser, pid: int, agreement_id: int, month, amount: str, reason: str):  # type: ignore[no-untyped-def]
+    data = {
+        "_csrf_token": await csrf_token(browser),
+        "agreement_id": str(agreement_id),
+        "month": _m(month),
+        "amount_fen": amount,
+        "reason": reason,
+    }
+    return await browser.post(f"/settlement/{pid}/adjustments", data=data)
+
+
 async def test_staff_see_the_draft_close_the_month_and_print_the_statement(
     client_as: ClientAs, world: World, database: Database
 ) -> None:
@@ -170,39 +181,9 @@ async def test_a_closed_month_refuses_writes_through_every_route(
         "photo_uuids": [str(photo_uuid)],
     }
     assert (await meals_support.put_checkin(neighbour, body)).status_code == 409
-    adjustment = await staff.post(
-        f"/settlement/{pid}/adjustments",
-        data={
-            "_csrf_token": await csrf_token(staff),
-            "agreement_id": str(agreement.id),
-            "month": _m(last_month()),
-            "amount_fen": "-1500",
-            "reason": "重复",
-        },
-    )
-    assert adjustment.status_code == 409
-    later = await staff.post(
-        f"/settlement/{pid}/adjustments",
-        data={
-            "_csrf_token": await csrf_token(staff),
-            "agreement_id": str(agreement.id),
-            "month": _m(this_month()),
-            "amount_fen": "-1500",
-            "reason": "上月重复一餐",
-        },
-    )
-    assert later.status_code == 303
-    bad = await staff.post(
-        f"/settlement/{pid}/adjustments",
-        data={
-            "_csrf_token": await csrf_token(staff),
-            "agreement_id": str(agreement.id),
-            "month": _m(this_month()),
-            "amount_fen": "15.5",
-            "reason": "",
-        },
-    )
-    assert bad.status_code == 400
+    assert (await _adjust(staff, pid, agreement.id, last_month(), "-1500", "重复")).status_code == 409
+    assert (await _adjust(staff, pid, agreement.id, this_month(), "-1500", "上月重复一餐")).status_code == 303
+    assert (await _adjust(staff, pid, agreement.id, this_month(), "15.5", "")).status_code == 400
     async with database.transaction(read_only=True) as db:
         assert await db.scalar(select(func.count(LedgerLine.id))) == 2
     page = await staff.get(f"/settlement/{pid}", params={"month": _m(this_month())})
