@@ -187,12 +187,11 @@ def month_agreements(programme_id: int, month: date) -> ColumnElement[bool]:
     )
 
 
-async def _details(
-    db: AsyncSession, checkin_ids: Sequence[int]
-) -> tuple[dict[int, tuple[str, ...]], dict[int, CheckIn]]:
+async def _photo_hashes(db: AsyncSession, checkin_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """{check-in id: SHA-256 of each received photo, in the order they were sent}."""
     photos: dict[int, list[str]] = defaultdict(list)
     if not checkin_ids:
-        return {}, {}
+        return {}
     rows = await db.execute(
         select(CheckInPhoto.checkin_id, Photo.received_sha256)
         .join(Photo, Photo.id == CheckInPhoto.photo_id)
@@ -201,8 +200,7 @@ async def _details(
     )
     for checkin_id, sha in rows:
         photos[checkin_id].append(sha)
-    checkins = {c.id: c for c in await db.scalars(select(CheckIn).where(CheckIn.id.in_(checkin_ids)))}
-    return {k: tuple(v) for k, v in photos.items()}, checkins
+    return {k: tuple(v) for k, v in photos.items()}
 
 
 async def _reviewers(db: AsyncSession, ids: set[int]) -> dict[int, str]:
@@ -260,7 +258,7 @@ async def agreement_statements(
     ids = [a.id for a in agreements]
     lines = await (_closed_meal_lines(db, ids, month) if closed else draft_meal_lines(db, agreements, month))
     checkin_ids = [c.id for pairs in lines.values() for c, _ in pairs]
-    photos, _ = await _details(db, checkin_ids)
+    photos = await _photo_hashes(db, checkin_ids)
     reviewers = await _reviewers(
         db, {c.reviewed_by_id for pairs in lines.values() for c, _ in pairs if c.reviewed_by_id}
     )
