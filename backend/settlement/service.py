@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
@@ -67,20 +68,22 @@ async def do_close_month(
     meals = 0
     total = 0
     async for statement in iter_statements(db, programme.id, month, closed=False):
-        for meal in statement.meals:
-            db.add(
-                LedgerLine(
-                    programme_id=programme.id,
-                    month=month,
-                    agreement_id=statement.agreement.id,
-                    kind=LedgerKind.MEAL,
-                    checkin_id=meal.checkin_id,
-                    amount_fen=meal.amount_fen,
-                    created_by_id=actor.id if actor is not None else None,
-                    created_at=now,
-                )
-            )
-            meals += 1
+        lines = [
+            {
+                "programme_id": programme.id,
+                "month": month,
+                "agreement_id": statement.agreement.id,
+                "kind": LedgerKind.MEAL,
+                "checkin_id": meal.checkin_id,
+                "amount_fen": meal.amount_fen,
+                "created_by_id": actor.id if actor is not None else None,
+                "created_at": now,
+            }
+            for meal in statement.meals
+        ]
+        if lines:
+            await db.execute(insert(LedgerLine), lines)
+        meals += len(lines)
         total += statement.total_fen
     await db.flush()
     event = await audit.record(
