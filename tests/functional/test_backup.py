@@ -176,6 +176,8 @@ async def test_a_backup_taken_under_write_load_restores_to_a_verified_consistent
 
     again = await carelog(target, "restore", str(tmp_path / "backup"))
     assert again.returncode == 1 and "holds data" in again.stderr
+    forced = await carelog(target, "restore", "--force", str(tmp_path / "backup"))
+    assert forced.returncode == 0 and "restored and verified" in forced.stdout, forced.output
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -1,7 +1,7 @@
 """Load on SQLite: many check-ins at once, none lost, none doubled, no "database is locked".
 
 PUT /api/checkins reads in a pooled read session and writes in a second one, like uploads: the
-50-at-once cases are strict xfails until that is fixed (see AT_ONCE_WITHIN_POOL in ops_support.py).
+50-at-once cases are xfails until that is fixed (see AT_ONCE_WITHIN_POOL in ops_support.py).
 """
 
 from __future__ import annotations
