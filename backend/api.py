@@ -9,8 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, HTTPException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+
+from backend.errors import SignInRequired
+from backend.security import session_cookie_name
 
 
 @dataclass
@@ -59,3 +64,10 @@ def body_error_handlers(messages: BodyMessages) -> ExceptionHandlers:
         return handle_http_exception(request, exc if isinstance(exc, HTTPException) else ClientException())
 
     return {ValidationException: invalid_body, ClientException: other_client_error}
+
+
+def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Guard: a guard runs before the body is read, so a signed-out phone hears "sign in" (401), not
+    about its body. Whether the session is still valid is decided afterwards, by the user dependency."""
+    if not connection.cookies.get(session_cookie_name(connection.app.state.settings)):
+        raise SignInRequired()

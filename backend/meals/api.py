@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Response, put
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from backend.api import BodyMessages, body_error_handlers, error_spec
+from backend.api import BodyMessages, body_error_handlers, error_spec, signed_in
 from backend.auth.principal import Principal
 from backend.deps import provide_read_db
-from backend.errors import SignInRequired
 from backend.i18n import lazy_gettext as _l
 from backend.meals.checkins import CheckInDraft, submit_checkin
 from backend.meals.forms import MAX_DISH_CHARS, MAX_DISHES, MAX_PHOTOS, normalize_dishes
 from backend.meals.models import CheckIn, FlagCode, MealSlot
-from backend.security import session_cookie_name
 
 Dish = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DISH_CHARS)]
 
@@ -88,13 +84,6 @@ BODY_ERRORS = body_error_handlers(
 )
 
 
-def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    # A guard runs before the body is read: a signed-out phone hears "sign in" (401), not about its body.
-    # Whether the session is still valid is decided afterwards, by the user dependency.
-    if not connection.cookies.get(session_cookie_name(connection.app.state.settings)):
-        raise SignInRequired()
-
-
 @put(
     "/api/checkins/{client_uuid:uuid}",
     name="meals.api_put",
@@ -123,7 +112,7 @@ def _signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRou
         503: error_spec("The server is busy; nothing was saved"),
     },
     dependencies={"db": Provide(provide_read_db)},
-    guards=[_signed_in],
+    guards=[signed_in],
     exception_handlers=BODY_ERRORS,
 )
 async def put_checkin(

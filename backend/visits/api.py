@@ -18,12 +18,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from backend.api import BodyMessages, body_error_handlers, error_spec
+from backend.api import BodyMessages, body_error_handlers, error_spec, signed_in
 from backend.auth.principal import Principal
 from backend.deps import provide_read_db
 from backend.i18n import gettext as _
 from backend.i18n import lazy_gettext as _l
-from backend.meals.api import _signed_in as signed_in_guard
 from backend.visits import policy
 from backend.visits.checklist import checklist_for
 from backend.visits.forms import normalize_note
@@ -119,7 +118,7 @@ BODY_ERRORS = body_error_handlers(
     },
     dependencies={"db": Provide(provide_read_db)},
     # Before the body is read: a signed-out phone hears 401 whatever it sent (JSON or a form).
-    guards=[signed_in_guard],
+    guards=[signed_in],
     exception_handlers=BODY_ERRORS,
 )
 async def put_visit(
