@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from backend.db import Database, utcnow
@@ -31,12 +31,21 @@ def this_month() -> date:
 
 
 async def review(database: Database, checkin_id: int, status: CheckInStatus, reviewer_id: int) -> None:
-    """Set a decision the way the review queue does (until it is used here): status, who, when."""
+    """Decide a pending check-in through the review service, as the queue does."""
+    from backend.verification.models import Decision, Reason
+    from backend.verification.service import do_review
+
+    decision = {
+        CheckInStatus.APPROVED: Decision.APPROVE,
+        CheckInStatus.NEEDS_FIX: Decision.NEEDS_FIX,
+        CheckInStatus.REJECTED: Decision.REJECT,
+    }[status]
+    reason = None if decision is Decision.APPROVE else Reason.PHOTO_UNCLEAR
     async with database.transaction() as db:
-        await db.execute(
-            update(CheckIn)
-            .where(CheckIn.id == checkin_id)
-            .values(status=status, reviewed_by_id=reviewer_id, reviewed_at=utcnow())
+        checkin = await db.get_one(CheckIn, checkin_id)
+        reviewer = await db.get_one(User, reviewer_id)
+        await do_review(
+            db, checkin, decision=decision, reason=reason, note=None, actor=reviewer, now=utcnow()
         )
 
 
