@@ -12,7 +12,7 @@ import openpyxl
 from sqlalchemy import func, select
 
 from backend.db import Database
-from backend.meals.models import CheckInStatus
+from backend.meals.models import CheckIn, CheckInStatus
 from backend.settlement.models import LedgerLine
 from tests import personas
 from tests.conftest import ClientAs, World, csrf_token
@@ -76,6 +76,8 @@ async def test_staff_see_the_draft_close_the_month_and_print_the_statement(
     assert f"<td>{made[2].id}</td>" not in text  # the rejected meal is not on the statement
     async with database.transaction(read_only=True) as db:
         assert await db.scalar(select(func.count(LedgerLine.id))) == 2
+        fixed = await db.get_one(CheckIn, made[1].id)
+        assert fixed.status is N and fixed.superseded_at is None
 
 
 async def test_csv_and_xlsx_list_one_row_per_paid_meal_with_safe_file_names(
@@ -163,10 +165,20 @@ async def test_a_closed_month_refuses_writes_through_every_route(
     client_as: ClientAs, world: World, database: Database
 ) -> None:
     agreement = await meals_support.agreement_of(database, world.person_id("qian"))
-    await meals(database, agreement, last_month(), [A], reviewer_id=world.user_id(personas.SOCIAL_WORKER))
+    made = await meals(
+        database, agreement, last_month(), [A, N], reviewer_id=world.user_id(personas.SOCIAL_WORKER)
+    )
     staff = await client_as(personas.STAFF)
     pid = agreement.programme_id
     assert (await _close(staff, pid, last_month())).status_code == 303
+    # A review of the meal sent back, and its fix through the API, are refused too.
+    worker = await client_as(personas.SOCIAL_WORKER)
+    decided = await worker.post(
+        f"/review/meal/{made[1].id}", data={"_csrf_token": await csrf_token(worker), "decision": "approve"}
+    )
+    assert (
+        decided.status_code == 409
+    )  # every meal of a closed month is decided; the month check stands behind
     day = last_month() + timedelta(days=8)
     neighbour = await client_as(personas.NEIGHBOUR)
     photo = meals_support.meal_jpeg(5, meals_support.at(day, 11, 50))
@@ -181,10 +193,15 @@ async def test_a_closed_month_refuses_writes_through_every_route(
         "photo_uuids": [str(photo_uuid)],
     }
     assert (await meals_support.put_checkin(neighbour, body)).status_code == 409
+    fix = {**body, "day": made[1].day.isoformat(), "replaces_id": made[1].id}
+    refused_fix = await meals_support.put_checkin(neighbour, fix)
+    assert refused_fix.status_code == 409 and "结算" in refused_fix.json()["detail"]
     assert (await _adjust(staff, pid, agreement.id, last_month(), "-1500", "重复")).status_code == 409
     assert (await _adjust(staff, pid, agreement.id, this_month(), "-1500", "上月重复一餐")).status_code == 303
     assert (await _adjust(staff, pid, agreement.id, this_month(), "15.5", "")).status_code == 400
     async with database.transaction(read_only=True) as db:
         assert await db.scalar(select(func.count(LedgerLine.id))) == 2
+        fixed = await db.get_one(CheckIn, made[1].id)
+        assert fixed.status is N and fixed.superseded_at is None
     page = await staff.get(f"/settlement/{pid}", params={"month": _m(this_month())})
     assert "-15.00" in page.text
