@@ -73,6 +73,11 @@ class Database:
     read_engine: AsyncEngine
     writer: async_sessionmaker[AsyncSession]
     reader: async_sessionmaker[AsyncSession]
+    # How many requests may hold a read session while they receive a body and then open a write
+    # transaction too: each holds two pooled connections at its peak, so this stays under half the
+    # pool, or requests holding one connection each would all wait for a second (a deadlock until the
+    # pool times out). See deps.provide_read_db.
+    upload_slots: int = 6
 
     @asynccontextmanager
     async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
@@ -104,9 +109,11 @@ def create_database(settings: Settings) -> Database:
             url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
         )
         read_engine = engine
+    pool = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
     return Database(
         engine=engine,
         read_engine=read_engine,
         writer=async_sessionmaker(engine, expire_on_commit=False),
         reader=async_sessionmaker(read_engine, expire_on_commit=False),
+        upload_slots=max(1, pool // 2 - 2),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import anyio
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -32,9 +33,18 @@ async def provide_db(request: Request[object, object, State], state: State) -> A
 
 async def provide_read_db(state: State) -> AsyncIterator[AsyncSession]:
     """A read-only session whatever the method: for uploads, whose slow bodies must not hold
-    SQLite's write lock; they open their own short write transaction once the bytes are in."""
+    SQLite's write lock; they open their own short write transaction once the bytes are in.
+
+    Such a request holds two pooled connections at its peak, so only `upload_slots` of them run at
+    once (the others wait here, holding none): 50 uploads at once used to take one connection each and
+    then wait for a second until the pool timed out, answering 500.
+    """
     database: Database = state.database
-    async with database.transaction(read_only=True) as session:
+    gate = state.get("upload_gate")
+    if gate is None:
+        # A plain semaphore, not a CapacityLimiter: the session's cleanup may run in another task.
+        gate = state.upload_gate = anyio.Semaphore(database.upload_slots)
+    async with gate, database.transaction(read_only=True) as session:
         yield session
 
 

@@ -15,24 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 from backend.settings import Settings
 from tests.conftest import SECRET
 
 CARELOG = Path(sys.executable).parent / "carelog"
-
-# Each upload, and each PUT /api/checkins, holds a pooled read connection (principal, person) for its
-# whole life and opens a second one for its short write; SQLite's pool has 16. With 16 or more of them
-# in flight, every connection is held by a request waiting for its second: nothing moves until the
-# 30 s pool timeout, then 500s. 12 at once stays clear of that; the 20- and 50-at-once cases are
-# xfails until those routes give their read connection back first (reported to the lead).
-AT_ONCE_WITHIN_POOL = 12
-# Not strict: should a faster machine squeeze through, CI must not fail for it.
-POOL_DEADLOCK = pytest.mark.xfail(
-    strict=False,
-    reason="upload routes hold a pooled read connection while waiting for a second one: pool deadlock",
-)
 
 
 def carelog_env(settings: Settings, **extra: str) -> dict[str, str]:
