@@ -71,7 +71,12 @@ async def provide_principal(
 
 def _shows_navigation(request: Request[object, object, State]) -> bool:
     path = request.url.path
-    return request.method == "GET" and not path.startswith(("/api/", "/photos/", "/static/"))
+    # The queue page counts its own entries (one scan fewer on the page a reviewer reloads most).
+    return (
+        request.method == "GET"
+        and path != "/review"
+        and not path.startswith(("/api/", "/photos/", "/static/"))
+    )
 
 
 async def provide_user(principal: NamedDependency[Principal | None]) -> Principal:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from backend.auth.principal import Principal
 from backend.evidence.models import Photo
@@ -27,7 +27,7 @@ from backend.people.models import Person
 from backend.verification.models import Entry, EntryKind
 from backend.verification.policy import reviewable_checkins, reviewable_visits
 from backend.visits import policy as visits_policy
-from backend.visits.models import Pairing, Visit, VisitPhoto, VisitStatus
+from backend.visits.models import Visit, VisitPhoto, VisitStatus
 
 PAGE_SIZE = 20
 RECENT_DAYS = 7
@@ -83,6 +83,15 @@ async def pending_count(db: AsyncSession, user: Principal) -> int:
     return int(await db.scalar(select(func.count()).select_from(rows)) or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Thumb:
+    """What a strip of small photos needs: read as plain columns, not as photo objects."""
+
+    id: int
+    thumb_width: int
+    thumb_height: int
+
+
 @dataclass
 class Card:
     kind: EntryKind
@@ -90,7 +99,7 @@ class Card:
     flagged: bool
     time_zone: str
     # Photos of the same resident or child from the seven days before, newest first.
-    recent: list[Photo] = field(default_factory=list)
+    recent: list[Thumb] = field(default_factory=list)
     # For a reused-photo flag: the earlier photos it matched, where the reviewer may see them.
     earlier: list[Photo] = field(default_factory=list)
     agreement: Agreement | None = None
@@ -163,13 +172,16 @@ async def load_cards(
     visit_ids = [i for k, i, _ in refs if k is EntryKind.VISIT]
     entries: dict[tuple[EntryKind, int], Card] = {}
     if meal_ids:
+        # Many-to-one relations joined into the one query; collections in one query each.
         checkins = await db.scalars(
             select(CheckIn)
             .where(CheckIn.id.in_(meal_ids))
             .options(
-                *meals_policy.checkin_options(),
-                selectinload(CheckIn.agreement).selectinload(Agreement.programme),
-                selectinload(CheckIn.agreement).selectinload(Agreement.neighbour),
+                selectinload(CheckIn.photo_links).joinedload(CheckInPhoto.photo),
+                selectinload(CheckIn.flags),
+                joinedload(CheckIn.resident),
+                joinedload(CheckIn.agreement).joinedload(Agreement.programme),
+                joinedload(CheckIn.agreement).joinedload(Agreement.neighbour),
             )
         )
         for c in checkins:
@@ -180,7 +192,11 @@ async def load_cards(
         visits = await db.scalars(
             select(Visit)
             .where(Visit.id.in_(visit_ids))
-            .options(*visits_policy.visit_options(), selectinload(Visit.pairing).selectinload(Pairing.child))
+            .options(
+                selectinload(Visit.photo_links).joinedload(VisitPhoto.photo),
+                joinedload(Visit.child).joinedload(Person.programme),
+                joinedload(Visit.mother),
+            )
         )
         for v in visits:
             entries[(EntryKind.VISIT, v.id)] = Card(EntryKind.VISIT, v, False, v.child.programme.time_zone)
@@ -208,7 +224,9 @@ async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -
     if meals:
         first = min(_day(c) for c in meals) - timedelta(days=RECENT_DAYS)
         rows = await db.execute(
-            select(CheckIn.resident_id, CheckIn.id, CheckIn.day, Photo)
+            select(
+                CheckIn.resident_id, CheckIn.id, CheckIn.day, Photo.id, Photo.thumb_width, Photo.thumb_height
+            )
             .join(CheckInPhoto, CheckInPhoto.checkin_id == CheckIn.id)
             .join(Photo, Photo.id == CheckInPhoto.photo_id)
             .where(
@@ -219,9 +237,9 @@ async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -
             )
             .order_by(CheckIn.day.desc(), CheckIn.id.desc())
         )
-        by_person: dict[int, list[tuple[int, date, Photo]]] = defaultdict(list)
-        for person_id, entry_id, day, photo in rows:
-            by_person[person_id].append((entry_id, day, photo))
+        by_person: dict[int, list[tuple[int, date, Thumb]]] = defaultdict(list)
+        for person_id, entry_id, day, photo_id, width, height in rows:
+            by_person[person_id].append((entry_id, day, Thumb(photo_id, width, height)))
         for card in meals:
             assert isinstance(card.entry, CheckIn)
             day = card.entry.day
@@ -234,7 +252,9 @@ async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -
     if visits:
         earliest = min(c.entry.visited_at for c in visits if isinstance(c.entry, Visit))
         rows = await db.execute(
-            select(Visit.child_id, Visit.id, Visit.visited_at, Photo)
+            select(
+                Visit.child_id, Visit.id, Visit.visited_at, Photo.id, Photo.thumb_width, Photo.thumb_height
+            )
             .join(VisitPhoto, VisitPhoto.visit_id == Visit.id)
             .join(Photo, Photo.id == VisitPhoto.photo_id)
             .where(
@@ -245,9 +265,9 @@ async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -
             )
             .order_by(Visit.visited_at.desc(), Visit.id.desc())
         )
-        by_child: dict[int, list[tuple[int, Any, Photo]]] = defaultdict(list)
-        for child_id, entry_id, at, photo in rows:
-            by_child[child_id].append((entry_id, at, photo))
+        by_child: dict[int, list[tuple[int, Any, Thumb]]] = defaultdict(list)
+        for child_id, entry_id, at, photo_id, width, height in rows:
+            by_child[child_id].append((entry_id, at, Thumb(photo_id, width, height)))
         for card in visits:
             assert isinstance(card.entry, Visit)
             at = card.entry.visited_at

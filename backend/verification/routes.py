@@ -21,7 +21,13 @@ from backend.settings import Settings
 from backend.verification import policy
 from backend.verification.forms import DecisionForm, parse_bulk_form, parse_decision_form
 from backend.verification.models import Entry, EntryKind, kind_of
-from backend.verification.queue import load_cards, load_queue, load_reviewable, neighbours_in_queue
+from backend.verification.queue import (
+    load_cards,
+    load_queue,
+    load_reviewable,
+    neighbours_in_queue,
+    pending_count,
+)
 from backend.verification.service import ReviewRefused, do_bulk_approve, do_review
 
 
@@ -38,6 +44,7 @@ def _entry_url(ref: tuple[EntryKind, int] | None) -> str | None:
 
 @get("/review", name="review.queue")
 async def queue(
+    request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     kind: FromQuery[str | None] = None,
@@ -49,6 +56,10 @@ async def queue(
     policy.require_reviewer(user)
     chosen = EntryKind(kind) if kind in {k.value for k in EntryKind} else None
     page = await load_queue(db, user, kind=chosen, offset=max(0, min(offset, 1_000_000)))
+    # The navigation's count, from this page's own total when it covers the whole queue (see deps).
+    request.state.review_pending = (
+        page.total if chosen is None and page.cards else await pending_count(db, user)
+    )
     return Template(
         template_name="verification/queue.html",
         context={
@@ -114,13 +125,6 @@ async def decide(
         except ReviewRefused as exc:
             form.errors[exc.field] = str(exc.detail)
     if form.errors:
-        if from_queue and request.headers.get("hx-request"):
-            cards = await load_cards(db, user, [(entry_kind, entry.id, False)])
-            return Template(
-                template_name="verification/_card.html",
-                context={"principal": user, "card": cards[0], "form": form, "open_form": True},
-                status_code=422,
-            )
         return await _entry_page(db, user, entry, form=form, status_code=422)
     if request.headers.get("hx-request") and from_queue:
         return Template(

@@ -39,14 +39,15 @@ def test_worker_decides_meals_and_the_neighbour_fixes_the_one_sent_back(
     page.locator(f"#card-{approve_ref} button.approve").tap()
     expect(page.locator(f"#card-{approve_ref}")).to_have_class(re.compile(r"\bdecided\b"))
 
-    # Another goes back with a reason and a note.
-    card = page.locator(f"#card-{send_back_ref}")
-    card.locator("details.send-back > summary").tap()
-    card.locator("select[name=reason]").select_option("dishes_mismatch")
-    card.locator("textarea[name=note]").fill("照片里看不到青菜")
+    # Another goes back with a reason and a note, on its own page (one tap from the card).
+    page.locator(f"#card-{send_back_ref} a.send-back-link").tap()
+    expect(page).to_have_url(re.compile(rf"/review/{send_back_ref.replace('-', '/')}#decision-form$"))
+    page.locator("#decision-form select[name=reason]").select_option("dishes_mismatch")
+    page.locator("#decision-form textarea[name=note]").fill("照片里看不到青菜")
     page.screenshot(path=str(artifacts_dir / "review-send-back.png"), full_page=True)
-    card.locator("button[value=needs_fix]").tap()
-    expect(page.locator(f"#card-{send_back_ref}")).to_have_class(re.compile(r"\bdecided\b"))
+    page.locator("#decide-needs-fix").tap()
+    expect(page).not_to_have_url(re.compile(rf"/review/{send_back_ref.replace('-', '/')}"))
+    page.goto(page.url.split("/review")[0] + "/review")
     page.reload()
     expect(page.locator("#nav-review .badge")).to_have_text(str(waiting - 2))
 
