@@ -97,15 +97,16 @@ async def lock_period(
     FOR UPDATE by closing (PostgreSQL; SQLite writers are serialised anyway). Whichever comes
     second waits for the other and then sees what it did."""
     month = month_of(day)
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await db.execute(
-        insert(SettlementPeriod)
-        .values(programme_id=programme_id, month=month, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["programme_id", "month"])
-    )
     query = select(SettlementPeriod).where(
         SettlementPeriod.programme_id == programme_id, SettlementPeriod.month == month
     )
+    if await db.scalar(select(query.exists())) is not True:
+        insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await db.execute(
+            insert(SettlementPeriod)
+            .values(programme_id=programme_id, month=month, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["programme_id", "month"])
+        )
     query = query.with_for_update() if for_update else query.with_for_update(read=True)
     period = await db.scalar(query.execution_options(populate_existing=True))
     assert period is not None

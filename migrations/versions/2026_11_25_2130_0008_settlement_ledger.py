@@ -120,9 +120,12 @@ _PG_UP = [
         m date := date_trunc('month', p_day)::date;
         closed timestamptz;
     BEGIN
-        INSERT INTO settlement_period (programme_id, month, created_at)
-        VALUES (p_programme, m, now())
-        ON CONFLICT (programme_id, month) DO NOTHING;
+        -- Insert only when missing: ON CONFLICT would still use up a sequence number every time.
+        IF NOT EXISTS (SELECT 1 FROM settlement_period p WHERE p.programme_id = p_programme AND p.month = m) THEN
+            INSERT INTO settlement_period (programme_id, month, created_at)
+            VALUES (p_programme, m, now())
+            ON CONFLICT (programme_id, month) DO NOTHING;
+        END IF;
         SELECT p.closed_at INTO closed FROM settlement_period p
         WHERE p.programme_id = p_programme AND p.month = m
         FOR SHARE;
