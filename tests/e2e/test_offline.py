@@ -58,8 +58,8 @@ def until(condition: Callable[[], bool], what: str, page: Page) -> None:
         page.wait_for_timeout(100)
 
 
-def open_neighbour(page: Page, sign_in: SignIn) -> None:
-    sign_in(page, personas.NEIGHBOUR)
+def open_neighbour(page: Page, sign_in: SignIn, handle: str = personas.NEIGHBOUR) -> None:
+    sign_in(page, handle)
     # Another test may have switched her to English on this server (the choice is stored): back to 中文.
     if page.locator("html").get_attribute("lang") == "en":
         page.get_by_role("button", name="中文", exact=True).tap()
@@ -303,3 +303,37 @@ def test_signing_out_with_unsent_entries_asks_first_and_then_leaves_nothing_on_t
     )
     assert all(url == "/offline" or url.startswith("/static/") for url in cached), cached
     assert checkins_on(live_server.workdir / "carelog.db", agreement, day) == []
+
+
+def test_a_visit_logged_offline_arrives_once_with_its_time_in_the_programme_zone(
+    page: Page, live_server: LiveServer, sign_in: SignIn, browser_log: BrowserLog, tmp_path: Path
+) -> None:
+    day = meal_day(0)
+    photo = camera_photo(tmp_path / "visit.jpg", day, 16, 20)
+    open_neighbour(page, sign_in, personas.OTHER_MOTHER)
+    page.goto(live_server.url("/visits/new"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("登记走访")
+    page.locator("#visit-when").fill(f"{day}T16:30")
+    page.locator("input[name=need_area][value=daily_life]").check()
+    page.locator("#visit-note").fill("没有信号的楼道里记下的。")
+    go_offline(page.context)
+    page.locator("#visit-photos").set_input_files(str(photo))
+    page.locator("#visit-submit").tap()
+    expect(page.locator("#outbox").get_by_role("status")).to_have_text(SAVED, timeout=WAIT_S * 1000)
+    [entry] = outbox_entries(page)
+    assert entry["kind"] == "visit"
+    assert entry["body"]["visited_at"] == f"{day}T16:30:00+08:00"  # Asia/Shanghai, no clock change
+    assert entry["photos"][0]["bytes"] <= MAX_UPLOAD and entry["photos"][0]["captured"].endswith("16:20:00")
+
+    go_online(page.context)
+    page.wait_for_function(
+        "async () => (await window.carelogOutbox.flush(), window.carelogOutbox.count() === 0)"
+    )
+    assert outbox_entries(page) == []
+    with sqlite3.connect(f"file:{live_server.workdir / 'carelog.db'}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT visited_at, note FROM visit WHERE replace(client_uuid, '-', '') = ?",
+            (entry["uuid"].replace("-", ""),),
+        ).fetchall()
+    assert [(str(at)[:19], note) for at, note in rows] == [(f"{day} 08:30:00", "没有信号的楼道里记下的。")]
+    browser_log.assert_clean()

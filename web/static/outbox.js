@@ -423,7 +423,8 @@
 
   function render() {
     if (!panel || !window.indexedDB) return Promise.resolve();
-    return getAll().catch(function () { return []; }).then(function (all) {
+    return getAll().catch(function () { return null; }).then(function (all) {
+      if (!all) return; // storage unreadable this moment: keep showing what was shown
       var entries = mine(all);
       count = entries.length;
       panel.querySelector('.outbox-list').replaceChildren.apply(panel.querySelector('.outbox-list'), entries.map(item));
