@@ -129,6 +129,36 @@ def test_offline_a_page_is_answered_by_the_kept_offline_page_and_nothing_persona
     browser_log.assert_clean()
 
 
+def _jpeg(exif: Image.Exif | None) -> list[int]:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, "JPEG", exif=exif.tobytes() if exif else b"")
+    return list(buffer.getvalue())
+
+
+def _exif(endian: str, **tags: str) -> Image.Exif:
+    exif = Image.Exif()
+    exif.endian = endian
+    exif[0x0112] = 6
+    exif[0x8769] = {int(key[1:], 16): value for key, value in tags.items()}
+    return exif
+
+
+def test_the_phone_reads_the_capture_time_from_exif_and_nothing_from_a_broken_file(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(live_server.url("/offline"))
+    read = "async (bytes) => window.carelogOutbox.exifTime(new Blob([new Uint8Array(bytes)]))"
+    big = _jpeg(_exif(">", x9003="2026:11:20 09:30:00", x9011="+08:00"))
+    little = _jpeg(_exif("<", x9003="2026:11:21 18:05:59"))
+    assert page.evaluate(read, big) == "2026-11-20T09:30:00+08:00"
+    assert page.evaluate(read, little) == "2026-11-21T18:05:59"
+    assert page.evaluate(read, _jpeg(_exif("<", x9003="not a time"))) is None
+    assert page.evaluate(read, _jpeg(None)) is None
+    broken = big[:40] + [0xFF] * 30  # an APP1 segment cut short
+    assert page.evaluate(read, broken) is None
+    assert page.evaluate(read, list(b"\x89PNG\r\n\x1a\n" + bytes(60))) is None
+
+
 if __name__ == "__main__":
     with sync_playwright() as pw:
         write_icons(pw)
