@@ -212,23 +212,49 @@ def _download(state: State, spec: ExportSpec, stem: str, kind: str) -> Stream:
     )
 
 
+async def _neighbour_agreements(
+    db: AsyncSession, programme: Programme, neighbour: int | None
+) -> list[int] | None:
+    """With `?neighbour=<user id>`, the statement of one neighbour: her agreements in the programme
+    (none, for an unknown id: an empty statement, nothing revealed)."""
+    if neighbour is None:
+        return None
+    return list(
+        await db.scalars(
+            select(Agreement.id).where(
+                Agreement.programme_id == programme.id, Agreement.neighbour_id == neighbour
+            )
+        )
+    )
+
+
 @get("/settlement/{meal_programme_id:int}/statement", name="settlement.statement")
 async def programme_statement(
     meal_programme_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
+    neighbour: FromQuery[int | None] = None,
 ) -> Template:
     programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
-    return await _statement_page(db, user, programme, month_param(month, _default_month(programme)), None)
+    only = await _neighbour_agreements(db, programme, neighbour)
+    return await _statement_page(db, user, programme, month_param(month, _default_month(programme)), only)
 
 
 async def _programme_export(
-    db: AsyncSession, user: Principal, state: State, programme_id: int, month: str | None, kind: str
+    db: AsyncSession,
+    user: Principal,
+    state: State,
+    programme_id: int,
+    month: str | None,
+    neighbour: int | None,
+    kind: str,
 ) -> Stream:
     programme = await policy.get_settlement_programme_for(db, user, programme_id)
-    spec = export_spec(programme, month_param(month, _default_month(programme)))
-    return _download(state, spec, f"settlement-{programme.id}", kind)
+    only = await _neighbour_agreements(db, programme, neighbour)
+    spec = export_spec(programme, month_param(month, _default_month(programme)), only)
+    stem = f"settlement-{programme.id}" + (f"-neighbour-{neighbour}" if neighbour is not None else "")
+    return _download(state, spec, stem, kind)
 
 
 @get("/settlement/{meal_programme_id:int}/statement.csv", name="settlement.statement_csv")
@@ -238,8 +264,9 @@ async def programme_statement_csv(
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
+    neighbour: FromQuery[int | None] = None,
 ) -> Stream:
-    return await _programme_export(db, user, state, meal_programme_id, month, "csv")
+    return await _programme_export(db, user, state, meal_programme_id, month, neighbour, "csv")
 
 
 @get("/settlement/{meal_programme_id:int}/statement.xlsx", name="settlement.statement_xlsx")
@@ -249,8 +276,9 @@ async def programme_statement_xlsx(
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     month: FromQuery[str | None] = None,
+    neighbour: FromQuery[int | None] = None,
 ) -> Stream:
-    return await _programme_export(db, user, state, meal_programme_id, month, "xlsx")
+    return await _programme_export(db, user, state, meal_programme_id, month, neighbour, "xlsx")
 
 
 async def _agreement_and_month(

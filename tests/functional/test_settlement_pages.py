@@ -203,3 +203,32 @@ async def test_a_closed_month_refuses_writes_through_every_route(
         assert fixed.status is N and fixed.superseded_at is None
     page = await staff.get(f"/settlement/{pid}", params={"month": _m(this_month())})
     assert "-15.00" in page.text
+
+
+async def test_a_statement_per_neighbour_covers_her_agreements_only(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    qian = await meals_support.agreement_of(database, world.person_id("qian"))  # cooked by 赵桂兰
+    second = await small_cap_agreement(database, world, rate=1500, cap=45000)  # 赵桂兰 too
+    zheng = await meals_support.agreement_of(database, world.person_id("zheng"))  # 孙玉梅
+    worker = world.user_id(personas.SOCIAL_WORKER)
+    await meals(database, qian, last_month(), [A, A], reviewer_id=worker)
+    await meals(database, second, last_month(), [A], reviewer_id=worker, seed=20)
+    await meals(database, zheng, last_month(), [A], reviewer_id=worker, seed=40)
+    staff = await client_as(personas.STAFF)
+    params = {"month": _m(last_month()), "neighbour": str(qian.neighbour_id)}
+    page = await staff.get(f"/settlement/{qian.programme_id}/statement", params=params)
+    assert page.status_code == 200
+    assert "钱老伯" in page.text and "测试老人" in page.text and "郑奶奶" not in page.text
+    assert "45.00" in page.text  # her total over both agreements
+    csv_file = await staff.get(f"/settlement/{qian.programme_id}/statement.csv", params=params)
+    name = f"settlement-{qian.programme_id}-neighbour-{qian.neighbour_id}-{_m(last_month())}.csv"
+    assert csv_file.headers["content-disposition"] == f'attachment; filename="{name}"'
+    rows = [
+        r for r in csv.reader(io.StringIO(csv_file.content.decode("utf-8-sig"))) if r[0] in ("餐", "meal")
+    ]
+    assert len(rows) == 3
+    nobody = await staff.get(
+        f"/settlement/{qian.programme_id}/statement", params={**params, "neighbour": "999999"}
+    )
+    assert nobody.status_code == 200 and "钱老伯" not in nobody.text
