@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -127,6 +128,34 @@ def test_offline_a_page_is_answered_by_the_kept_offline_page_and_nothing_persona
     finally:
         go_online(page.context)
     browser_log.assert_clean()
+
+
+def test_a_new_service_worker_deletes_the_caches_of_earlier_versions(
+    page: Page, live_server: LiveServer, sign_in: SignIn
+) -> None:
+    sign_in(page, personas.OTHER_NEIGHBOUR)
+    wait_until_controlled(page)
+    page.get_by_role("link", name="我的账号").tap()
+    page.wait_for_url(live_server.url("/account"))
+    # htmx keeps no copy of these pages for the back button.
+    assert page.evaluate("() => sessionStorage.getItem('htmx-history-cache')") is None
+    source = page.evaluate("() => fetch('/sw.js').then((r) => r.text())")
+    version = re.search(r'const VERSION = "([0-9a-f]+)"', source)
+    assert version is not None
+    # As if an earlier version had left its shell behind: the next worker to activate removes it.
+    page.evaluate(
+        """async () => {
+            await (await caches.open('carelog-shell-0123456789ab')).put('/static/old.css', new Response('x'));
+            await (await navigator.serviceWorker.getRegistration()).unregister();
+        }"""
+    )
+    context = page.context
+    page.close()  # the unregistered worker goes once no page uses it
+    again = context.new_page()
+    again.goto(live_server.url("/account"))
+    again.wait_for_function("async () => (await navigator.serviceWorker.ready).active.state === 'activated'")
+    keys = again.evaluate("() => caches.keys()")
+    assert keys == [f"carelog-shell-{version.group(1)}"]
 
 
 def _jpeg(exif: Image.Exif | None) -> list[int]:
