@@ -26,7 +26,7 @@ from backend.errors import Conflict, Forbidden
 from backend.i18n import gettext as _
 from backend.meals.models import CheckIn, CheckInStatus
 from backend.people.models import Programme
-from backend.settlement.models import is_month_closed
+from backend.settlement.models import is_month_closed, lock_period
 from backend.verification.models import Decision, Entry, Reason, kind_of, submitter_id
 from backend.visits.models import VisitStatus
 
@@ -85,7 +85,15 @@ async def _refuse_if_undecidable(db: AsyncSession, entry: Entry, *, actor: Actor
         raise Conflict(_("This entry has been replaced by a newer version."))
     if entry.status not in (CheckInStatus.PENDING, VisitStatus.PENDING):
         raise Conflict(_("This entry has already been reviewed."))
-    if await is_month_closed(db, entry.programme_id, await entry_day(db, entry)):
+    day = await entry_day(db, entry)
+    # A meal's month is locked (FOR SHARE) as the database trigger does, so a review and the closing of
+    # its month cannot pass each other on PostgreSQL: whichever comes second sees what the other did.
+    closed = (
+        (await lock_period(db, entry.programme_id, day)).closed_at is not None
+        if isinstance(entry, CheckIn)
+        else await is_month_closed(db, entry.programme_id, day)
+    )
+    if closed:
         raise Conflict(_("This month is closed; nothing in it can change."))
 
 
