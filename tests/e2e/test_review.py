@@ -78,6 +78,25 @@ def test_worker_decides_meals_and_the_neighbour_fixes_the_one_sent_back(
     expect(page).to_have_url(re.compile(r"/review(/\w+/\d+)?$"))
     page.goto(page.url.split("/review")[0] + f"/meals/checkins/{fixed_id}")
     expect(page.locator(".tag.status-approved")).to_be_visible()
+
+    # Staff close last month (the demo's, all reviewed) and its statement pays 15.00 a meal. Another
+    # browser test of this server only reads that month, in either state.
+    staff = new_phone()
+    sign_in(staff, personas.STAFF)
+    staff.locator("a[href='/settlement']").first.tap()
+    staff.locator("ul.list a").first.tap()
+    expect(staff).to_have_url(re.compile(r"/settlement/\d+\?month=\d{4}-\d{2}$"))
+    if staff.locator("#close-form").count():
+        staff.locator("#close-form input[name=confirm]").check()
+        staff.locator("#close-form button[type=submit]").tap()
+        expect(staff.locator("#close-form")).to_have_count(0)
+    staff.screenshot(path=str(artifacts_dir / "review-month-closed.png"), full_page=True)
+    staff.locator("a[href*='/statement?month=']").first.tap()
+    amounts = staff.locator(".settle-table tbody td.num")
+    expect(amounts.first).to_have_text(re.compile(r"^15\.00"))
+    paid = [amounts.nth(n).inner_text() for n in range(amounts.count())]
+    assert paid.count("15.00") >= 39, paid  # 19 + 20 meals, and 冯爷爷's until the cap
+    expect(staff.locator("code.hash").first).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     browser_log.assert_clean()
 
 
