@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -211,11 +210,13 @@ async def load_cards(
     return cards
 
 
-def _day(card: Card) -> date:
-    entry = card.entry
-    if isinstance(entry, CheckIn):
-        return entry.day
-    return entry.visited_at.astimezone(ZoneInfo(card.time_zone)).date()
+def _moment(card: Card) -> Any:
+    """When an entry happened, as its table stores it: a meal's day, a visit's time."""
+    return card.entry.day if isinstance(card.entry, CheckIn) else card.entry.visited_at
+
+
+def _person_id(card: Card) -> int:
+    return card.entry.resident_id if isinstance(card.entry, CheckIn) else card.entry.child_id
 
 
 async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -> None:
@@ -225,59 +226,35 @@ async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -
     the reviewer may decide, and an entry's photos are always of its own person (the check-in and
     visit services refuse any other), so she may see them. On PostgreSQL that condition cost 35 ms.
     """
-    meals = [c for c in cards if c.kind is EntryKind.MEAL]
-    if meals:
-        first = min(_day(c) for c in meals) - timedelta(days=RECENT_DAYS)
+    week = timedelta(days=RECENT_DAYS)
+    kinds = (
+        (EntryKind.MEAL, CheckIn, CheckIn.resident_id, CheckIn.day, CheckInPhoto, CheckInPhoto.checkin_id),
+        (EntryKind.VISIT, Visit, Visit.child_id, Visit.visited_at, VisitPhoto, VisitPhoto.visit_id),
+    )
+    for kind, model, person, moment, link, link_entry in kinds:
+        mine = [c for c in cards if c.kind is kind]
+        if not mine:
+            continue
         rows = await db.execute(
-            select(
-                CheckIn.resident_id, CheckIn.id, CheckIn.day, Photo.id, Photo.thumb_width, Photo.thumb_height
-            )
-            .join(CheckInPhoto, CheckInPhoto.checkin_id == CheckIn.id)
-            .join(Photo, Photo.id == CheckInPhoto.photo_id)
+            select(person, model.id, moment, Photo.id, Photo.thumb_width, Photo.thumb_height)
+            .join(link, link_entry == model.id)
+            .join(Photo, Photo.id == link.photo_id)
             .where(
-                CheckIn.resident_id.in_({c.entry.resident_id for c in meals if isinstance(c.entry, CheckIn)}),
-                CheckIn.day >= first,
-                CheckIn.superseded_at.is_(None),
+                person.in_({_person_id(c) for c in mine}),
+                moment >= min(_moment(c) for c in mine) - week,
+                model.superseded_at.is_(None),
             )
-            .order_by(CheckIn.day.desc(), CheckIn.id.desc())
+            .order_by(moment.desc(), model.id.desc())
         )
-        by_person: dict[int, list[tuple[int, date, Thumb]]] = defaultdict(list)
-        for person_id, entry_id, day, photo_id, width, height in rows:
-            by_person[person_id].append((entry_id, day, Thumb(photo_id, width, height)))
-        for card in meals:
-            assert isinstance(card.entry, CheckIn)
-            day = card.entry.day
+        by_person: dict[int, list[tuple[int, Any, Thumb]]] = defaultdict(list)
+        for person_id, entry_id, when, photo_id, width, height in rows:
+            by_person[person_id].append((entry_id, when, Thumb(photo_id, width, height)))
+        for card in mine:
+            at = _moment(card)
             card.recent = [
-                photo
-                for entry_id, other_day, photo in by_person[card.entry.resident_id]
-                if entry_id != card.entry.id and day - timedelta(days=RECENT_DAYS) <= other_day <= day
-            ]
-    visits = [c for c in cards if c.kind is EntryKind.VISIT]
-    if visits:
-        earliest = min(c.entry.visited_at for c in visits if isinstance(c.entry, Visit))
-        rows = await db.execute(
-            select(
-                Visit.child_id, Visit.id, Visit.visited_at, Photo.id, Photo.thumb_width, Photo.thumb_height
-            )
-            .join(VisitPhoto, VisitPhoto.visit_id == Visit.id)
-            .join(Photo, Photo.id == VisitPhoto.photo_id)
-            .where(
-                Visit.child_id.in_({c.entry.child_id for c in visits if isinstance(c.entry, Visit)}),
-                Visit.visited_at >= earliest - timedelta(days=RECENT_DAYS),
-                Visit.superseded_at.is_(None),
-            )
-            .order_by(Visit.visited_at.desc(), Visit.id.desc())
-        )
-        by_child: dict[int, list[tuple[int, Any, Thumb]]] = defaultdict(list)
-        for child_id, entry_id, at, photo_id, width, height in rows:
-            by_child[child_id].append((entry_id, at, Thumb(photo_id, width, height)))
-        for card in visits:
-            assert isinstance(card.entry, Visit)
-            at = card.entry.visited_at
-            card.recent = [
-                photo
-                for entry_id, other_at, photo in by_child[card.entry.child_id]
-                if entry_id != card.entry.id and at - timedelta(days=RECENT_DAYS) <= other_at <= at
+                thumb
+                for entry_id, when, thumb in by_person[_person_id(card)]
+                if entry_id != card.entry.id and at - week <= when <= at
             ]
 
 
