@@ -25,6 +25,7 @@ from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, 
 from backend.people.models import Person
 from backend.verification.models import Entry, EntryKind
 from backend.verification.policy import reviewable_checkins, reviewable_visits
+from backend.verification.service import is_flagged
 from backend.visits import policy as visits_policy
 from backend.visits.models import Visit, VisitPhoto, VisitStatus
 
@@ -95,7 +96,6 @@ class Thumb:
 class Card:
     kind: EntryKind
     entry: Entry
-    flagged: bool
     time_zone: str
     # Photos of the same resident or child from the seven days before, newest first.
     recent: list[Thumb] = field(default_factory=list)
@@ -122,6 +122,11 @@ class Card:
     @property
     def sampled(self) -> bool:
         return self.entry.sampled_at is not None
+
+    @property
+    def flagged(self) -> bool:
+        """The same rule as the queue's order (its SQL form in _meal_rows and _visit_rows)."""
+        return is_flagged(self.entry)
 
 
 @dataclass
@@ -159,16 +164,14 @@ async def load_queue(
         total = int(page[0][3])
     else:
         total = int(await db.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
-    refs = [(EntryKind(k), int(i), bool(f)) for k, i, f, _total in page]
+    refs = [(EntryKind(k), int(i)) for k, i, _flagged, _total in page]
     cards = await load_cards(db, user, refs)
     return QueuePage(cards=cards, total=total, offset=offset, kind=kind)
 
 
-async def load_cards(
-    db: AsyncSession, user: Principal, refs: list[tuple[EntryKind, int, bool]]
-) -> list[Card]:
-    meal_ids = [i for k, i, _ in refs if k is EntryKind.MEAL]
-    visit_ids = [i for k, i, _ in refs if k is EntryKind.VISIT]
+async def load_cards(db: AsyncSession, user: Principal, refs: list[tuple[EntryKind, int]]) -> list[Card]:
+    meal_ids = [i for k, i in refs if k is EntryKind.MEAL]
+    visit_ids = [i for k, i in refs if k is EntryKind.VISIT]
     entries: dict[tuple[EntryKind, int], Card] = {}
     if meal_ids:
         # Many-to-one relations joined into the one query; collections in one query each.
@@ -185,7 +188,7 @@ async def load_cards(
         )
         for c in checkins:
             entries[(EntryKind.MEAL, c.id)] = Card(
-                EntryKind.MEAL, c, False, c.agreement.programme.time_zone, agreement=c.agreement
+                EntryKind.MEAL, c, c.agreement.programme.time_zone, agreement=c.agreement
             )
     if visit_ids:
         visits = await db.scalars(
@@ -198,13 +201,8 @@ async def load_cards(
             )
         )
         for v in visits:
-            entries[(EntryKind.VISIT, v.id)] = Card(EntryKind.VISIT, v, False, v.child.programme.time_zone)
-    cards = []
-    for kind, entry_id, flagged in refs:
-        card = entries.get((kind, entry_id))
-        if card is not None:
-            card.flagged = flagged
-            cards.append(card)
+            entries[(EntryKind.VISIT, v.id)] = Card(EntryKind.VISIT, v, v.child.programme.time_zone)
+    cards = [entries[ref] for ref in refs if ref in entries]
     await _attach_recent(db, user, cards)
     await _attach_earlier(db, user, cards)
     return cards

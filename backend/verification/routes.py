@@ -80,7 +80,7 @@ async def _entry_page(
     status_code: int = 200,
 ) -> Template:
     kind = kind_of(entry)
-    cards = await load_cards(db, user, [(kind, entry.id, False)])
+    cards = await load_cards(db, user, [(kind, entry.id)])
     before, after = await neighbours_in_queue(db, user, kind, entry.id)
     return Template(
         template_name="verification/entry.html",

@@ -169,20 +169,19 @@ async def do_bulk_approve(
     now = now or utcnow()
     rng = rng or random.SystemRandom()
     result = BulkResult()
-    eligible: list[Entry] = []
-    for entry in entries:
-        if (
-            is_flagged(entry)
-            or entry.superseded_at is not None
-            or entry.status not in (CheckInStatus.PENDING, VisitStatus.PENDING)
-        ):
-            result.skipped.append(entry)
-            continue
-        await _refuse_if_undecidable(db, entry, actor=actor)
-        eligible.append(entry)
+    eligible = [
+        entry
+        for entry in entries
+        if not is_flagged(entry)
+        and entry.superseded_at is None
+        and entry.status in (CheckInStatus.PENDING, VisitStatus.PENDING)
+    ]
+    result.skipped = [entry for entry in entries if entry not in eligible]
     held = set(map(id, rng.sample(eligible, sample_size(len(eligible), sample_percent))))
     for entry in eligible:
         if id(entry) in held:
+            # do_review checks the others; a held entry is only marked, but under the same rules.
+            await _refuse_if_undecidable(db, entry, actor=actor)
             entry.sampled_at = now
             await db.flush()
             await audit.record(
