@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import MetaData, event
+from sqlalchemy import ForeignKey, MetaData, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -45,6 +45,18 @@ def utcnow() -> datetime:
 
 class CreatedAt:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewMarks:
+    """What a review leaves on an entry (meal check-ins and visits; see verification/): who decided
+    and when (statements print both beside each paid meal), and when a bulk approval held the entry
+    back in its random sample, after which it must be opened and decided one by one."""
+
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    sampled_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:

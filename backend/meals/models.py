@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.db import Base, CreatedAt
+from backend.db import Base, CreatedAt, ReviewMarks
 from backend.evidence.models import Photo
 from backend.people.models import Person, Programme, User, str_enum
 
@@ -199,7 +199,7 @@ class MenuEntry(CreatedAt, Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
 
 
-class CheckIn(CreatedAt, Base):
+class CheckIn(ReviewMarks, CreatedAt, Base):
     __tablename__ = "meal_checkin"
     __table_args__ = (
         # One current check-in per agreement, slot and day, on both engines.
@@ -251,14 +251,6 @@ class CheckIn(CreatedAt, Base):
         ForeignKey("meal_checkin.id", ondelete="RESTRICT"), unique=True, default=None
     )
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Who decided and when (verification/): the statement prints both beside each paid meal.
-    reviewed_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
-    )
-    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Set when a bulk approval held this entry back as part of its random sample: it must be
-    # opened and decided one by one, and bulk approval skips it from then on.
-    sampled_at: Mapped[datetime | None] = mapped_column(default=None)
 
     agreement: Mapped[Agreement] = relationship()
     resident: Mapped[Person] = relationship()

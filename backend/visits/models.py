@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.db import Base, CreatedAt, utcnow
+from backend.db import Base, CreatedAt, ReviewMarks, utcnow
 from backend.evidence.models import Photo
 from backend.people.models import Area, Person, User, str_enum
 
@@ -185,7 +185,7 @@ class ChecklistItem(CreatedAt, Base):
     retired_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class Visit(CreatedAt, Base):
+class Visit(ReviewMarks, CreatedAt, Base):
     __tablename__ = "visit"
     __table_args__ = (
         CheckConstraint("duration_minutes >= 5 AND duration_minutes <= 720", name="duration_range"),
@@ -231,13 +231,6 @@ class Visit(CreatedAt, Base):
         ForeignKey("visit.id", ondelete="RESTRICT"), unique=True, default=None
     )
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Who decided and when, and whether a bulk approval held it back for a one-by-one look (as for
-    # meal check-ins).
-    reviewed_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
-    )
-    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
-    sampled_at: Mapped[datetime | None] = mapped_column(default=None)
 
     pairing: Mapped[Pairing] = relationship()
     child: Mapped[Person] = relationship()
