@@ -45,11 +45,15 @@ def _covered(m: type[Membership], user: Principal) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
+# Built once: an alias made per request costs milliseconds (SQLAlchemy copies the table's columns).
+_ACTIVE = aliased(Membership, name="active_membership")
+_UNCOVERED = aliased(Membership, name="uncovered_membership")
+
+
 def issuable_users(user: Principal) -> ColumnElement[bool]:
     if not may_issue_cards(user):
         return false()
-    active = aliased(Membership)
-    uncovered = aliased(Membership)
+    active, uncovered = _ACTIVE, _UNCOVERED
     has_any = exists().where(active.user_id == User.id, active.ended_at.is_(None))
     has_uncovered = exists().where(
         uncovered.user_id == User.id, uncovered.ended_at.is_(None), not_(_covered(uncovered, user))

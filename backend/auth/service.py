@@ -13,9 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from backend import audit
 from backend.audit import Actor
@@ -23,7 +22,7 @@ from backend.auth.models import Session, SignInCode
 from backend.auth.principal import Grant, Principal
 from backend.db import utcnow
 from backend.i18n import lazy_gettext
-from backend.people.models import Membership, User
+from backend.people.models import Area, Membership, Programme, User
 
 # Crockford's base32 without I, L, O, U: easy to read aloud and to type on a phone.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -160,47 +159,59 @@ async def load_principal(db: AsyncSession, token: str, *, secret_key: str) -> Pr
     """The user behind a session cookie, or None when the session is unknown, ended, expired or disabled."""
     if not token or len(token) > 200:
         return None
-    row = (
+    # One query on every request: the session, its user and her current memberships (one row each,
+    # or one row of NULLs for a user with none), instead of a second query for the memberships.
+    rows = (
         await db.execute(
-            select(Session, User)
+            select(
+                Session.id,
+                User.id,
+                User.display_name,
+                User.locale,
+                User.is_admin,
+                Membership.programme_id,
+                Programme.name,
+                Programme.kind,
+                Membership.role,
+                Membership.area_id,
+                Area.path,
+                Area.name,
+            )
+            .select_from(Session)
             .join(User, User.id == Session.user_id)
+            .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.ended_at.is_(None)))
+            .outerjoin(Programme, Programme.id == Membership.programme_id)
+            .outerjoin(Area, Area.id == Membership.area_id)
             .where(
                 Session.token_hash == keyed_hash(secret_key, token),
                 Session.revoked_at.is_(None),
                 Session.expires_at > utcnow(),
                 User.is_active.is_(True),
             )
-        )
-    ).first()
-    if row is None:
-        return None
-    session, user = row
-    memberships = (
-        await db.scalars(
-            select(Membership)
-            .where(Membership.user_id == user.id, Membership.ended_at.is_(None))
-            # One query on every request, not three: both are many-to-one.
-            .options(joinedload(Membership.programme), joinedload(Membership.area))
             .order_by(Membership.id)
         )
     ).all()
+    if not rows:
+        return None
+    session_id, user_id, display_name, locale, is_admin = rows[0][:5]
     grants = tuple(
         Grant(
-            programme_id=m.programme_id,
-            programme_name=m.programme.name,
-            programme_kind=m.programme.kind,
-            role=m.role,
-            area_id=m.area_id,
-            area_path=m.area.path,
-            area_name=m.area.name,
+            programme_id=programme_id,
+            programme_name=programme_name,
+            programme_kind=programme_kind,
+            role=role,
+            area_id=area_id,
+            area_path=area_path,
+            area_name=area_name,
         )
-        for m in memberships
+        for *_, programme_id, programme_name, programme_kind, role, area_id, area_path, area_name in rows
+        if programme_id is not None
     )
     return Principal(
-        id=user.id,
-        session_id=session.id,
-        display_name=user.display_name,
-        locale=user.locale,
-        is_admin=user.is_admin,
+        id=user_id,
+        session_id=session_id,
+        display_name=display_name,
+        locale=locale,
+        is_admin=is_admin,
         grants=grants,
     )

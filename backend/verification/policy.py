@@ -29,10 +29,19 @@ def _people_under(path: str) -> Any:
     )
 
 
+def _review_areas(user: Principal) -> list[tuple[str, list[int]]]:
+    """The reviewer's area trees, each with the programmes she reviews there (one condition per tree,
+    not per grant: a worker of two programmes in one area scans that area once)."""
+    areas: dict[str, list[int]] = {}
+    for g in user.grants_for(Role.SOCIAL_WORKER):
+        areas.setdefault(g.area_path, []).append(g.programme_id)
+    return sorted((path, sorted(ids)) for path, ids in areas.items())
+
+
 def reviewable_checkins(user: Principal) -> ColumnElement[bool]:
     conditions = [
-        and_(CheckIn.programme_id == g.programme_id, CheckIn.resident_id.in_(_people_under(g.area_path)))
-        for g in user.grants_for(Role.SOCIAL_WORKER)
+        and_(CheckIn.programme_id.in_(ids), CheckIn.resident_id.in_(_people_under(path)))
+        for path, ids in _review_areas(user)
     ]
     if not conditions:
         return false()
@@ -41,8 +50,8 @@ def reviewable_checkins(user: Principal) -> ColumnElement[bool]:
 
 def reviewable_visits(user: Principal) -> ColumnElement[bool]:
     conditions = [
-        and_(Visit.programme_id == g.programme_id, Visit.child_id.in_(_people_under(g.area_path)))
-        for g in user.grants_for(Role.SOCIAL_WORKER)
+        and_(Visit.programme_id.in_(ids), Visit.child_id.in_(_people_under(path)))
+        for path, ids in _review_areas(user)
     ]
     if not conditions:
         return false()

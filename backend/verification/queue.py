@@ -11,21 +11,30 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal, or_, select, union_all
+from sqlalchemy import bindparam, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
 
 from backend.auth.principal import Principal
 from backend.evidence.models import Photo
 from backend.evidence.policy import visible_photos
 from backend.meals import policy as meals_policy
-from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, CheckInStatus
-from backend.people.models import Person
+from backend.meals.models import CheckIn, CheckInFlag, CheckInPhoto, CheckInStatus
 from backend.verification.models import Entry, EntryKind
 from backend.verification.policy import reviewable_checkins, reviewable_visits
 from backend.verification.service import is_flagged
+from backend.verification.views import (
+    PHOTO_COLUMNS,
+    EntryView,
+    MealView,
+    Named,
+    PhotoView,
+    load_meal_views,
+    load_visit_views,
+    photo_view,
+)
 from backend.visits import policy as visits_policy
 from backend.visits.models import Visit, VisitPhoto, VisitStatus
 
@@ -70,7 +79,10 @@ def _visit_rows(user: Principal) -> Any:
     ).where(Visit.status == VisitStatus.PENDING, Visit.superseded_at.is_(None), reviewable_visits(user))
 
 
+@lru_cache(maxsize=512)
 def _rows(user: Principal, kind: EntryKind | None) -> Any:
+    """The queue's rows as a subquery. Built once per signed-in reviewer and filter: building this
+    statement cost about a third of the page query. Statements are immutable, so sharing is safe."""
     if kind is EntryKind.MEAL:
         return _meal_rows(user).subquery()
     if kind is EntryKind.VISIT:
@@ -95,26 +107,28 @@ class Thumb:
 @dataclass
 class Card:
     kind: EntryKind
-    entry: Entry
-    time_zone: str
+    entry: EntryView
     # Photos of the same resident or child from the seven days before, newest first.
     recent: list[Thumb] = field(default_factory=list)
     # For a reused-photo flag: the earlier photos it matched, where the reviewer may see them.
-    earlier: list[Photo] = field(default_factory=list)
-    agreement: Agreement | None = None
+    earlier: list[PhotoView] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
         return f"{self.kind.value}-{self.entry.id}"
 
     @property
-    def person(self) -> Person:
-        return self.entry.resident if isinstance(self.entry, CheckIn) else self.entry.child
+    def time_zone(self) -> str:
+        return self.entry.time_zone
+
+    @property
+    def person(self) -> Named:
+        return self.entry.resident if isinstance(self.entry, MealView) else self.entry.child
 
     @property
     def off_plan(self) -> list[str]:
         """Dishes sent that the menu did not plan (meals only; empty without a menu)."""
-        if not isinstance(self.entry, CheckIn) or not self.entry.planned_dishes:
+        if not isinstance(self.entry, MealView) or not self.entry.planned_dishes:
             return []
         planned = {d.casefold() for d in self.entry.planned_dishes}
         return [d for d in self.entry.dishes if d.casefold() not in planned]
@@ -170,39 +184,14 @@ async def load_queue(
 
 
 async def load_cards(db: AsyncSession, user: Principal, refs: list[tuple[EntryKind, int]]) -> list[Card]:
-    meal_ids = [i for k, i in refs if k is EntryKind.MEAL]
-    visit_ids = [i for k, i in refs if k is EntryKind.VISIT]
-    entries: dict[tuple[EntryKind, int], Card] = {}
-    if meal_ids:
-        # Many-to-one relations joined into the one query; collections in one query each.
-        checkins = await db.scalars(
-            select(CheckIn)
-            .where(CheckIn.id.in_(meal_ids))
-            .options(
-                selectinload(CheckIn.photo_links).joinedload(CheckInPhoto.photo),
-                selectinload(CheckIn.flags),
-                joinedload(CheckIn.resident),
-                joinedload(CheckIn.agreement).joinedload(Agreement.programme),
-                joinedload(CheckIn.agreement).joinedload(Agreement.neighbour),
-            )
-        )
-        for c in checkins:
-            entries[(EntryKind.MEAL, c.id)] = Card(
-                EntryKind.MEAL, c, c.agreement.programme.time_zone, agreement=c.agreement
-            )
-    if visit_ids:
-        visits = await db.scalars(
-            select(Visit)
-            .where(Visit.id.in_(visit_ids))
-            .options(
-                selectinload(Visit.photo_links).joinedload(VisitPhoto.photo),
-                joinedload(Visit.child).joinedload(Person.programme),
-                joinedload(Visit.mother),
-            )
-        )
-        for v in visits:
-            entries[(EntryKind.VISIT, v.id)] = Card(EntryKind.VISIT, v, v.child.programme.time_zone)
-    cards = [entries[ref] for ref in refs if ref in entries]
+    """Cards for `refs`, in their order, read as plain columns (see views.py for why)."""
+    meals = await load_meal_views(db, [i for k, i in refs if k is EntryKind.MEAL])
+    visits = await load_visit_views(db, [i for k, i in refs if k is EntryKind.VISIT])
+    cards: list[Card] = []
+    for kind, entry_id in refs:
+        view = (meals if kind is EntryKind.MEAL else visits).get(entry_id)
+        if view is not None:
+            cards.append(Card(kind, view))
     await _attach_recent(db, user, cards)
     await _attach_earlier(db, user, cards)
     return cards
@@ -210,11 +199,35 @@ async def load_cards(db: AsyncSession, user: Principal, refs: list[tuple[EntryKi
 
 def _moment(card: Card) -> Any:
     """When an entry happened, as its table stores it: a meal's day, a visit's time."""
-    return card.entry.day if isinstance(card.entry, CheckIn) else card.entry.visited_at
+    return card.entry.day if isinstance(card.entry, MealView) else card.entry.visited_at
 
 
 def _person_id(card: Card) -> int:
-    return card.entry.resident_id if isinstance(card.entry, CheckIn) else card.entry.child_id
+    return card.entry.resident_id if isinstance(card.entry, MealView) else card.entry.child_id
+
+
+def _recent_photos(person: Any, model: Any, moment: Any, link: Any, link_entry: Any) -> Any:
+    """Photos of some people between two moments, newest first (built once per kind, at import)."""
+    return (
+        select(person, model.id, moment, Photo.id, Photo.thumb_width, Photo.thumb_height)
+        .join(link, link_entry == model.id)
+        .join(Photo, Photo.id == link.photo_id)
+        .where(
+            person.in_(bindparam("people", expanding=True)),
+            moment >= bindparam("since", type_=moment.type),
+            moment <= bindparam("until", type_=moment.type),
+            model.superseded_at.is_(None),
+        )
+        .order_by(moment.desc(), model.id.desc())
+    )
+
+
+_RECENT = {
+    EntryKind.MEAL: _recent_photos(
+        CheckIn.resident_id, CheckIn, CheckIn.day, CheckInPhoto, CheckInPhoto.checkin_id
+    ),
+    EntryKind.VISIT: _recent_photos(Visit.child_id, Visit, Visit.visited_at, VisitPhoto, VisitPhoto.visit_id),
+}
 
 
 async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -> None:
@@ -225,24 +238,17 @@ async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -
     visit services refuse any other), so she may see them. On PostgreSQL that condition cost 35 ms.
     """
     week = timedelta(days=RECENT_DAYS)
-    kinds = (
-        (EntryKind.MEAL, CheckIn, CheckIn.resident_id, CheckIn.day, CheckInPhoto, CheckInPhoto.checkin_id),
-        (EntryKind.VISIT, Visit, Visit.child_id, Visit.visited_at, VisitPhoto, VisitPhoto.visit_id),
-    )
-    for kind, model, person, moment, link, link_entry in kinds:
+    for kind, statement in _RECENT.items():
         mine = [c for c in cards if c.kind is kind]
         if not mine:
             continue
         rows = await db.execute(
-            select(person, model.id, moment, Photo.id, Photo.thumb_width, Photo.thumb_height)
-            .join(link, link_entry == model.id)
-            .join(Photo, Photo.id == link.photo_id)
-            .where(
-                person.in_({_person_id(c) for c in mine}),
-                moment >= min(_moment(c) for c in mine) - week,
-                model.superseded_at.is_(None),
-            )
-            .order_by(moment.desc(), model.id.desc())
+            statement,
+            {
+                "people": sorted({_person_id(c) for c in mine}),
+                "since": min(_moment(c) for c in mine) - week,
+                "until": max(_moment(c) for c in mine),
+            },
         )
         by_person: dict[int, list[tuple[int, Any, Thumb]]] = defaultdict(list)
         for person_id, entry_id, when, photo_id, width, height in rows:
@@ -264,8 +270,9 @@ async def _attach_earlier(db: AsyncSession, user: Principal, cards: list[Card]) 
                 wanted[photo.reuse_of_id].append(card)
     if not wanted:
         return
-    rows = await db.scalars(select(Photo).where(Photo.id.in_(wanted), visible_photos(user)))
-    for photo in rows:
+    rows = await db.execute(select(*PHOTO_COLUMNS).where(Photo.id.in_(wanted), visible_photos(user)))
+    for row in rows:
+        photo = photo_view(row.tuple())
         for card in wanted[photo.id]:
             card.earlier.append(photo)
 

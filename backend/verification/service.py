@@ -28,6 +28,7 @@ from backend.meals.models import CheckIn, CheckInStatus
 from backend.people.models import Programme
 from backend.settlement.models import is_month_closed, lock_period
 from backend.verification.models import Decision, Entry, Reason, kind_of, submitter_id
+from backend.verification.views import EntryView, MealView
 from backend.visits.models import VisitStatus
 
 MAX_NOTE = 500
@@ -60,11 +61,11 @@ async def entry_day(db: AsyncSession, entry: Entry) -> date:
     return entry.visited_at.astimezone(ZoneInfo(zone or "Asia/Shanghai")).date()
 
 
-def is_flagged(entry: Entry) -> bool:
+def is_flagged(entry: Entry | EntryView) -> bool:
     """Flagged entries are never bulk-approved: stored flags, a reused photo, or a sample mark."""
     if entry.sampled_at is not None:
         return True
-    if isinstance(entry, CheckIn):
+    if isinstance(entry, CheckIn | MealView):
         return bool(entry.flags)
     return any(p.reuse_of_id is not None for p in entry.photos)
 
