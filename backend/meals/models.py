@@ -223,6 +223,14 @@ class CheckIn(ReviewMarks, CreatedAt, Base):
             sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
             postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
         ),
+        # Closing a month refuses while any of its check-ins is pending (migration 0011).
+        Index(
+            "ix_meal_checkin_pending_programme_day",
+            "programme_id",
+            "day",
+            sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
+            postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
