@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from backend.auth.principal import Grant, Principal
 from backend.errors import Forbidden, NotFound
@@ -58,13 +58,15 @@ def visible_checkins(user: Principal) -> ColumnElement[bool]:
 
 
 def _agreement_options() -> list[Any]:
+    # All many-to-one: joined into the agreement's own query (one round trip, not seven; rows are
+    # not multiplied). The check-in page, which neighbours open at every meal, loads one agreement.
     return [
-        selectinload(Agreement.resident).selectinload(Person.area),
-        selectinload(Agreement.resident).selectinload(Person.programme),
-        selectinload(Agreement.resident).selectinload(Person.guardian),
-        selectinload(Agreement.programme),
-        selectinload(Agreement.neighbour),
-        selectinload(Agreement.social_worker),
+        joinedload(Agreement.resident).joinedload(Person.area),
+        joinedload(Agreement.resident).joinedload(Person.programme),
+        joinedload(Agreement.resident).joinedload(Person.guardian),
+        joinedload(Agreement.programme),
+        joinedload(Agreement.neighbour),
+        joinedload(Agreement.social_worker),
     ]
 
 
