@@ -7,7 +7,8 @@ Closing a month writes one ledger line per approved meal of that month (the meal
 cap carries only the remainder, later ones 0) and records the audit chain's head at closing on the
 period. After closing nothing in that month changes: the service refuses, and the database refuses
 as a second line (triggers of migrations 0005 and 0008 on meal_checkin, settlement_ledger_line and
-settlement_period, on both engines). A correction after closing is an adjustment line dated into a
+settlement_period, on both engines; on PostgreSQL the ledger's is checked once per INSERT statement over
+all its new lines since 0011). A correction after closing is an adjustment line dated into a
 later open month. Ledger lines are never updated or deleted (triggers as for audit_event).
 """
 

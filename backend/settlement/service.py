@@ -126,6 +126,10 @@ async def _write_meal_lines(
         literal(now, table.c.created_at.type),
     )
     columns = ["programme_id", "month", "agreement_id", "kind", "checkin_id", "amount_fen", "created_by_id"]
+    # On PostgreSQL most of this statement's time is the four foreign-key checks of each line (measured
+    # at 310,000 lines: about 10 s of 14 on a loaded 2-core machine; 3.3 s without them). The count
+    # below reads the ledger again rather than INSERT ... RETURNING: measured no cheaper, and it takes
+    # in the month's adjustments too.
     await db.execute(insert(LedgerLine).from_select([*columns, "created_at"], lines))
     meals, total = (
         await db.execute(
