@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Integer, bindparam, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -88,6 +88,18 @@ def _rows(user: Principal, kind: EntryKind | None) -> Any:
     if kind is EntryKind.VISIT:
         return _visit_rows(user).subquery()
     return union_all(_meal_rows(user), _visit_rows(user)).subquery()
+
+
+@lru_cache(maxsize=512)
+def _page(user: Principal, kind: EntryKind | None) -> Any:
+    """One scan for a page of the queue and its total (a window count), not a second one for the count."""
+    rows = _rows(user, kind)
+    return (
+        select(rows.c.kind, rows.c.id, rows.c.flagged, func.count().over().label("total"))
+        .order_by(rows.c.flagged.desc(), rows.c.submitted_at, rows.c.kind, rows.c.id)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 async def pending_count(db: AsyncSession, user: Principal) -> int:
@@ -164,20 +176,13 @@ async def load_queue(
     offset: int = 0,
     limit: int = PAGE_SIZE,
 ) -> QueuePage:
-    rows = _rows(user, kind)
-    # One scan for the page and the total (a window count), not a second one for the count.
-    page = (
-        await db.execute(
-            select(rows.c.kind, rows.c.id, rows.c.flagged, func.count().over().label("total"))
-            .order_by(rows.c.flagged.desc(), rows.c.submitted_at, rows.c.kind, rows.c.id)
-            .offset(offset)
-            .limit(limit)
-        )
-    ).all()
+    page = (await db.execute(_page(user, kind), {"offset": offset, "limit": limit})).all()
     if page:
         total = int(page[0][3])
     else:
-        total = int(await db.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
+        total = (
+            int(await db.scalar(select(func.count()).select_from(_rows(user, kind))) or 0) if offset else 0
+        )
     refs = [(EntryKind(k), int(i)) for k, i, _flagged, _total in page]
     cards = await load_cards(db, user, refs)
     return QueuePage(cards=cards, total=total, offset=offset, kind=kind)

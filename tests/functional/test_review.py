@@ -448,3 +448,28 @@ async def test_a_card_shows_the_same_residents_photos_of_the_seven_days_before(
         await db.refresh(loaded, ["photo_links"])
         photo_id = loaded.photo_links[0].photo_id
     assert f"/photos/{photo_id}/thumb" in recent[:3000]
+
+
+async def test_the_queue_pages_through_every_entry_once_in_order_and_counts_them(
+    world: World, database: Database
+) -> None:
+    """Paging binds its offset and limit into a statement built once per reviewer: every entry appears
+    on exactly one page, in queue order, each page carries the total, and past the end the total
+    is still counted."""
+    from backend.verification.queue import load_queue
+    from tests.functional.settlement_support import principal_of
+
+    for n, day in enumerate(past_days(5, start_back=2)):
+        await clean_meal(database, world, day, seed=400 + n)
+    worker = await principal_of(database, world.user_id(personas.SOCIAL_WORKER))
+    async with database.transaction(read_only=True) as db:
+        whole = await load_queue(db, worker, limit=100)
+        seen: list[str] = []
+        for offset in range(0, whole.total, 2):
+            page = await load_queue(db, worker, offset=offset, limit=2)
+            assert page.total == whole.total
+            seen.extend(card.ref for card in page.cards)
+        beyond = await load_queue(db, worker, offset=whole.total + 10, limit=2)
+    assert whole.total >= 5
+    assert seen == [card.ref for card in whole.cards]
+    assert beyond.cards == [] and beyond.total == whole.total and beyond.next_offset is None
