@@ -7,9 +7,15 @@ BENCH_DAYS past lunches checked in and waiting for review). In the same run it s
   nowhere else, that renders the review queue's own template from a context loaded once (no query,
   no session lookup per request), so queue_rps / ceiling_rps is the share the database work leaves;
 - the bare floor of the framework: a minimal Litestar app rendering a small Jinja template.
-Each target is loaded for BENCH_DURATION seconds with BENCH_CONNECTIONS keep-alive connections by
-wrk when it is installed (Debian's `wrk`), otherwise by a small asyncio HTTP/1.1 client in this file
-(BENCH_CLIENT=python forces it). The load generator shares the machine's cores with the server.
+The three servers run side by side. Each target is loaded in turn for BENCH_DURATION seconds (default
+5) with BENCH_CONNECTIONS keep-alive connections, for BENCH_ROUNDS rounds (default 3); figures are
+medians over the rounds, and the ratio is the median of each round's ratio, so a change in the
+machine's other load cannot favour one target. The load comes from wrk when it is installed
+(Debian's `wrk`), otherwise from a small asyncio HTTP/1.1 client in this file (BENCH_CLIENT=python
+forces it). The load generator shares the machine's cores with the server.
+
+At 32 connections on one worker the loop is closed: each connection waits for its answer, so the
+median latency is about 32 / req/s whatever the page does (the ceiling's own p99 is printed too).
 
 Prints a table and ends with:
 result queue_rps=… ceiling_rps=… ratio=… p99_ms=… queue_p50_ms=… checkin_rps=… checkin_p99_ms=… …
@@ -45,7 +51,8 @@ from litestar.template.config import TemplateConfig
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DURATION = float(os.environ.get("BENCH_DURATION", "10"))
+DURATION = float(os.environ.get("BENCH_DURATION", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 AGREEMENTS = int(os.environ.get("BENCH_AGREEMENTS", "60"))
 DAYS = int(os.environ.get("BENCH_DAYS", "25"))
@@ -399,6 +406,12 @@ def measure(name: str, url: str, cookie: str) -> Load:
     return (load_with_wrk if CLIENT == "wrk" else load_with_python)(url, cookie)
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="carelog-bench-pages-"))
     port, ceiling_port, bare_port = free_port(), free_port(), free_port()
@@ -414,9 +427,30 @@ def main() -> None:
     granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", "--no-access-log"]
     granian += ["--host", "127.0.0.1", "--factory", "--working-dir", here]
 
-    app = start([str(CARELOG), "serve"], env, f"http://127.0.0.1:{port}", "/healthz", folder / "app.log")
-    results: dict[str, Load] = {}
+    # All three servers run side by side (each idle while another is loaded), and the targets are
+    # loaded in turn, round after round: a change in the machine's other load then shifts every
+    # target alike instead of whichever happened to be measured at that moment.
+    servers: list[Server] = []
+    rounds: dict[str, list[Load]] = {"bare": [], "ceiling": [], "queue": [], "checkin": []}
     try:
+        app = start([str(CARELOG), "serve"], env, f"http://127.0.0.1:{port}", "/healthz", folder / "app.log")
+        servers.append(app)
+        ceiling = start(
+            [*granian, "--port", str(ceiling_port), "pages:ceiling_app"],
+            {**env, "CARELOG_PORT": str(ceiling_port)},
+            f"http://127.0.0.1:{ceiling_port}",
+            "/healthz",
+            folder / "ceiling.log",
+        )
+        servers.append(ceiling)
+        bare = start(
+            [*granian, "--port", str(bare_port), "pages:bare_app"],
+            {**env, "BENCH_BARE_TEMPLATES": str(templates)},
+            f"http://127.0.0.1:{bare_port}",
+            "/bare",
+            folder / "bare.log",
+        )
+        servers.append(bare)
         neighbour = sign_in(env, app.base_url, NEIGHBOUR)
         reviewer = sign_in(env, app.base_url, REVIEWER)
         agreement_page = re.search(
@@ -425,41 +459,37 @@ def main() -> None:
         )
         if agreement_page is None:
             raise SystemExit("the neighbour's home page links to no check-in page")
-        results["queue"] = measure("queue", app.base_url + "/review", reviewer)
-        results["checkin"] = measure("checkin", app.base_url + agreement_page.group(1), neighbour)
-        # The same Carelog on the same Granian settings, plus the template-only route.
-        ceiling_env = {**env, "CARELOG_PORT": str(ceiling_port)}
-        app.stop()
-        ceiling = start(
-            [*granian, "--port", str(ceiling_port), "pages:ceiling_app"],
-            ceiling_env,
-            f"http://127.0.0.1:{ceiling_port}",
-            "/healthz",
-            folder / "ceiling.log",
-        )
-        try:
-            results["ceiling"] = measure("ceiling", ceiling.base_url + "/bench/ceiling", reviewer)
-        finally:
-            ceiling.stop()
+        targets = {
+            "bare": (bare.base_url + "/bare", ""),
+            # The ceiling renders the queue's template from a context loaded once, by this reviewer.
+            "ceiling": (ceiling.base_url + "/bench/ceiling", reviewer),
+            "queue": (app.base_url + "/review", reviewer),
+            "checkin": (app.base_url + agreement_page.group(1), neighbour),
+        }
+        for _ in range(ROUNDS):
+            for key, (url, cookie) in targets.items():
+                rounds[key].append(measure(key, url, cookie))
     finally:
-        app.stop()
-    bare_env = {**env, "BENCH_BARE_TEMPLATES": str(templates)}
-    bare = start(
-        [*granian, "--port", str(bare_port), "pages:bare_app"],
-        bare_env,
-        f"http://127.0.0.1:{bare_port}",
-        "/bare",
-        folder / "bare.log",
-    )
-    try:
-        results["bare"] = measure("bare", bare.base_url + "/bare", "")
-    finally:
-        bare.stop()
+        for server in servers:
+            server.stop()
 
-    ratio = results["queue"].rps / results["ceiling"].rps
+    def summary(key: str) -> Load:
+        done = rounds[key]
+        return Load(
+            median([r.rps for r in done]),
+            median([r.p50_ms for r in done]),
+            median([r.p99_ms for r in done]),
+            sum(r.requests for r in done),
+            sum(r.timeouts for r in done),
+        )
+
+    results = {key: summary(key) for key in rounds}
+    # The ratio of each round (both loaded within seconds of each other), then their median.
+    ratio = median([q.rps / c.rps for q, c in zip(rounds["queue"], rounds["ceiling"], strict=True)])
+    checkin_ratio = median([n.rps / c.rps for n, c in zip(rounds["checkin"], rounds["ceiling"], strict=True)])
     print(
-        f"{CONNECTIONS} connections, {DURATION:.0f} s each, client {CLIENT}; "
-        f"{made} extra pending check-ins over {AGREEMENTS} agreements"
+        f"{CONNECTIONS} connections, {DURATION:.0f} s per target and round, {ROUNDS} rounds (medians), "
+        f"client {CLIENT}; {made} extra pending check-ins over {AGREEMENTS} agreements"
     )
     print(f"{'page':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}")
     labels = {
@@ -468,15 +498,17 @@ def main() -> None:
         "queue": "review queue /review",
         "checkin": "neighbour's check-in page",
     }
+    shares = {"queue": ratio, "checkin": checkin_ratio, "ceiling": 1.0}
     for key in ("bare", "ceiling", "queue", "checkin"):
-        r, share = results[key], results[key].rps / results["ceiling"].rps
+        r = results[key]
+        share = shares.get(key, r.rps / results["ceiling"].rps)
         print(f"{labels[key]:<40}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{share:>12.2f}")
     q, c, n = results["queue"], results["ceiling"], results["checkin"]
     print(
         f"result queue_rps={q.rps:.0f} ceiling_rps={c.rps:.0f} ratio={ratio:.2f} p99_ms={q.p99_ms:.1f} "
-        f"queue_p50_ms={q.p50_ms:.1f} checkin_rps={n.rps:.0f} checkin_ratio={n.rps / c.rps:.2f} "
+        f"queue_p50_ms={q.p50_ms:.1f} checkin_rps={n.rps:.0f} checkin_ratio={checkin_ratio:.2f} "
         f"checkin_p99_ms={n.p99_ms:.1f} ceiling_p99_ms={c.p99_ms:.1f} bare_rps={results['bare'].rps:.0f} "
-        f"pending_made={made} timeouts={sum(r.timeouts for r in results.values())}"
+        f"pending_made={made} rounds={ROUNDS} timeouts={sum(r.timeouts for r in results.values())}"
     )
     shutil.rmtree(folder, ignore_errors=True)
 
