@@ -1,8 +1,9 @@
 """Page benchmark: the review queue and the neighbour's check-in page against a template-only ceiling.
 
-Starts Carelog with `carelog serve` (Granian, one worker, SQLite) on loopback, with the demo district
-scaled up (BENCH_AGREEMENTS more residents of one social worker's area with meal agreements, each with
-BENCH_DAYS past lunches checked in and waiting for review). In the same run it starts:
+Starts Carelog with `carelog serve` (Granian, one worker; SQLite, or a fresh PostgreSQL database with
+BENCH_DATABASE=postgresql) on loopback, with the demo district scaled up (BENCH_AGREEMENTS more
+residents of one social worker's area with meal agreements, each with BENCH_DAYS past lunches checked
+in and waiting for review). In the same run it starts:
 - the ceiling: the same Carelog app on the same Granian settings plus one route, registered here and
   nowhere else, that renders the review queue's own template from a context loaded once (no query,
   no session lookup per request), so queue_rps / ceiling_rps is the share the database work leaves;
@@ -53,6 +54,9 @@ sys.path.insert(0, str(ROOT))
 
 DURATION = float(os.environ.get("BENCH_DURATION", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+# sqlite (an embedded file, as a district runs it) or postgresql (a fresh database on PG_ADMIN's server).
+DATABASE = os.environ.get("BENCH_DATABASE", "sqlite")
+PG_ADMIN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 AGREEMENTS = int(os.environ.get("BENCH_AGREEMENTS", "60"))
 DAYS = int(os.environ.get("BENCH_DAYS", "25"))
@@ -125,10 +129,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def carelog_env(folder: Path, port: int) -> dict[str, str]:
+def pg_database(name: str, *, drop_only: bool = False) -> str:
+    """A fresh PostgreSQL database `name` (dropped first if it exists); its SQLAlchemy URL."""
+    import asyncpg
+
+    async def remake() -> None:
+        admin = await asyncpg.connect(PG_ADMIN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            if not drop_only:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+
+    asyncio.run(remake())
+    return "postgresql+asyncpg://" + f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}".split("://", 1)[1]
+
+
+def carelog_env(folder: Path, port: int, database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
     return env | {
-        "CARELOG_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'carelog.db'}",
+        "CARELOG_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{folder / 'carelog.db'}",
         "CARELOG_PHOTO_STORE_URL": f"file://{folder / 'photos'}",
         "CARELOG_SECRET_KEY": SECRET,
         "CARELOG_ENV": "test",
@@ -415,7 +436,8 @@ def median(values: list[float]) -> float:
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="carelog-bench-pages-"))
     port, ceiling_port, bare_port = free_port(), free_port(), free_port()
-    env = carelog_env(folder, port)
+    pg_name = f"carelog_pages_{os.getpid()}"
+    env = carelog_env(folder, port, pg_database(pg_name) if DATABASE == "postgresql" else None)
     run_cli(env, "migrate")
     run_cli(env, "demo")
     made = asyncio.run(scale_up(env["CARELOG_DATABASE_URL"], AGREEMENTS, DAYS))
@@ -488,8 +510,9 @@ def main() -> None:
     ratio = median([q.rps / c.rps for q, c in zip(rounds["queue"], rounds["ceiling"], strict=True)])
     checkin_ratio = median([n.rps / c.rps for n, c in zip(rounds["checkin"], rounds["ceiling"], strict=True)])
     print(
-        f"{CONNECTIONS} connections, {DURATION:.0f} s per target and round, {ROUNDS} rounds (medians), "
-        f"client {CLIENT}; {made} extra pending check-ins over {AGREEMENTS} agreements"
+        f"db={DATABASE}; {CONNECTIONS} connections, {DURATION:.0f} s per target and round, "
+        f"{ROUNDS} rounds (medians), client {CLIENT}; "
+        f"{made} extra pending check-ins over {AGREEMENTS} agreements"
     )
     print(f"{'page':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}")
     labels = {
@@ -505,12 +528,15 @@ def main() -> None:
         print(f"{labels[key]:<40}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{share:>12.2f}")
     q, c, n = results["queue"], results["ceiling"], results["checkin"]
     print(
-        f"result queue_rps={q.rps:.0f} ceiling_rps={c.rps:.0f} ratio={ratio:.2f} p99_ms={q.p99_ms:.1f} "
-        f"queue_p50_ms={q.p50_ms:.1f} checkin_rps={n.rps:.0f} checkin_ratio={checkin_ratio:.2f} "
+        f"result db={DATABASE} queue_rps={q.rps:.0f} ceiling_rps={c.rps:.0f} ratio={ratio:.2f} "
+        f"p99_ms={q.p99_ms:.1f} queue_p50_ms={q.p50_ms:.1f} checkin_rps={n.rps:.0f} "
+        f"checkin_ratio={checkin_ratio:.2f} "
         f"checkin_p99_ms={n.p99_ms:.1f} ceiling_p99_ms={c.p99_ms:.1f} bare_rps={results['bare'].rps:.0f} "
         f"pending_made={made} rounds={ROUNDS} timeouts={sum(r.timeouts for r in results.values())}"
     )
     shutil.rmtree(folder, ignore_errors=True)
+    if DATABASE == "postgresql":
+        pg_database(pg_name, drop_only=True)
 
 
 if __name__ == "__main__":
