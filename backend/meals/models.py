@@ -216,10 +216,14 @@ class CheckIn(ReviewMarks, CreatedAt, Base):
         Index(None, "resident_id", "day"),
         Index(None, "programme_id", "day"),
         # The review queue reads only pending current versions, a few among a million rows.
+        # Covering what the queue filters and orders on (migration 0012).
         Index(
             "ix_meal_checkin_pending_resident",
             "resident_id",
+            "programme_id",
+            "neighbour_id",
             "submitted_at",
+            "sampled_at",
             sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
             postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
         ),

@@ -42,6 +42,29 @@ PAGE_SIZE = 20
 RECENT_DAYS = 7
 
 
+def _pending(status: Any, value: CheckInStatus | VisitStatus) -> Any:
+    """`status = 'pending'` written into the SQL rather than bound: a partial index's WHERE is matched
+    against the query's text, so only then do SQLite and PostgreSQL's generic plans read the pending
+    indexes (migration 0012) without visiting the table for each row's status."""
+    return status == bindparam(None, value, type_=status.type, literal_execute=True)
+
+
+def _meal_filter(user: Principal) -> tuple[Any, ...]:
+    return (
+        _pending(CheckIn.status, CheckInStatus.PENDING),
+        CheckIn.superseded_at.is_(None),
+        reviewable_checkins(user),
+    )
+
+
+def _visit_filter(user: Principal) -> tuple[Any, ...]:
+    return (
+        _pending(Visit.status, VisitStatus.PENDING),
+        Visit.superseded_at.is_(None),
+        reviewable_visits(user),
+    )
+
+
 def _meal_rows(user: Principal) -> Any:
     flagged = case(
         (
@@ -58,9 +81,7 @@ def _meal_rows(user: Principal) -> Any:
         CheckIn.id.label("id"),
         flagged.label("flagged"),
         CheckIn.submitted_at.label("submitted_at"),
-    ).where(
-        CheckIn.status == CheckInStatus.PENDING, CheckIn.superseded_at.is_(None), reviewable_checkins(user)
-    )
+    ).where(*_meal_filter(user))
 
 
 def _visit_rows(user: Principal) -> Any:
@@ -76,7 +97,7 @@ def _visit_rows(user: Principal) -> Any:
         Visit.id.label("id"),
         flagged.label("flagged"),
         Visit.submitted_at.label("submitted_at"),
-    ).where(Visit.status == VisitStatus.PENDING, Visit.superseded_at.is_(None), reviewable_visits(user))
+    ).where(*_visit_filter(user))
 
 
 @lru_cache(maxsize=512)
@@ -92,19 +113,35 @@ def _rows(user: Principal, kind: EntryKind | None) -> Any:
 
 @lru_cache(maxsize=512)
 def _page(user: Principal, kind: EntryKind | None) -> Any:
-    """One scan for a page of the queue and its total (a window count), not a second one for the count."""
     rows = _rows(user, kind)
     return (
-        select(rows.c.kind, rows.c.id, rows.c.flagged, func.count().over().label("total"))
+        select(rows.c.kind, rows.c.id)
         .order_by(rows.c.flagged.desc(), rows.c.submitted_at, rows.c.kind, rows.c.id)
         .offset(bindparam("offset", type_=Integer))
         .limit(bindparam("limit", type_=Integer))
     )
 
 
-async def pending_count(db: AsyncSession, user: Principal) -> int:
-    rows = _rows(user, None)
-    return int(await db.scalar(select(func.count()).select_from(rows)) or 0)
+@lru_cache(maxsize=512)
+def _count(user: Principal, kind: EntryKind | None) -> Any:
+    """The total on its own, not a window count over the page query: a window made the database
+    carry every pending row through the sort (2.9 ms against 0.3 ms for the count and 0.7 ms for the
+    page, 1,509 pending check-ins, SQLite). It counts ids only, without the flag the order needs, so it
+    reads nothing but the covering indexes of migration 0012."""
+    meals = select(CheckIn.id).where(*_meal_filter(user))
+    visits = select(Visit.id).where(*_visit_filter(user))
+    counted: Any
+    if kind is EntryKind.MEAL:
+        counted = meals
+    elif kind is EntryKind.VISIT:
+        counted = visits
+    else:
+        counted = union_all(meals, visits)
+    return select(func.count()).select_from(counted.subquery())
+
+
+async def pending_count(db: AsyncSession, user: Principal, kind: EntryKind | None = None) -> int:
+    return int(await db.scalar(_count(user, kind)) or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,13 +214,8 @@ async def load_queue(
     limit: int = PAGE_SIZE,
 ) -> QueuePage:
     page = (await db.execute(_page(user, kind), {"offset": offset, "limit": limit})).all()
-    if page:
-        total = int(page[0][3])
-    else:
-        total = (
-            int(await db.scalar(select(func.count()).select_from(_rows(user, kind))) or 0) if offset else 0
-        )
-    refs = [(EntryKind(k), int(i)) for k, i, _flagged, _total in page]
+    total = await pending_count(db, user, kind)
+    refs = [(EntryKind(k), int(i)) for k, i in page]
     cards = await load_cards(db, user, refs)
     return QueuePage(cards=cards, total=total, offset=offset, kind=kind)
 

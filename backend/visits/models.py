@@ -193,10 +193,14 @@ class Visit(ReviewMarks, CreatedAt, Base):
         Index(None, "pairing_id", "visited_at"),
         Index(None, "child_id", "visited_at"),
         Index(None, "programme_id", "status"),
+        # Covering what the queue filters and orders on (migration 0012).
         Index(
             "ix_visit_pending_child",
             "child_id",
+            "programme_id",
+            "mother_id",
             "submitted_at",
+            "sampled_at",
             sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
             postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
         ),
