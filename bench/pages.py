@@ -17,6 +17,8 @@ forces it). The load generator shares the machine's cores with the server.
 
 At 32 connections on one worker the loop is closed: each connection waits for its answer, so the
 median latency is about 32 / req/s whatever the page does (the ceiling's own p99 is printed too).
+So the queue is also loaded open loop, at half the rate it managed (requests start on a schedule,
+and each latency counts from its scheduled start): its p50 and p99 at traffic, not at saturation.
 
 Prints a table and ends with:
 result queue_rps=… ceiling_rps=… ratio=… p99_ms=… queue_p50_ms=… checkin_rps=… checkin_p99_ms=… …
@@ -361,51 +363,99 @@ def load_with_wrk(url: str, cookie: str) -> Load:
     return Load(rps, found["50"], found["99"], total, timeouts)
 
 
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> None:
+    """One GET on a keep-alive connection, its whole answer read; SystemExit unless it is a 200."""
+    writer.write(request)
+    status_line = await reader.readline()
+    length, chunked = 0, False
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+        elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
+            chunked = True
+    if chunked:
+        while size := int((await reader.readline()).strip() or b"0", 16):
+            await reader.readexactly(size + 2)
+        await reader.readline()
+    else:
+        await reader.readexactly(length)
+    if not status_line.startswith(b"HTTP/1.1 200"):
+        raise SystemExit(f"an answer was not 200: {status_line!r}")
+
+
 async def _connection(host: str, port: int, request: bytes, until: float, latencies: list[float]) -> int:
     """One keep-alive connection sending GETs back to back until `until`; latencies appended."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < until:
             started = time.perf_counter()
-            writer.write(request)
-            status_line = await reader.readline()
-            length, chunked = 0, False
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-                elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
-                    chunked = True
-            if chunked:
-                while size := int((await reader.readline()).strip() or b"0", 16):
-                    await reader.readexactly(size + 2)
-                await reader.readline()
-            else:
-                await reader.readexactly(length)
+            await _exchange(reader, writer, request)
             latencies.append(time.perf_counter() - started)
-            if not status_line.startswith(b"HTTP/1.1 200"):
-                raise SystemExit(f"an answer was not 200: {status_line!r}")
     finally:
         writer.close()
     return 0
 
 
-def load_with_python(url: str, cookie: str) -> Load:
+def _get_request(url: str, cookie: str) -> tuple[str, int, bytes]:
     parts = httpx.URL(url)
     request = (
         f"GET {parts.raw_path.decode()} HTTP/1.1\r\nHost: {parts.host}:{parts.port}\r\n"
         + (f"Cookie: {cookie}\r\n" if cookie else "")
         + "\r\n"
     ).encode()
+    return parts.host, parts.port or 80, request
+
+
+def load_at_rate(url: str, cookie: str, rate: float, duration: float) -> Load:
+    """Open-loop load: requests start on a fixed schedule (`rate` a second) whatever the answers do,
+    over at most BENCH_CONNECTIONS connections, and each latency runs from its scheduled start, so a
+    slow answer delays and counts against the ones behind it (no coordinated omission). This is the
+    latency a page shows at a given traffic, rather than at saturation."""
+    host, port, request = _get_request(url, cookie)
+    latencies: list[float] = []
+
+    async def run() -> None:
+        free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+        opened = [await asyncio.open_connection(host, port) for _ in range(CONNECTIONS)]
+        for pair in opened:
+            free.put_nowait(pair)
+        start = time.perf_counter() + 0.05
+
+        async def one(due: float) -> None:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            reader, writer = await free.get()
+            try:
+                await _exchange(reader, writer, request)
+            finally:
+                free.put_nowait((reader, writer))
+            latencies.append(time.perf_counter() - due)
+
+        try:
+            await asyncio.gather(*(one(start + n / rate) for n in range(max(1, int(rate * duration)))))
+        finally:
+            for _reader, writer in opened:
+                writer.close()
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return Load(len(ordered) / elapsed, pct(0.50), pct(0.99), len(ordered), 0)
+
+
+def load_with_python(url: str, cookie: str) -> Load:
+    host, port, request = _get_request(url, cookie)
     latencies: list[float] = []
 
     async def run() -> int:
         until = time.perf_counter() + DURATION
         results = await asyncio.gather(
-            *(
-                _connection(parts.host, parts.port or 80, request, until, latencies)
-                for _ in range(CONNECTIONS)
-            )
+            *(_connection(host, port, request, until, latencies) for _ in range(CONNECTIONS))
         )
         return sum(results)
 
@@ -491,6 +541,9 @@ def main() -> None:
         for _ in range(ROUNDS):
             for key, (url, cookie) in targets.items():
                 rounds[key].append(measure(key, url, cookie))
+        # Then the queue at a steady half of what it managed at saturation: its latency at traffic.
+        paced_rate = max(1.0, median([r.rps for r in rounds["queue"]]) / 2)
+        paced = load_at_rate(targets["queue"][0], reviewer, paced_rate, 2 * DURATION)
     finally:
         for server in servers:
             server.stop()
@@ -526,12 +579,17 @@ def main() -> None:
         r = results[key]
         share = shares.get(key, r.rps / results["ceiling"].rps)
         print(f"{labels[key]:<40}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{share:>12.2f}")
+    print(
+        f"{'review queue at ' + format(paced_rate, '.0f') + ' req/s, open loop':<40}{paced.rps:>9.0f}"
+        f"{paced.p50_ms:>9.1f}{paced.p99_ms:>9.1f}"
+    )
     q, c, n = results["queue"], results["ceiling"], results["checkin"]
     print(
         f"result db={DATABASE} queue_rps={q.rps:.0f} ceiling_rps={c.rps:.0f} ratio={ratio:.2f} "
         f"p99_ms={q.p99_ms:.1f} queue_p50_ms={q.p50_ms:.1f} checkin_rps={n.rps:.0f} "
         f"checkin_ratio={checkin_ratio:.2f} "
         f"checkin_p99_ms={n.p99_ms:.1f} ceiling_p99_ms={c.p99_ms:.1f} bare_rps={results['bare'].rps:.0f} "
+        f"paced_rps={paced_rate:.1f} paced_p50_ms={paced.p50_ms:.1f} paced_p99_ms={paced.p99_ms:.1f} "
         f"pending_made={made} rounds={ROUNDS} timeouts={sum(r.timeouts for r in results.values())}"
     )
     shutil.rmtree(folder, ignore_errors=True)

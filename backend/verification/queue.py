@@ -111,11 +111,13 @@ def _rows(user: Principal, kind: EntryKind | None) -> Any:
     return union_all(_meal_rows(user), _visit_rows(user)).subquery()
 
 
-@lru_cache(maxsize=512)
-def _page(user: Principal, kind: EntryKind | None) -> Any:
+@lru_cache(maxsize=1024)
+def _page(user: Principal, kind: EntryKind | None, counted: bool) -> Any:
+    """A page of the queue; `counted` adds the total as a window count (see load_queue)."""
     rows = _rows(user, kind)
+    columns = [rows.c.kind, rows.c.id] + ([func.count().over().label("total")] if counted else [])
     return (
-        select(rows.c.kind, rows.c.id)
+        select(*columns)
         .order_by(rows.c.flagged.desc(), rows.c.submitted_at, rows.c.kind, rows.c.id)
         .offset(bindparam("offset", type_=Integer))
         .limit(bindparam("limit", type_=Integer))
@@ -124,10 +126,8 @@ def _page(user: Principal, kind: EntryKind | None) -> Any:
 
 @lru_cache(maxsize=512)
 def _count(user: Principal, kind: EntryKind | None) -> Any:
-    """The total on its own, not a window count over the page query: a window made the database
-    carry every pending row through the sort (2.9 ms against 0.3 ms for the count and 0.7 ms for the
-    page, 1,509 pending check-ins, SQLite). It counts ids only, without the flag the order needs, so it
-    reads nothing but the covering indexes of migration 0012."""
+    """The total on its own. It counts ids only, without the flag the order needs, so it reads
+    nothing but the covering indexes of migration 0012."""
     meals = select(CheckIn.id).where(*_meal_filter(user))
     visits = select(Visit.id).where(*_visit_filter(user))
     counted: Any
@@ -213,9 +213,18 @@ async def load_queue(
     offset: int = 0,
     limit: int = PAGE_SIZE,
 ) -> QueuePage:
-    page = (await db.execute(_page(user, kind), {"offset": offset, "limit": limit})).all()
-    total = await pending_count(db, user, kind)
-    refs = [(EntryKind(k), int(i)) for k, i in page]
+    bounds = {"offset": offset, "limit": limit}
+    if db.get_bind().dialect.name == "sqlite":
+        # SQLite: the page, then the count on its own. A window count made SQLite carry every pending
+        # row through the sort: 6.45 ms for page and total against 2.30 + 0.79 ms (1,509 pending).
+        page = (await db.execute(_page(user, kind, False), bounds)).all()
+        total = await pending_count(db, user, kind)
+    else:
+        # PostgreSQL: the page and its total in one scan, the other way round (psql, median of 12,
+        # 1,000 pending among 200,000 check-ins: 4.5 ms against 6.2 + 3.6 ms).
+        page = (await db.execute(_page(user, kind, True), bounds)).all()
+        total = int(page[0][2]) if page else (await pending_count(db, user, kind) if offset else 0)
+    refs = [(EntryKind(k), int(i)) for k, i, *_total in page]
     cards = await load_cards(db, user, refs)
     return QueuePage(cards=cards, total=total, offset=offset, kind=kind)
 
