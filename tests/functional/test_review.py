@@ -473,3 +473,25 @@ async def test_the_queue_pages_through_every_entry_once_in_order_and_counts_them
     assert whole.total >= 5
     assert seen == [card.ref for card in whole.cards]
     assert beyond.cards == [] and beyond.total == whole.total and beyond.next_offset is None
+
+
+async def test_the_queue_statements_are_shared_by_sessions_but_never_across_grants(
+    world: World, database: Database
+) -> None:
+    """The queue's statements are cached per reviewer: every session of hers shares them, and one
+    with other grants (a membership ended since) gets its own, scoped by what she holds now."""
+    from dataclasses import replace
+
+    from backend.verification.queue import _page, _scope, load_queue
+    from tests.functional.settlement_support import principal_of
+
+    await clean_meal(database, world, past_days(1, start_back=2)[0], seed=420)
+    worker = await principal_of(database, world.user_id(personas.SOCIAL_WORKER))
+    other_session = replace(worker, session_id=worker.session_id + 1, locale="en")
+    assert _page(_scope(worker), None, False) is _page(_scope(other_session), None, False)
+    stripped = replace(worker, grants=())
+    assert _page(_scope(stripped), None, False) is not _page(_scope(worker), None, False)
+    async with database.transaction(read_only=True) as db:
+        assert (await load_queue(db, worker)).total >= 1
+        emptied = await load_queue(db, stripped)
+    assert emptied.total == 0 and emptied.cards == []
