@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -85,14 +85,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+async def drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
-def pg_database(worker_tag: str) -> str:
+def pg_database(worker_tag: str) -> Iterator[str]:
+    """This worker's PostgreSQL database for the session, dropped at its end (the server is shared
+    with later runs, which otherwise found two more databases left behind by every run)."""
     require_postgres()
     name = f"carelog_t_{worker_tag}"
     asyncio.run(recreate_pg_database(name))
     url = "postgresql+asyncpg://" + _pg_dsn_for(name).split("://", 1)[1]
     upgrade(url)
-    return url
+    yield url
+    asyncio.run(drop_pg_database(name))
 
 
 # Every table but the audit chain's head, which the migration seeds and a test resets.
