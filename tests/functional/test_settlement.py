@@ -4,6 +4,7 @@ changes (service and database); the ledger is append-only; closing twice at once
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 
@@ -232,32 +233,40 @@ async def test_a_check_in_sent_while_the_month_closes_waits_and_is_refused(
     photo = await meals_support.stored_photo(
         database, uploader_id=agreement.neighbour_id, person_id=agreement.resident_id, seed=77
     )
-    closing_done = asyncio.Event()
+    locked = asyncio.Event()  # the closing holds the period, its transaction still open
+    commit_started = 0.0  # when the closing began to commit (0 until then)
 
     async def closing() -> None:
         from backend.settlement.service import do_close_month
 
+        nonlocal commit_started
         async with database.transaction() as db:
             programme = await db.get_one(Programme, agreement.programme_id)
             await do_close_month(
                 db, programme, last_month(), actor=await db.get_one(User, world.user_id(personas.STAFF))
             )
+            locked.set()
             await asyncio.sleep(0.5)  # the check-ins below start while this is not yet committed
-        closing_done.set()
+            commit_started = time.monotonic()
+
+    def refused_after_the_commit_began() -> bool:
+        # Not "after closing() returned": once the commit frees the period, asyncio may run the
+        # refused check-in before the closing coroutine resumes. Before the commit nothing can refuse it.
+        return 0 < commit_started <= time.monotonic()
 
     async def check_in() -> BaseException | None:
-        await asyncio.sleep(0.1)
+        await locked.wait()
         try:
             await meals_support.make_checkin(
                 database, agreement, last_month() + timedelta(days=3), seed=5, photo=photo
             )
         except CheckInRefused as exc:
-            assert closing_done.is_set()
+            assert refused_after_the_commit_began()
             return exc
         return None
 
     async def raw_insert() -> BaseException | None:
-        await asyncio.sleep(0.1)
+        await locked.wait()
         try:
             async with database.transaction() as db:
                 await db.execute(
@@ -265,7 +274,7 @@ async def test_a_check_in_sent_while_the_month_closes_waits_and_is_refused(
                     {"id": made[0].id, "d": last_month() + timedelta(days=6), "u": uuid.uuid4().hex},
                 )
         except DBAPIError as exc:
-            assert closing_done.is_set()
+            assert refused_after_the_commit_began()
             return exc
         return None
 
