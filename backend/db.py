@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, MetaData, event
+from sqlalchemy import ForeignKey, MetaData, bindparam, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -41,6 +41,13 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def matches_partial_index(column: Any, value: Any) -> Any:
+    """`column = value` with the value written into the SQL rather than bound. A partial index's WHERE
+    (such as `status = 'pending'`, migrations 0011 and 0012) is matched against the query's text, so
+    only then do SQLite and PostgreSQL's generic plans use the index without visiting the table."""
+    return column == bindparam(None, value, type_=column.type, literal_execute=True)
 
 
 class CreatedAt:

@@ -18,7 +18,7 @@ from backend.i18n import set_language
 from backend.security import SAFE_METHODS, session_cookie_name
 from backend.settings import Settings
 from backend.verification.policy import is_reviewer
-from backend.verification.queue import pending_count
+from backend.verification.queue import queue_size
 
 
 async def provide_db(request: Request[object, object, State], state: State) -> AsyncIterator[AsyncSession]:
@@ -65,7 +65,7 @@ async def provide_principal(
         set_language(principal.locale)
     if principal is not None and _shows_navigation(request) and is_reviewer(principal):
         # The navigation shows a reviewer how many entries wait for her (one COUNT over the queue).
-        request.state.review_pending = await pending_count(db, principal)
+        request.state.review_pending = await queue_size(db, principal)
     return principal
 
 

@@ -99,7 +99,7 @@ def ceiling_app() -> Litestar:
     from backend.auth.service import load_principal
     from backend.security import session_cookie_name
     from backend.settings import load_settings
-    from backend.verification.queue import load_queue, pending_count
+    from backend.verification.queue import load_queue, queue_size
 
     settings = load_settings()
     app = create_app(settings)
@@ -113,7 +113,7 @@ def ceiling_app() -> Litestar:
                 principal = await load_principal(db, token, secret_key=settings.secret_key)
                 assert principal is not None, "the reviewer's session"
                 page = await load_queue(db, principal, kind=None, offset=0)
-                waiting = await pending_count(db, principal)
+                waiting = await queue_size(db, principal)
             done = {"approved": None, "sampled": None}
             context = {"principal": principal, "page": page, "done": done, "bulk_error": False}
             state.bench_ceiling = context

@@ -26,7 +26,7 @@ from backend.meals.models import Agreement, CheckIn, CheckInStatus
 from backend.people.models import Programme
 from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod, lock_period, month_of
 from backend.settlement.rules import meal_amount_sql
-from backend.settlement.statements import pending_count, slot_order
+from backend.settlement.statements import pending_in_month, slot_order
 
 MAX_REASON = 500
 # |amount| of one adjustment: ten times the default monthly cap is already far beyond any correction.
@@ -60,7 +60,7 @@ async def do_close_month(
     period = await lock_period(db, programme.id, month, for_update=True)
     if period.closed_at is not None:
         raise SettlementRefused(_("This month is already closed."))
-    pending = await pending_count(db, programme.id, month)
+    pending = await pending_in_month(db, programme.id, month)
     if pending:
         raise SettlementRefused(
             _("Check-ins of this month still waiting for review: %(num)s. Decide them before closing.")

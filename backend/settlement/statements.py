@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend.db import matches_partial_index
 from backend.evidence.models import Photo
 from backend.meals.clock import add_months
 from backend.meals.models import Agreement, AgreementStatus, CheckIn, CheckInPhoto, CheckInStatus, MealSlot
@@ -166,16 +167,14 @@ async def status_counts(
     return {CheckInStatus(status): int(n) for status, n in await db.execute(query)}
 
 
-async def pending_count(db: AsyncSession, programme_id: int, month: date) -> int:
+async def pending_in_month(db: AsyncSession, programme_id: int, month: date) -> int:
     """Current check-ins of the month still waiting for review, as closing counts them: through the
-    partial index of pending current check-ins (migration 0011). The status is written into the SQL
-    (not bound) so that PostgreSQL can match the index's condition in a cached, generic plan too."""
-    pending = literal(CheckInStatus.PENDING.value, literal_execute=True)
+    partial index of pending current check-ins (migration 0011)."""
     count = await db.scalar(
         select(func.count()).where(
             CheckIn.programme_id == programme_id,
             _in_month(CheckIn.day, month),
-            CheckIn.status == pending,
+            matches_partial_index(CheckIn.status, CheckInStatus.PENDING),
             CheckIn.superseded_at.is_(None),
         )
     )

@@ -26,7 +26,7 @@ from backend.verification.queue import (
     load_queue,
     load_reviewable,
     neighbours_in_queue,
-    pending_count,
+    queue_size,
 )
 from backend.verification.service import ReviewRefused, do_bulk_approve, do_review
 
@@ -57,9 +57,7 @@ async def queue(
     chosen = EntryKind(kind) if kind in {k.value for k in EntryKind} else None
     page = await load_queue(db, user, kind=chosen, offset=max(0, min(offset, 1_000_000)))
     # The navigation's count, from this page's own total when it covers the whole queue (see deps).
-    request.state.review_pending = (
-        page.total if chosen is None and page.cards else await pending_count(db, user)
-    )
+    request.state.review_pending = page.total if chosen is None and page.cards else await queue_size(db, user)
     return Template(
         template_name="verification/queue.html",
         context={

@@ -14,7 +14,7 @@ from backend.db import Database
 from backend.meals.models import CheckInStatus
 from backend.settlement.models import LedgerLine, SettlementPeriod
 from backend.settlement.service import SettlementRefused
-from backend.settlement.statements import pending_count
+from backend.settlement.statements import pending_in_month
 from tests import personas
 from tests.conftest import World
 from tests.functional import meals_support
@@ -77,8 +77,8 @@ async def test_closing_counts_only_its_own_months_pending_check_ins(world: World
     await meals(database, agreement, last_month(), [A, P, P], reviewer_id=reviewer)
     await meals(database, agreement, this_month(), [P], reviewer_id=reviewer, seed=50)
     async with database.transaction(read_only=True) as db:
-        assert await pending_count(db, agreement.programme_id, last_month()) == 2
-        assert await pending_count(db, agreement.programme_id, this_month()) == 1
-        assert await pending_count(db, agreement.programme_id, last_month() - timedelta(days=1)) == 0
+        assert await pending_in_month(db, agreement.programme_id, last_month()) == 2
+        assert await pending_in_month(db, agreement.programme_id, this_month()) == 1
+        assert await pending_in_month(db, agreement.programme_id, last_month() - timedelta(days=1)) == 0
     with pytest.raises(SettlementRefused):
         await close(database, agreement.programme_id, last_month(), world.user_id(personas.STAFF))
