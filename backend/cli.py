@@ -265,7 +265,10 @@ def cmd_gc_photos(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Photos' files against their hashes, and every closed month's ledger against its meals computed
+    again (one meal line per agreement since migration 0013). Non-zero when anything disagrees."""
     from backend.evidence.maintenance import check_photos
+    from backend.settlement.checks import closed_month_mismatches
     from backend.storage import PhotoStore
 
     settings = _settings()
@@ -276,7 +279,16 @@ def cmd_check(args: argparse.Namespace) -> int:
         for photo_id, variant in report.bad:
             print(f"photo {photo_id}: {variant} file missing or altered")
         print(f"photos checked: {report.checked}, with missing or altered files: {len(report.bad)}")
-        return 1 if report.bad else 0
+        months, mismatches = await closed_month_mismatches(db)
+        for m in mismatches:
+            print(
+                f"closed month {m.month:%Y-%m} of programme {m.programme_id}: agreement {m.agreement_id} "
+                f"was paid {m.ledger[0]} meals, {m.ledger[1]} fen, but its check-ins now give "
+                f"{m.recomputed[0]} meals, {m.recomputed[1]} fen"
+            )
+        bad_months = len({(m.programme_id, m.month) for m in mismatches})
+        print(f"closed months checked: {months}, with ledger and check-ins disagreeing: {bad_months}")
+        return 1 if report.bad or mismatches else 0
 
     return int(asyncio.run(_with_db(settings, work)) or 0)
 

@@ -4,7 +4,10 @@ Both list one row per approved meal of the month (0 fen past the cap), in the sa
 printed statement. The CSV adds the month's adjustments as rows of their own kind and ends with a
 total row carrying the audit chain's head at closing; the XLSX puts meals, adjustments and the
 summary on three sheets (openpyxl write-only, so memory stays flat; the file is assembled in a
-temporary file and then sent in chunks). Labels are translated before streaming starts, because the
+temporary file and then sent in chunks). A closed month's meals are computed again from its check-ins
+(the ledger holds one line per agreement); where that disagrees with the ledger, the CSV carries a
+row of kind "ledger mismatch" for the agreement and the XLSX summary a line, with both figures, and
+the totals are the ledger's (what was paid). Labels are translated before streaming starts, because the
 request's language is not guaranteed to be set while the body is being sent.
 """
 
@@ -44,6 +47,8 @@ class ExportSpec:
     slots: dict[MealSlot, str]
     kinds: dict[str, str]
     summary: dict[str, str]
+    # With %(paid_meals)s, %(paid_yuan)s, %(meals)s, %(yuan)s: a closed agreement's ledger disagreeing.
+    mismatch_note: str
 
 
 def export_spec(programme: Programme, month: date, only: Sequence[int] | None = None) -> ExportSpec:
@@ -70,7 +75,12 @@ def export_spec(programme: Programme, month: date, only: Sequence[int] | None = 
             _("Audit head at closing"),
         ),
         slots={slot: slot_label(slot) for slot in MealSlot},
-        kinds={"meal": _("meal"), "adjustment": _("adjustment"), "total": _("total")},
+        kinds={
+            "meal": _("meal"),
+            "adjustment": _("adjustment"),
+            "total": _("total"),
+            "mismatch": _("ledger mismatch"),
+        },
         summary={
             "programme": _("Programme"),
             "month": _("Month"),
@@ -84,7 +94,47 @@ def export_spec(programme: Programme, month: date, only: Sequence[int] | None = 
             "total_yuan": _("Total (yuan)"),
             "head": _("Audit head at closing"),
         },
+        mismatch_note=_(
+            "The ledger paid %(paid_meals)s meals, %(paid_yuan)s yuan, but the check-ins now give "
+            "%(meals)s meals, %(yuan)s yuan: they were changed after closing. The amounts paid are the "
+            "ledger's."
+        ),
     )
+
+
+def mismatch_text(spec: ExportSpec, statement: AgreementStatement) -> str:
+    paid_meals, paid_fen = statement.ledger or (0, 0)
+    return spec.mismatch_note % {
+        "paid_meals": paid_meals,
+        "paid_yuan": fen_to_yuan(paid_fen),
+        "meals": len(statement.meals),
+        "yuan": fen_to_yuan(statement.recomputed_fen),
+    }
+
+
+def _mismatch_rows(spec: ExportSpec, statement: AgreementStatement) -> list[list[object]]:
+    if not statement.ledger_mismatch:
+        return []
+    a = statement.agreement
+    paid_fen = statement.meals_fen
+    return [
+        [
+            spec.kinds["mismatch"],
+            a.id,
+            a.neighbour.display_name,
+            a.resident.display_name,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            paid_fen,
+            fen_to_yuan(paid_fen),
+            mismatch_text(spec, statement),
+            "",
+        ]
+    ]
 
 
 def _meal_rows(spec: ExportSpec, statement: AgreementStatement) -> list[list[object]]:
@@ -133,6 +183,10 @@ def _adjustment_rows(spec: ExportSpec, statement: AgreementStatement) -> list[li
     ]
 
 
+def _mismatch_label(spec: ExportSpec, agreement_id: int) -> str:
+    return f"{spec.kinds['mismatch']}: {spec.headers[1]} {agreement_id}"
+
+
 async def _closed_head(database: Database, spec: ExportSpec) -> tuple[bool, str]:
     async with database.transaction(read_only=True) as db:
         period = await period_of(db, spec.programme_id, spec.month)
@@ -156,7 +210,8 @@ async def stream_csv(database: Database, spec: ExportSpec) -> AsyncIterator[byte
             db, spec.programme_id, spec.month, closed=closed, only=spec.only
         ):
             total += statement.total_fen
-            yield _csv_text(_meal_rows(spec, statement) + _adjustment_rows(spec, statement))
+            rows = _meal_rows(spec, statement) + _mismatch_rows(spec, statement)
+            yield _csv_text(rows + _adjustment_rows(spec, statement))
     yield _csv_text(
         [[spec.kinds["total"], "", "", "", "", "", "", "", "", "", total, fen_to_yuan(total), "", head]]
     )
@@ -168,6 +223,7 @@ async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[byt
     meals_sheet = workbook.create_sheet(_("Meals"))
     meals_sheet.append(list(spec.headers[1:12]))
     adjustments: list[list[object]] = []
+    mismatches: list[list[object]] = []
     meals = meals_fen = adjustments_fen = 0
     async with database.transaction(read_only=True) as db:
         async for statement in iter_statements(
@@ -176,6 +232,10 @@ async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[byt
             for row in _meal_rows(spec, statement):
                 meals_sheet.append(row[1:12])
             adjustments.extend(_adjustment_rows(spec, statement))
+            if statement.ledger_mismatch:
+                mismatches.append(
+                    [_mismatch_label(spec, statement.agreement.id), mismatch_text(spec, statement)]
+                )
             meals += len(statement.meals)
             meals_fen += statement.meals_fen
             adjustments_fen += statement.adjustments_fen
@@ -196,6 +256,7 @@ async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[byt
         [s["total_fen"], total],
         [s["total_yuan"], fen_to_yuan(total)],
         [s["head"], head],
+        *mismatches,
     ]
     for line in rows:
         summary.append(line)

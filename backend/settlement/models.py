@@ -1,15 +1,19 @@
 """Settlement periods and the append-only ledger: a programme's month, closed once and never changed.
 
 A month is named by its first day in every table. The money rule itself (approved meals x rate,
-capped per agreement and month) lives in settlement/service.py and nowhere else.
+capped per agreement and month) lives in settlement/rules.py and nowhere else.
 
-Closing a month writes one ledger line per approved meal of that month (the meal that crosses the
-cap carries only the remainder, later ones 0) and records the audit chain's head at closing on the
-period. After closing nothing in that month changes: the service refuses, and the database refuses
-as a second line (triggers of migrations 0005 and 0008 on meal_checkin, settlement_ledger_line and
-settlement_period, on both engines; on PostgreSQL the ledger's is checked once per INSERT statement over
-all its new lines since 0011). A correction after closing is an adjustment line dated into a
-later open month. Ledger lines are never updated or deleted (triggers as for audit_event).
+Closing a month writes one `meal` ledger line per agreement with approved meals in that month: the
+number of meals paid and their capped amount (min(meals x rate, cap), rules.capped_total; one line
+per agreement and month, a partial unique index since migration 0013). It records the audit chain's
+head at closing on the period. The per-meal breakdown of a closed month is not stored: it is
+recomputed from the month's check-ins, which cannot change any more, and checked against the line
+(statements.py; `carelog check` checks every closed month). After closing nothing in that month
+changes: the service refuses, and the database refuses as a second line (triggers of migrations
+0005 and 0008 on meal_checkin, settlement_ledger_line and settlement_period, on both engines; on
+PostgreSQL the ledger's is checked once per INSERT statement over all its new lines since 0011). A
+correction after closing is an adjustment line dated into a later open month. Ledger lines are never
+updated or deleted (triggers as for audit_event).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,19 +62,28 @@ class LedgerKind(enum.StrEnum):
 
 
 class LedgerLine(CreatedAt, Base):
-    """One line of money for an agreement in a month: a paid meal (written at closing) or an adjustment."""
+    """One line of money for an agreement in a month: its meals of the month (written at closing) or
+    an adjustment."""
 
     __tablename__ = "settlement_ledger_line"
     __table_args__ = (
-        # A meal is paid at most once, ever.
-        UniqueConstraint("checkin_id"),
         CheckConstraint(
-            "(kind = 'meal' AND checkin_id IS NOT NULL AND amount_fen >= 0) OR "
-            "(kind = 'adjustment' AND checkin_id IS NULL AND reason IS NOT NULL AND amount_fen <> 0)",
+            "(kind = 'meal' AND meal_count IS NOT NULL AND meal_count > 0 AND amount_fen >= 0"
+            " AND reason IS NULL) OR "
+            "(kind = 'adjustment' AND meal_count IS NULL AND reason IS NOT NULL AND amount_fen <> 0)",
             name="kind_fields",
         ),
         Index(None, "programme_id", "month"),
         Index(None, "agreement_id", "month"),
+        # An agreement's meals of a month are paid once: one meal line per agreement and month.
+        Index(
+            "uq_settlement_ledger_line_meal_agreement_id_month",
+            "agreement_id",
+            "month",
+            unique=True,
+            sqlite_where=text("kind = 'meal'"),
+            postgresql_where=text("kind = 'meal'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,10 +91,9 @@ class LedgerLine(CreatedAt, Base):
     month: Mapped[date]  # first day of the month
     agreement_id: Mapped[int] = mapped_column(ForeignKey("meal_agreement.id", ondelete="RESTRICT"))
     kind: Mapped[LedgerKind] = mapped_column(str_enum(LedgerKind, "ledger_kind"))
-    checkin_id: Mapped[int | None] = mapped_column(
-        ForeignKey("meal_checkin.id", ondelete="RESTRICT"), default=None
-    )
-    # Integer fen; an adjustment may be negative.
+    # A meal line: how many approved meals of the month it pays (None on an adjustment).
+    meal_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Integer fen: a meal line's capped month amount; an adjustment may be negative.
     amount_fen: Mapped[int] = mapped_column(Integer)
     # Required for an adjustment: why the money changes (and which closed month it corrects).
     reason: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import BigInteger, case, cast
 
 
 def meal_amounts(meals: int, rate_fen: int, cap_fen: int) -> list[int]:
@@ -28,9 +28,10 @@ def capped_total(meals: int, rate_fen: int, cap_fen: int) -> int:
     return sum(meal_amounts(meals, rate_fen, cap_fen))
 
 
-def meal_amount_sql(n: Any, rate_fen: Any, cap_fen: Any) -> Any:
-    """meal_amounts' n-th amount (n from 1) as a SQL expression, for closing a month in one statement:
-    what is left of the cap before meal n, at most the rate and at least 0. A unit test checks it
-    against meal_amounts on both engines."""
-    left = cap_fen - (n - 1) * rate_fen
-    return case((left >= rate_fen, rate_fen), (left > 0, left), else_=0)
+def capped_total_sql(meals: Any, rate_fen: Any, cap_fen: Any) -> Any:
+    """capped_total as a SQL expression, for closing a month in one INSERT ... SELECT ... GROUP BY:
+    meals x rate, at most the cap (the cap is at least the rate, a check constraint of the agreement).
+    A unit test checks it against capped_total on both engines."""
+    # In 64 bits: a month's meals x a large rate can pass PostgreSQL's 32-bit integer on the way.
+    uncapped = cast(meals, BigInteger) * rate_fen
+    return case((uncapped < cap_fen, uncapped), else_=cap_fen)

@@ -1,10 +1,14 @@
 """Statements: what a programme's month pays, per agreement and per meal, draft or closed.
 
-A draft is computed whenever it is asked for and never stored. A closed month is read from its
-ledger lines, which closing wrote from the very same computation. Either way a statement lists every
-approved current meal of the month in (day, slot, id) order with what it is paid (0 past the cap),
-and the adjustments dated into the month. Large months are read in batches of agreements (each has at
-most two meals a day), so exports stream with bounded memory.
+A draft is computed whenever it is asked for and never stored. A closed month's ledger holds one meal
+line per agreement (meals paid, capped amount); its per-meal breakdown is computed again from the
+month's check-ins by the same rule, which closing used and which cannot give another answer since the
+month's check-ins cannot change (service and triggers). Each closed statement is checked against its
+line: if the meal count or the sum differs (a check-in or the line was changed behind the triggers'
+back), the statement says so (`ledger_mismatch`) and its money is the ledger's, what was paid. Either
+way a statement lists every approved current meal of the month in (day, slot, id) order with what it
+is paid (0 past the cap), and the adjustments dated into the month. Large months are read in batches
+of agreements (each has at most two meals a day), so exports stream with bounded memory.
 """
 
 from __future__ import annotations
@@ -46,10 +50,24 @@ class AgreementStatement:
     agreement: Agreement
     meals: list[MealLine] = field(default_factory=list)
     adjustments: list[LedgerLine] = field(default_factory=list)
+    # A closed month: (meals, fen) of the agreement's meal line in the ledger, (0, 0) without one.
+    # None for a draft.
+    ledger: tuple[int, int] | None = None
+
+    @property
+    def recomputed_fen(self) -> int:
+        """What the listed meals are paid by the rule, as they are now."""
+        return sum(m.amount_fen for m in self.meals)
+
+    @property
+    def ledger_mismatch(self) -> bool:
+        """A closed month whose ledger line does not match its meals computed again."""
+        return self.ledger is not None and self.ledger != (len(self.meals), self.recomputed_fen)
 
     @property
     def meals_fen(self) -> int:
-        return sum(m.amount_fen for m in self.meals)
+        """The meals' money: the ledger's once the month is closed (what was paid), else the draft's."""
+        return self.ledger[1] if self.ledger is not None else self.recomputed_fen
 
     @property
     def adjustments_fen(self) -> int:
@@ -91,6 +109,11 @@ class MonthSummary:
     @property
     def approved_meals(self) -> int:
         return sum(len(a.meals) for a in self.agreements)
+
+    @property
+    def mismatches(self) -> list[AgreementStatement]:
+        """Agreements whose closed ledger line does not match their meals computed again."""
+        return [a for a in self.agreements if a.ledger_mismatch]
 
     @property
     def pending(self) -> int:
@@ -245,23 +268,20 @@ async def draft_meal_lines(
     return lines
 
 
-async def _closed_meal_lines(
+async def ledger_meals(
     db: AsyncSession, agreement_ids: Sequence[int], month: date
-) -> dict[int, list[tuple[CheckIn, int]]]:
+) -> dict[int, tuple[int, int]]:
+    """{agreement id: (meals, fen)} of the month's meal lines in the ledger (closed months)."""
+    if not agreement_ids:
+        return {}
     rows = await db.execute(
-        select(LedgerLine, CheckIn)
-        .join(CheckIn, CheckIn.id == LedgerLine.checkin_id)
-        .where(
+        select(LedgerLine.agreement_id, LedgerLine.meal_count, LedgerLine.amount_fen).where(
             LedgerLine.agreement_id.in_(agreement_ids),
             LedgerLine.month == month,
             LedgerLine.kind == LedgerKind.MEAL,
         )
-        .order_by(LedgerLine.agreement_id, LedgerLine.id)
     )
-    lines: dict[int, list[tuple[CheckIn, int]]] = defaultdict(list)
-    for line, checkin in rows:
-        lines[line.agreement_id].append((checkin, line.amount_fen))
-    return lines
+    return {agreement_id: (int(meals or 0), int(fen)) for agreement_id, meals, fen in rows}
 
 
 async def agreement_statements(
@@ -271,7 +291,8 @@ async def agreement_statements(
     if not agreements:
         return []
     ids = [a.id for a in agreements]
-    lines = await (_closed_meal_lines(db, ids, month) if closed else draft_meal_lines(db, agreements, month))
+    lines = await draft_meal_lines(db, agreements, month)
+    ledger = await ledger_meals(db, ids, month) if closed else None
     checkin_ids = [c.id for pairs in lines.values() for c, _ in pairs]
     photos = await _photo_hashes(db, checkin_ids)
     reviewers = await _reviewers(
@@ -304,6 +325,7 @@ async def agreement_statements(
                 for c, fen in lines.get(a.id, [])
             ],
             adjustments=adjustments.get(a.id, []),
+            ledger=ledger.get(a.id, (0, 0)) if ledger is not None else None,
         )
         for a in agreements
     ]

@@ -24,6 +24,7 @@ from backend.evidence.models import Photo
 from backend.meals.models import CheckInStatus
 from backend.people.models import Programme, User
 from backend.settings import Settings
+from backend.settlement.checks import closed_month_mismatches
 from backend.settlement.service import do_close_month
 from backend.settlement.statements import month_summary
 from backend.storage import PhotoStore
@@ -171,6 +172,8 @@ async def test_a_backup_taken_under_write_load_restores_to_a_verified_consistent
     copy = create_database(target)
     try:  # settlement: the closed month's ledger and this month's draft statement are the same
         assert await _totals(copy, programme_id) == totals
+        async with copy.transaction(read_only=True) as db:  # and the ledger matches its check-ins
+            assert await closed_month_mismatches(db) == (1, [])
     finally:
         await copy.dispose()
 

@@ -33,8 +33,8 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 APPROVED = CheckInStatus.APPROVED
 
 
-async def _state(database: Database, programme_id: int, month: date) -> tuple[bool, int, int]:
-    """(closed, ledger lines, ledger total fen) of the month."""
+async def _state(database: Database, programme_id: int, month: date) -> tuple[bool, int, int, int]:
+    """(closed, ledger lines, meals they pay, ledger total fen) of the month."""
     async with database.transaction(read_only=True) as db:
         period = await db.scalar(
             select(SettlementPeriod).where(
@@ -46,13 +46,16 @@ async def _state(database: Database, programme_id: int, month: date) -> tuple[bo
                 LedgerLine.programme_id == programme_id, LedgerLine.month == month
             )
         )
-        total = await db.scalar(
-            select(func.coalesce(func.sum(LedgerLine.amount_fen), 0)).where(
-                LedgerLine.programme_id == programme_id, LedgerLine.month == month
+        paid, total = (
+            await db.execute(
+                select(
+                    func.coalesce(func.sum(LedgerLine.meal_count), 0),
+                    func.coalesce(func.sum(LedgerLine.amount_fen), 0),
+                ).where(LedgerLine.programme_id == programme_id, LedgerLine.month == month)
             )
-        )
+        ).one()
     closed = period is not None and period.closed_at is not None
-    return closed, int(lines or 0), int(total or 0)
+    return closed, int(lines or 0), int(paid or 0), int(total or 0)
 
 
 def _writer_active(path: str) -> bool:
@@ -79,6 +82,8 @@ async def test_kill_9_during_close_month_leaves_all_or_nothing_and_the_rerun_giv
     async with database.transaction(read_only=True) as db:
         draft = await month_summary(db, await db.get_one(Programme, programme_id), month)
     assert draft.approved_meals == 8 * 24 and draft.total_fen == 8 * 30_000  # each agreement capped
+    # One ledger line per agreement, paying its meals of the month.
+    written = (True, 8, draft.approved_meals, draft.total_fen)
 
     args = [str(CARELOG), "close-month", "--programme", str(programme_id), "--month", f"{month:%Y-%m}"]
     db_file = settings.database_url.split("///", 1)[1]
@@ -99,11 +104,11 @@ async def test_kill_9_during_close_month_leaves_all_or_nothing_and_the_rerun_giv
             await asyncio.sleep(delay)
             os.killpg(proc.pid, signal.SIGKILL)
         await proc.wait()
-        closed, lines, total = await _state(database, programme_id, month)
-        if closed:  # it had committed before the kill: all of it
-            assert (lines, total) == (draft.approved_meals, draft.total_fen)
+        state = await _state(database, programme_id, month)
+        if state[0]:  # it had committed before the kill: all of it
+            assert state == written
             break
-        assert (lines, total) == (0, 0), "a killed closing left part of its ledger"
+        assert state == (False, 0, 0, 0), "a killed closing left part of its ledger"
         killed_mid_write += proc.returncode == -signal.SIGKILL
     print(f"close-month killed inside its transaction {killed_mid_write} times")
     assert killed_mid_write >= 1  # at least one kill landed while the closing held the write lock
@@ -113,11 +118,11 @@ async def test_kill_9_during_close_month_leaves_all_or_nothing_and_the_rerun_giv
     rerun = await carelog(settings, *args[1:])
     if not (await _state(database, programme_id, month))[0]:
         pytest.fail(f"the rerun did not close the month:\n{rerun.output}")
-    assert await _state(database, programme_id, month) == (True, draft.approved_meals, draft.total_fen)
+    assert await _state(database, programme_id, month) == written
     async with database.transaction(read_only=True) as db:
         closed = await month_summary(db, await db.get_one(Programme, programme_id), month)
         assert (await verify_chain(db)).first_bad_id is None
     assert (closed.closed, closed.approved_meals, closed.total_fen) == (True, 8 * 24, 8 * 30_000)
     again = await carelog(settings, *args[1:])  # a second closing is refused and changes nothing
     assert again.returncode == 1, again.output
-    assert await _state(database, programme_id, month) == (True, draft.approved_meals, draft.total_fen)
+    assert await _state(database, programme_id, month) == written

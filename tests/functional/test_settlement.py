@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.db import Database
 from backend.meals.checkins import CheckInRefused
+from backend.meals.clock import add_months
 from backend.meals.models import CheckInStatus
 from backend.meals.queries import month_amounts
 from backend.people.models import Programme, User
@@ -49,9 +50,10 @@ async def _summary(database: Database, programme_id: int, month=None):  # type: 
 
 
 async def _ledger(database: Database) -> list[tuple[int, int | None, int]]:
+    """(agreement, meals, fen) of every ledger line, in the order written."""
     async with database.transaction(read_only=True) as db:
         rows = await db.execute(
-            select(LedgerLine.agreement_id, LedgerLine.checkin_id, LedgerLine.amount_fen).order_by(
+            select(LedgerLine.agreement_id, LedgerLine.meal_count, LedgerLine.amount_fen).order_by(
                 LedgerLine.id
             )
         )
@@ -68,9 +70,13 @@ async def test_only_approved_meals_are_paid(world: World, database: Database) ->
     assert statement.total_fen == 3000 and not summary.closed
     closing = await close(database, agreement.programme_id, last_month(), world.user_id(personas.STAFF))
     assert (closing.meals, closing.total_fen) == (2, 3000)
-    assert await _ledger(database) == [(agreement.id, made[0].id, 1500), (agreement.id, made[3].id, 1500)]
+    # One line for the agreement's month; the closed statement lists the same meals, recomputed.
+    assert await _ledger(database) == [(agreement.id, 2, 3000)]
     after = await _summary(database, agreement.programme_id)
     assert after.closed and after.total_fen == 3000
+    (closed,) = [s for s in after.agreements if s.agreement.id == agreement.id]
+    assert [m.checkin_id for m in closed.meals] == [made[0].id, made[3].id]
+    assert closed.ledger == (2, 3000) and not closed.ledger_mismatch and not after.mismatches
     assert (
         after.period is not None and after.period.audit_head_hash and len(after.period.audit_head_hash) == 64
     )
@@ -91,7 +97,11 @@ async def test_the_meal_that_crosses_the_cap_is_paid_the_remainder_and_later_one
         # The neighbour's history uses the same rule.
         assert await month_amounts(db, [agreement.id], last_month()) == {agreement.id: (4, 4000)}
     await close(database, agreement.programme_id, last_month(), world.user_id(personas.STAFF))
-    assert [fen for _, _, fen in await _ledger(database)] == [1500, 1500, 1000, 0]
+    assert await _ledger(database) == [(agreement.id, 4, 4000)]
+    closed = await _summary(database, agreement.programme_id)
+    (statement,) = [s for s in closed.agreements if s.agreement.id == agreement.id]
+    assert [m.amount_fen for m in statement.meals] == [1500, 1500, 1000, 0]
+    assert statement.ledger == (4, 4000) and not statement.ledger_mismatch
 
 
 async def test_closing_is_refused_while_meals_wait_for_review_and_writes_nothing(
@@ -197,7 +207,37 @@ async def test_ledger_lines_cannot_be_updated_or_deleted(world: World, database:
         with pytest.raises(DBAPIError):
             async with database.transaction() as db:
                 await db.execute(text(sql))
-    assert [fen for _, _, fen in await _ledger(database)] == [1500]
+    assert await _ledger(database) == [(agreement.id, 1, 1500)]
+
+
+async def test_a_second_meal_line_for_an_agreement_and_month_is_refused_by_the_database(
+    world: World, database: Database
+) -> None:
+    # One meal line per agreement and month (a partial unique index); adjustments are not limited.
+    agreement = await meals_support.agreement_of(database, world.person_id("qian"))
+    line = (
+        "INSERT INTO settlement_ledger_line (programme_id, month, agreement_id, kind, meal_count, amount_fen,"
+        " reason, created_at) VALUES (:p, :m, :a, :k, :n, :f, :r, CURRENT_TIMESTAMP)"
+    )
+    meal = {"p": agreement.programme_id, "m": this_month(), "a": agreement.id, "k": "meal", "n": 2}
+    async with database.transaction() as db:
+        await db.execute(text(line), meal | {"f": 3000, "r": None})
+        for _ in range(2):
+            await db.execute(text(line), meal | {"k": "adjustment", "n": None, "f": 100, "r": "x"})
+    for bad in (
+        meal | {"f": 1500, "r": None},  # a second meal line
+        meal | {"m": add_months(this_month(), 1), "n": 0, "f": 0, "r": None},  # no meal counted
+        meal | {"m": add_months(this_month(), 1), "f": 3000, "r": "x"},  # a meal line with a reason
+        meal | {"k": "adjustment", "f": 100, "r": "x"},  # an adjustment with a meal count
+    ):
+        with pytest.raises(DBAPIError):
+            async with database.transaction() as db:
+                await db.execute(text(line), bad)
+    assert await _ledger(database) == [
+        (agreement.id, 2, 3000),
+        (agreement.id, None, 100),
+        (agreement.id, None, 100),
+    ]
 
 
 async def test_closing_twice_at_once_gives_one_result(world: World, database: Database) -> None:
@@ -215,7 +255,7 @@ async def test_closing_twice_at_once_gives_one_result(world: World, database: Da
     closings = [r for r in results if not isinstance(r, BaseException)]
     assert len(closings) == 1 and closings[0].total_fen == 4500
     assert all(isinstance(r, SettlementRefused) for r in results if isinstance(r, BaseException))
-    assert len(await _ledger(database)) == 3
+    assert await _ledger(database) == [(agreement.id, 3, 4500)]
     async with database.transaction(read_only=True) as db:
         assert await db.scalar(select(func.count(SettlementPeriod.id))) >= 1
     assert (await _summary(database, agreement.programme_id)).total_fen == 4500
