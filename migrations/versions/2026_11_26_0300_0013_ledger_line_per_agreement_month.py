@@ -22,9 +22,9 @@ the month is closed (triggers of 0005/0008), and checked against the line.
 
 Downgrade is a real reverse: each meal line is expanded into one line per approved current
 check-in of its agreement and month, priced by the rule (the rate until the cap, the remainder for
-the crossing meal, 0 after it, in day, slot, id order). If the expansion does not add up to a line's
-count and amount (a check-in was changed behind the triggers' back), the downgrade stops with an
-error naming the line, and nothing is changed.
+the crossing meal, 0 after it, in day, slot, id order). If some line's check-ins no longer add up
+to its count and amount (a check-in or the line was changed behind the triggers' back), the
+downgrade stops before changing anything, with an error naming the line.
 """
 
 from collections.abc import Sequence
@@ -104,18 +104,48 @@ def upgrade() -> None:
     _create_triggers()
 
 
+def _in_month() -> str:
+    """SQL: check-in c falls in ledger line l's month."""
+    if _is_pg():
+        return "date_trunc('month', c.day)::date = l.month"
+    return "strftime('%Y-%m-01', c.day) = l.month"
+
+
+def _refuse_unless_expandable() -> None:
+    """Stop before changing anything (SQLite runs DDL outside the transaction) if some meal line's
+    check-ins no longer add up to it: its per-meal lines could not be rebuilt."""
+    rows = op.get_bind().execute(
+        sa.text(
+            "SELECT l.id, l.agreement_id, l.month, l.meal_count, l.amount_fen, COUNT(c.id),"
+            " a.rate_fen, a.monthly_cap_fen"
+            " FROM settlement_ledger_line l JOIN meal_agreement a ON a.id = l.agreement_id"
+            " LEFT JOIN meal_checkin c ON c.agreement_id = l.agreement_id AND c.status = 'approved'"
+            f" AND c.superseded_at IS NULL AND {_in_month()}"
+            " WHERE l.kind = 'meal'"
+            " GROUP BY l.id, l.agreement_id, l.month, l.meal_count, l.amount_fen, a.rate_fen, a.monthly_cap_fen"
+            " ORDER BY l.id"
+        )
+    )
+    for line_id, agreement_id, month, meals, fen, found, rate, cap in rows:
+        if (meals, fen) != (found, min(found * rate, cap)):
+            raise RuntimeError(
+                f"cannot downgrade below 0013: ledger line {line_id} (agreement {agreement_id}, month {month})"
+                f" paid {meals} meals, {fen} fen, but its check-ins now give {found} meals,"
+                f" {min(found * rate, cap)} fen, so its per-meal lines cannot be rebuilt; nothing was changed"
+                " (`carelog check` lists every such month)"
+            )
+
+
 def downgrade() -> None:
-    bind = op.get_bind()
+    _refuse_unless_expandable()
     _drop_triggers()
     op.drop_index(MEAL_INDEX, table_name=TABLE)
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_settlement_ledger_line_kind_fields"), type_="check")
         batch_op.add_column(sa.Column("checkin_id", sa.Integer(), nullable=True))
 
-    # One line per approved current meal of each meal line's agreement and month, priced by the rule.
-    in_month = (
-        "date_trunc('month', c.day)::date = l.month" if _is_pg() else "strftime('%Y-%m-01', c.day) = l.month"
-    )
+    # One line per approved current meal of each meal line's agreement and month, priced by the rule:
+    # the rate while the cap allows, the remainder for the meal that crosses it, then 0.
     numbered = (
         "SELECT l.id AS line_id, l.programme_id, l.month, l.agreement_id, l.created_by_id, l.created_at,"
         " c.id AS checkin_id, a.rate_fen AS rate, a.monthly_cap_fen AS cap,"
@@ -124,7 +154,7 @@ def downgrade() -> None:
         f" FROM {TABLE} l"
         " JOIN meal_agreement a ON a.id = l.agreement_id"
         " JOIN meal_checkin c ON c.agreement_id = l.agreement_id"
-        f" WHERE l.kind = 'meal' AND l.meal_count IS NOT NULL AND {in_month}"
+        f" WHERE l.kind = 'meal' AND l.meal_count IS NOT NULL AND {_in_month()}"
         " AND c.status = 'approved' AND c.superseded_at IS NULL"
     )
     op.execute(
@@ -136,25 +166,6 @@ def downgrade() -> None:
         " NULL, created_by_id, created_at"
         f" FROM ({numbered}) m ORDER BY line_id, n"
     )
-    # Every expanded line must add up to its meal line, or the breakdown is not the one that was paid.
-    wrong = bind.execute(
-        sa.text(
-            f"SELECT l.id, l.agreement_id, l.month, l.meal_count, l.amount_fen,"
-            " COUNT(e.id), COALESCE(SUM(e.amount_fen), 0)"
-            f" FROM {TABLE} l LEFT JOIN {TABLE} e ON e.kind = 'meal' AND e.checkin_id IS NOT NULL"
-            " AND e.agreement_id = l.agreement_id AND e.month = l.month"
-            " WHERE l.kind = 'meal' AND l.meal_count IS NOT NULL"
-            " GROUP BY l.id, l.agreement_id, l.month, l.meal_count, l.amount_fen"
-            " HAVING COUNT(e.id) <> l.meal_count OR COALESCE(SUM(e.amount_fen), 0) <> l.amount_fen"
-            " ORDER BY l.id"
-        )
-    ).first()
-    if wrong is not None:
-        raise RuntimeError(
-            f"cannot downgrade below 0013: ledger line {wrong[0]} (agreement {wrong[1]}, month {wrong[2]})"
-            f" paid {wrong[3]} meals, {wrong[4]} fen, but its check-ins now give {wrong[5]} meals,"
-            f" {wrong[6]} fen; the per-meal lines cannot be rebuilt (`carelog check` lists every such month)"
-        )
     op.execute(f"DELETE FROM {TABLE} WHERE kind = 'meal' AND meal_count IS NOT NULL")
 
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
