@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, MetaData, bindparam, event
+from sqlalchemy import ForeignKey, MetaData, bindparam, event, false
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -64,6 +64,10 @@ class ReviewMarks:
     )
     reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
     sampled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The review queue's first sort key, kept as a column so its order can be read from an index
+    # (migration 0014): verification.service.is_flagged of the entry while it is pending. Set when the
+    # entry is sent (a meal's flags, a visit's reused photo) and when a bulk approval samples it.
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:

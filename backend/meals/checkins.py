@@ -205,6 +205,7 @@ async def do_check_in(
     sent_at = replaces.submitted_at if replaces is not None else now
     for code, detail in await compute_flags(db, checkin, agreement, photos, now=sent_at):
         checkin.flags.append(CheckInFlag(code=code, detail=detail))
+    checkin.flagged = bool(checkin.flags)
     await db.flush()
     await audit.record(
         db,

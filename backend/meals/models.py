@@ -227,6 +227,19 @@ class CheckIn(ReviewMarks, CreatedAt, Base):
             sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
             postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
         ),
+        # The queue's order (flagged first, then oldest) read straight from the index, so a page of
+        # twenty stops after twenty rows in the reviewer's scope (migration 0014).
+        Index(
+            "ix_meal_checkin_pending_order",
+            "flagged",
+            "submitted_at",
+            "id",
+            "resident_id",
+            "programme_id",
+            "neighbour_id",
+            sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
+            postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
+        ),
         # Closing a month refuses while any of its check-ins is pending (migration 0011).
         Index(
             "ix_meal_checkin_pending_programme_day",

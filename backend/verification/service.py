@@ -184,6 +184,7 @@ async def do_bulk_approve(
             # do_review checks the others; a held entry is only marked, but under the same rules.
             await _refuse_if_undecidable(db, entry, actor=actor)
             entry.sampled_at = now
+            entry.flagged = True
             await db.flush()
             await audit.record(
                 db,

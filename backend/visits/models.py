@@ -204,6 +204,18 @@ class Visit(ReviewMarks, CreatedAt, Base):
             sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
             postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
         ),
+        # The queue's order read straight from the index (migration 0014).
+        Index(
+            "ix_visit_pending_order",
+            "flagged",
+            "submitted_at",
+            "id",
+            "child_id",
+            "programme_id",
+            "mother_id",
+            sqlite_where=text("status = 'pending' AND superseded_at IS NULL"),
+            postgresql_where=text("status = 'pending' AND superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

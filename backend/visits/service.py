@@ -177,6 +177,7 @@ async def do_log_visit(
         replaces_id=replaces.id if replaces is not None else None,
     )
     visit.photo_links = [VisitPhoto(photo=p, position=n) for n, p in enumerate(photos, start=1)]
+    visit.flagged = any(p.reuse_of_id is not None for p in photos)
     if replaces is not None:
         replaces.superseded_at = now
         await db.flush()  # the old version steps aside before the new one takes its place

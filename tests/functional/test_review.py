@@ -495,3 +495,56 @@ async def test_the_queue_statements_are_shared_by_sessions_but_never_across_gran
         assert (await load_queue(db, worker)).total >= 1
         emptied = await load_queue(db, stripped)
     assert emptied.total == 0 and emptied.cards == []
+
+
+async def test_the_queue_reads_the_same_order_along_its_index_as_by_sorting_and_flags_agree(
+    client_as: ClientAs, world: World, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is read along the order index when the scope holds many entries, and sorted otherwise
+    (migration 0014): both give the same entries in the same order on every page. The stored `flagged`
+    column that orders it agrees with the rule for every pending entry: a meal's flags, a visit's
+    reused photo, a bulk approval's sample."""
+    from backend.verification import queue
+    from backend.verification.models import EntryKind
+    from backend.verification.queue import load_queue, load_reviewable
+    from backend.verification.service import is_flagged
+    from tests.functional.settlement_support import principal_of
+
+    clean = [await clean_meal(database, world, day, seed=500 + n) for n, day in enumerate(past_days(6))]
+    agreement = await agreement_of(database, world.person_id("zheng"))
+    late = past_days(2, start_back=8)
+    flagged = [
+        await make_checkin(database, agreement, day, seed=520 + n, captured_at=at(day, 6))
+        for n, day in enumerate(late)
+    ]
+    visit_id = await sent_visit(await client_as(personas.CARING_MOTHER), database, world)
+    worker = await principal_of(database, world.user_id(personas.SOCIAL_WORKER))
+    async with database.transaction() as db:
+        entries = await load_reviewable(db, worker, [(EntryKind.MEAL, c.id) for c in clean[:3]])
+        await do_bulk_approve(db, entries, actor=worker, sample_percent=50, rng=random.Random(3))
+
+    async def read(walk_from: int, limit: int) -> list[str]:
+        monkeypatch.setattr(queue, "WALK_FROM", walk_from)
+        refs: list[str] = []
+        async with database.transaction(read_only=True) as db:
+            offset = 0
+            while True:
+                page = await load_queue(db, worker, offset=offset, limit=limit)
+                refs.extend(card.ref for card in page.cards)
+                if page.next_offset is None:
+                    return refs
+                offset = page.next_offset
+
+    sorted_order = await read(10**6, 100)
+    assert f"visit-{visit_id}" in sorted_order and len(sorted_order) >= len(clean) + len(flagged) + 1
+    for limit in (1, 2, 3, 100):
+        assert await read(0, limit) == sorted_order, f"walked in pages of {limit}"
+        assert await read(10**6, limit) == sorted_order, f"sorted in pages of {limit}"
+    async with database.transaction(read_only=True) as db:
+        refs = [(EntryKind(ref.split("-")[0]), int(ref.split("-")[1])) for ref in sorted_order]
+        pending = await load_reviewable(db, worker, refs)
+        assert {entry.flagged for entry in pending} == {True, False}
+        assert all(entry.flagged == is_flagged(entry) for entry in pending)
+        first = [e for e in pending if e.flagged]
+    assert {f"meal-{c.id}" for c in flagged} <= {f"meal-{e.id}" for e in first}
+    assert set(sorted_order[: len(first)]) == {f"meal-{e.id}" for e in first}  # flagged ones lead
