@@ -1,7 +1,7 @@
 """queue order index: the review queue's order (flagged first, then oldest) read from an index
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-26 03:30:00+00:00
 
 The queue listed flagged entries first, flagged being worked out per row (a sample mark, a stored
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
