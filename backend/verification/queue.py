@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, func, literal, null, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -32,8 +32,7 @@ from backend.verification.views import (
     MealView,
     Named,
     PhotoView,
-    load_meal_views,
-    load_visit_views,
+    load_views,
     photo_view,
 )
 from backend.visits import policy as visits_policy
@@ -242,8 +241,9 @@ async def load_queue(
 
 async def load_cards(db: AsyncSession, user: Principal, refs: list[tuple[EntryKind, int]]) -> list[Card]:
     """Cards for `refs`, in their order, read as plain columns (see views.py for why)."""
-    meals = await load_meal_views(db, [i for k, i in refs if k is EntryKind.MEAL])
-    visits = await load_visit_views(db, [i for k, i in refs if k is EntryKind.VISIT])
+    meals, visits = await load_views(
+        db, [i for k, i in refs if k is EntryKind.MEAL], [i for k, i in refs if k is EntryKind.VISIT]
+    )
     cards: list[Card] = []
     for kind, entry_id in refs:
         view = (meals if kind is EntryKind.MEAL else visits).get(entry_id)
@@ -263,60 +263,74 @@ def _person_id(card: Card) -> int:
     return card.entry.resident_id if isinstance(card.entry, MealView) else card.entry.child_id
 
 
-def _recent_photos(person: Any, model: Any, moment: Any, link: Any, link_entry: Any) -> Any:
-    """Photos of some people between two moments, newest first (built once per kind, at import)."""
+def _recent_photos(kind: EntryKind, person: Any, model: Any, moment: Any, link: Any, link_entry: Any) -> Any:
+    """Photos of some people between two moments, with the entry's kind and its moment in the column
+    of its type (a meal's day, a visit's time; NULL in the other), for a UNION ALL of both kinds."""
+    day = moment if kind is EntryKind.MEAL else type_coerce(null(), CheckIn.day.type)
+    at = moment if kind is EntryKind.VISIT else type_coerce(null(), Visit.visited_at.type)
+    name = kind.value
     return (
-        select(person, model.id, moment, Photo.id, Photo.thumb_width, Photo.thumb_height)
+        select(
+            literal(name).label("kind"),
+            person.label("person_id"),
+            model.id.label("entry_id"),
+            day.label("day"),
+            at.label("at"),
+            Photo.id.label("photo_id"),
+            Photo.thumb_width,
+            Photo.thumb_height,
+        )
+        .select_from(model)
         .join(link, link_entry == model.id)
         .join(Photo, Photo.id == link.photo_id)
         .where(
-            person.in_(bindparam("people", expanding=True)),
-            moment >= bindparam("since", type_=moment.type),
-            moment <= bindparam("until", type_=moment.type),
+            person.in_(bindparam(f"{name}_people", expanding=True)),
+            moment >= bindparam(f"{name}_since", type_=moment.type),
+            moment <= bindparam(f"{name}_until", type_=moment.type),
             model.superseded_at.is_(None),
         )
-        .order_by(moment.desc(), model.id.desc())
     )
 
 
-_RECENT = {
-    EntryKind.MEAL: _recent_photos(
-        CheckIn.resident_id, CheckIn, CheckIn.day, CheckInPhoto, CheckInPhoto.checkin_id
+# Built once at import: both kinds' strips in one statement, newest first within each kind.
+_RECENT_ROWS = union_all(
+    _recent_photos(
+        EntryKind.MEAL, CheckIn.resident_id, CheckIn, CheckIn.day, CheckInPhoto, CheckInPhoto.checkin_id
     ),
-    EntryKind.VISIT: _recent_photos(Visit.child_id, Visit, Visit.visited_at, VisitPhoto, VisitPhoto.visit_id),
-}
+    _recent_photos(EntryKind.VISIT, Visit.child_id, Visit, Visit.visited_at, VisitPhoto, VisitPhoto.visit_id),
+).subquery()
+_RECENT = select(_RECENT_ROWS).order_by(
+    _RECENT_ROWS.c.kind, _RECENT_ROWS.c.day.desc(), _RECENT_ROWS.c.at.desc(), _RECENT_ROWS.c.entry_id.desc()
+)
 
 
 async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -> None:
-    """One query per kind for the whole page: the person's photos in the seven days before each entry.
+    """One query for the whole page: each card's person's photos in the seven days before its entry.
 
     No photo-visibility condition here: these are entries of the same resident or child as an entry
     the reviewer may decide, and an entry's photos are always of its own person (the check-in and
     visit services refuse any other), so she may see them. On PostgreSQL that condition cost 35 ms.
     """
+    if not cards:
+        return
     week = timedelta(days=RECENT_DAYS)
-    for kind, statement in _RECENT.items():
+    bounds: dict[str, Any] = {}
+    for kind in EntryKind:
         mine = [c for c in cards if c.kind is kind]
-        if not mine:
-            continue
-        rows = await db.execute(
-            statement,
-            {
-                "people": sorted({_person_id(c) for c in mine}),
-                "since": min(_moment(c) for c in mine) - week,
-                "until": max(_moment(c) for c in mine),
-            },
-        )
-        by_person: dict[int, list[tuple[int, Any, Thumb]]] = defaultdict(list)
-        for person_id, entry_id, when, photo_id, width, height in rows:
-            by_person[person_id].append((entry_id, when, Thumb(photo_id, width, height)))
-        for card in mine:
-            at = _moment(card)
-            card.recent = [
-                thumb
-                for entry_id, when, thumb in by_person[_person_id(card)]
-                if entry_id != card.entry.id and at - week <= when <= at
-            ]
+        bounds[f"{kind.value}_people"] = sorted({_person_id(c) for c in mine})
+        bounds[f"{kind.value}_since"] = min(_moment(c) for c in mine) - week if mine else None
+        bounds[f"{kind.value}_until"] = max(_moment(c) for c in mine) if mine else None
+    strips: dict[tuple[str, int], list[tuple[int, Any, Thumb]]] = defaultdict(list)
+    for kind_name, person_id, entry_id, day, at, photo_id, width, height in await db.execute(_RECENT, bounds):
+        when = day if kind_name == EntryKind.MEAL.value else at
+        strips[kind_name, person_id].append((entry_id, when, Thumb(photo_id, width, height)))
+    for card in cards:
+        moment = _moment(card)
+        card.recent = [
+            thumb
+            for entry_id, when, thumb in strips[card.kind.value, _person_id(card)]
+            if entry_id != card.entry.id and moment - week <= when <= moment
+        ]
 
 
 async def _attach_earlier(db: AsyncSession, user: Principal, cards: list[Card]) -> None:

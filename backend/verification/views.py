@@ -2,9 +2,9 @@
 
 The queue page renders twenty cards on every reload; loading them as CheckIn and Visit objects with
 their people, agreements, photo links and flags cost more than the queries themselves (identity map,
-relationship loaders). These frozen views carry only what the card macros read, under the same
-attribute names as the models, and are filled by one joined query per kind plus one for photos and
-one for meal flags.
+relationship loaders). These views carry only what the card macros read, under the same attribute
+names as the models, and are filled by one joined query per kind (a meal's flags included) plus one
+for the photos of both kinds.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -153,66 +153,67 @@ def _entries(model: Any, columns: tuple[Any, ...], person: tuple[Any, Any], send
     ).where(model.id.in_(_IDS))
 
 
-def _photos(entry_id: Any, link: Any) -> Any:
-    """The entries' photos, in their order."""
+def _photos(kind: str, entry_id: Any, link: Any, ids: str) -> Any:
+    """The entries' photos, in their order, marked with their kind (meals' and visits' are read in one
+    statement, a UNION ALL of the two)."""
     return (
-        select(entry_id, *PHOTO_COLUMNS)
+        select(literal(kind).label("kind"), entry_id.label("entry_id"), link.position, *PHOTO_COLUMNS)
         .join(Photo, Photo.id == link.photo_id)
-        .where(entry_id.in_(_IDS))
-        .order_by(entry_id, link.position)
+        .where(entry_id.in_(bindparam(ids, expanding=True)))
     )
 
 
-_MEALS = _entries(CheckIn, MEAL_COLUMNS, (_RESIDENT, CheckIn.resident_id), (_NEIGHBOUR, CheckIn.neighbour_id))
-_MEAL_PHOTOS = _photos(CheckInPhoto.checkin_id, CheckInPhoto)
-_MEAL_FLAGS = (
-    select(CheckInFlag.checkin_id, CheckInFlag.code)
-    .where(CheckInFlag.checkin_id.in_(_IDS))
-    .order_by(CheckInFlag.checkin_id, CheckInFlag.code)
+# A meal's flag codes ride along with the meal as one string (group_concat on SQLite, string_agg on
+# PostgreSQL) rather than in a statement of their own; codes are plain words without commas.
+_FLAG_CODES = (
+    select(func.aggregate_strings(CheckInFlag.code, ","))
+    .where(CheckInFlag.checkin_id == CheckIn.id)
+    .scalar_subquery()
+    .label("flag_codes")
 )
+_MEALS = _entries(
+    CheckIn, MEAL_COLUMNS, (_RESIDENT, CheckIn.resident_id), (_NEIGHBOUR, CheckIn.neighbour_id)
+).add_columns(_FLAG_CODES)
 _VISITS = _entries(Visit, VISIT_COLUMNS, (_CHILD, Visit.child_id), (_MOTHER, Visit.mother_id))
-_VISIT_PHOTOS = _photos(VisitPhoto.visit_id, VisitPhoto)
+_PHOTOS = union_all(
+    _photos("meal", CheckInPhoto.checkin_id, CheckInPhoto, "meal_ids"),
+    _photos("visit", VisitPhoto.visit_id, VisitPhoto, "visit_ids"),
+).subquery()
+_ALL_PHOTOS = select(_PHOTOS).order_by(_PHOTOS.c.kind, _PHOTOS.c.entry_id, _PHOTOS.c.position)
 
 
 def photo_view(row: Sequence[Any]) -> PhotoView:
     return PhotoView(*row)
 
 
-async def load_meal_views(db: AsyncSession, ids: list[int]) -> dict[int, MealView]:
-    """Check-ins by id with their resident, neighbour, time zone, photos in order and flags."""
-    if not ids:
-        return {}
-    bound = {"ids": ids}
-    views = {
-        r["id"]: MealView(
-            **{c.key: r[c.key] for c in MEAL_COLUMNS},
-            resident=Named(r["person_name"]),
-            neighbour=Named(r["sender_name"]),
-            time_zone=r["time_zone"],
-        )
-        for r in (await db.execute(_MEALS, bound)).mappings()
-    }
-    for entry_id, *photo in await db.execute(_MEAL_PHOTOS, bound):
-        views[entry_id].photos.append(photo_view(photo))
-    for entry_id, code in await db.execute(_MEAL_FLAGS, bound):
-        views[entry_id].flags.append(FlagView(code))
-    return views
-
-
-async def load_visit_views(db: AsyncSession, ids: list[int]) -> dict[int, VisitView]:
-    """Visits by id with their child, mother, time zone and photos in order."""
-    if not ids:
-        return {}
-    bound = {"ids": ids}
-    views = {
-        r["id"]: VisitView(
-            **{c.key: r[c.key] for c in VISIT_COLUMNS},
-            child=Named(r["person_name"]),
-            mother=Named(r["sender_name"]),
-            time_zone=r["time_zone"],
-        )
-        for r in (await db.execute(_VISITS, bound)).mappings()
-    }
-    for entry_id, *photo in await db.execute(_VISIT_PHOTOS, bound):
-        views[entry_id].photos.append(photo_view(photo))
-    return views
+async def load_views(
+    db: AsyncSession, meal_ids: list[int], visit_ids: list[int]
+) -> tuple[dict[int, MealView], dict[int, VisitView]]:
+    """Check-ins and visits by id, each with its person, sender, time zone and photos in order, and a
+    meal with its flags: one statement per kind present and one for all their photos."""
+    meals: dict[int, MealView] = {}
+    visits: dict[int, VisitView] = {}
+    if meal_ids:
+        for r in (await db.execute(_MEALS, {"ids": meal_ids})).mappings():
+            codes = sorted(r["flag_codes"].split(",")) if r["flag_codes"] else []
+            meals[r["id"]] = MealView(
+                **{c.key: r[c.key] for c in MEAL_COLUMNS},
+                resident=Named(r["person_name"]),
+                neighbour=Named(r["sender_name"]),
+                time_zone=r["time_zone"],
+                flags=[FlagView(FlagCode(code)) for code in codes],
+            )
+    if visit_ids:
+        for r in (await db.execute(_VISITS, {"ids": visit_ids})).mappings():
+            visits[r["id"]] = VisitView(
+                **{c.key: r[c.key] for c in VISIT_COLUMNS},
+                child=Named(r["person_name"]),
+                mother=Named(r["sender_name"]),
+                time_zone=r["time_zone"],
+            )
+    if meals or visits:
+        photos = await db.execute(_ALL_PHOTOS, {"meal_ids": list(meals), "visit_ids": list(visits)})
+        for kind, entry_id, _position, *photo in photos:
+            view: MealView | VisitView = meals[entry_id] if kind == "meal" else visits[entry_id]
+            view.photos.append(photo_view(photo))
+    return meals, visits
