@@ -8,8 +8,11 @@ it times, as the app runs them (median of BENCH_ROUNDS):
 - queue: a street social worker's review queue (count and first page of cards, with photos and the
   week-before strips),
 - history: a neighbour's history page data for last month,
-- settle: closing last month for the whole programme (the draft computed and the ledger written;
-  rolled back after each round so every round settles the same month).
+- settle: closing last month for the whole programme: the pending check, then one ledger line per
+  agreement (its meals and capped amount, about 10,000 lines from some 310,000 approved check-ins,
+  one INSERT ... SELECT ... GROUP BY) and the audit event; rolled back after each round so every
+  round settles the same month. Before migration 0013 closing wrote one line per meal: 11.8 s on
+  PostgreSQL, 4.43 s on SQLite; after it 0.69 s and 1.02 s (BENCH_ROUNDS=3, loaded 2-core machine).
 The floor is a primary-key look-up on the same database in the same run; ratios are to it.
 Prints a table and, per database, a line `result db=… queue_ms=… history_ms=… settle_ms=… …`; the
 last line is PostgreSQL's. Targets (issue 9): queue ≤ 20 ms, settle ≤ 3 s. Never fails on a time.

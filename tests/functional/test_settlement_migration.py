@@ -145,6 +145,7 @@ async def test_a_downgrade_whose_check_ins_no_longer_add_up_stops_before_changin
         database, "UPDATE meal_checkin SET status = 'rejected' WHERE id = :id", {"id": made["capped"][1][0]}
     )
     await database.dispose()
+    await asyncio.to_thread(downgrade, db_url, "0013")  # later revisions step back first
     before = await _rows(db_url, LINES.format(extra="meal_count"))
     with pytest.raises(RuntimeError, match=r"cannot downgrade below 0013: ledger line \d+ \(agreement \d+"):
         await asyncio.to_thread(downgrade, db_url, "0012")
