@@ -44,52 +44,50 @@ WALK_FROM = 4
 RECENT_DAYS = 7
 
 
-def _meal_filter(user: Principal) -> tuple[Any, ...]:
+def _meal_filter(user: Principal, *, indexed: bool = True) -> tuple[Any, ...]:
     return (
         matches_partial_index(CheckIn.status, CheckInStatus.PENDING),
         CheckIn.superseded_at.is_(None),
-        reviewable_checkins(user),
+        reviewable_checkins(user, indexed=indexed),
     )
 
 
-def _visit_filter(user: Principal) -> tuple[Any, ...]:
+def _visit_filter(user: Principal, *, indexed: bool = True) -> tuple[Any, ...]:
     return (
         matches_partial_index(Visit.status, VisitStatus.PENDING),
         Visit.superseded_at.is_(None),
-        reviewable_visits(user),
+        reviewable_visits(user, indexed=indexed),
     )
 
 
-def _meal_rows(user: Principal) -> Any:
+def _meal_rows(user: Principal, *, indexed: bool = True) -> Any:
     return select(
         literal(EntryKind.MEAL.value).label("kind"),
         CheckIn.id.label("id"),
         CheckIn.flagged.label("flagged"),
         CheckIn.submitted_at.label("submitted_at"),
-    ).where(*_meal_filter(user))
+    ).where(*_meal_filter(user, indexed=indexed))
 
 
-def _visit_rows(user: Principal) -> Any:
+def _visit_rows(user: Principal, *, indexed: bool = True) -> Any:
     return select(
         literal(EntryKind.VISIT.value).label("kind"),
         Visit.id.label("id"),
         Visit.flagged.label("flagged"),
         Visit.submitted_at.label("submitted_at"),
-    ).where(*_visit_filter(user))
-
-
-# The partial indexes in the queue's order (migration 0014). SQLite is told to walk them: its planner
-# preferred the scope's index (person first) and then sorted every pending row in scope.
-_ORDER_INDEX = {EntryKind.MEAL: "ix_meal_checkin_pending_order", EntryKind.VISIT: "ix_visit_pending_order"}
+    ).where(*_visit_filter(user, indexed=indexed))
 
 
 def _first_rows(user: Principal, kind: EntryKind, flagged: bool) -> Any:
     """One kind's first `reach` flagged (or unflagged) rows, oldest first, read along its order index
-    (flagged, submitted_at, id): flagged and unflagged are read apart so that index serves both."""
-    model, rows = (CheckIn, _meal_rows(user)) if kind is EntryKind.MEAL else (Visit, _visit_rows(user))
+    (flagged, submitted_at, id; migration 0014): flagged and unflagged are read apart so that the index
+    serves both. The scope is written so that no index on its columns applies (`indexed=False`):
+    given one, both engines' planners took it and sorted every pending row in scope (1M check-ins,
+    SQLite: 10.7 ms against 1.2 ms along the order index)."""
+    model = CheckIn if kind is EntryKind.MEAL else Visit
+    rows = (_meal_rows if kind is EntryKind.MEAL else _visit_rows)(user, indexed=False)
     return (
-        rows.with_hint(model, f"INDEXED BY {_ORDER_INDEX[kind]}", "sqlite")
-        .where(model.flagged == flagged)
+        rows.where(model.flagged == flagged)
         .order_by(model.submitted_at, model.id)
         .limit(bindparam("reach", type_=Integer))
         .subquery()
