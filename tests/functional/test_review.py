@@ -488,9 +488,9 @@ async def test_the_queue_statements_are_shared_by_sessions_but_never_across_gran
     await clean_meal(database, world, past_days(1, start_back=2)[0], seed=420)
     worker = await principal_of(database, world.user_id(personas.SOCIAL_WORKER))
     other_session = replace(worker, session_id=worker.session_id + 1, locale="en")
-    assert _page(_scope(worker), None, False) is _page(_scope(other_session), None, False)
+    assert _page(_scope(worker), None, False, True) is _page(_scope(other_session), None, False, True)
     stripped = replace(worker, grants=())
-    assert _page(_scope(stripped), None, False) is not _page(_scope(worker), None, False)
+    assert _page(_scope(stripped), None, False, True) is not _page(_scope(worker), None, False, True)
     async with database.transaction(read_only=True) as db:
         assert (await load_queue(db, worker)).total >= 1
         emptied = await load_queue(db, stripped)
