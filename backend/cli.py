@@ -367,9 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gc-photos", help="remove stored photo files no row names, older than a day").set_defaults(
         func=cmd_gc_photos
     )
-    sub.add_parser("check", help="verify that every photo's files exist and match their hashes").set_defaults(
-        func=cmd_check
-    )
+    sub.add_parser(
+        "check",
+        help="verify photos' files against their hashes and every closed month's ledger against its check-ins",
+    ).set_defaults(func=cmd_check)
     p = sub.add_parser(
         "backup", help="copy the database (consistently, while it runs) and its photos to DEST"
     )
