@@ -369,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser(
         "check",
-        help="verify photos' files against their hashes and every closed month's ledger against its check-ins",
+        help="check photos' files against their hashes and each closed month's ledger against its check-ins",
     ).set_defaults(func=cmd_check)
     p = sub.add_parser(
         "backup", help="copy the database (consistently, while it runs) and its photos to DEST"
