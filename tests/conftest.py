@@ -93,6 +93,31 @@ async def drop_pg_database(name: str) -> None:
         await conn.close()
 
 
+async def _drop_worker_databases(worker_tag: str) -> None:
+    """Drop every database this worker made (carelog_<purpose>_<worker>_<pid>), if the server is up."""
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError):
+        return
+    try:
+        names = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'carelog\\_%' AND datname LIKE $1",
+            f"%\\_{worker_tag}",
+        )
+        for (name,) in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_databases_dropped(worker_tag: str) -> Iterator[None]:
+    """At the end of the session, the migration and restore tests' databases go too (each run left
+    four behind on the shared server: carelog_mig_* and carelog_r_*)."""
+    yield
+    asyncio.run(_drop_worker_databases(worker_tag))
+
+
 @pytest.fixture(scope="session")
 def pg_database(worker_tag: str) -> Iterator[str]:
     """This worker's PostgreSQL database for the session, dropped at its end (the server is shared
