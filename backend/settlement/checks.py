@@ -14,10 +14,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.meals.clock import add_months
-from backend.meals.models import Agreement, CheckIn, CheckInStatus
+from backend.meals.models import Agreement, CheckIn
 from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod
 from backend.settlement.rules import capped_total
+from backend.settlement.statements import paid_in_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +33,7 @@ async def _recomputed(db: AsyncSession, programme_id: int, month: date) -> dict[
     rows = await db.execute(
         select(CheckIn.agreement_id, Agreement.rate_fen, Agreement.monthly_cap_fen, func.count(CheckIn.id))
         .join(Agreement, Agreement.id == CheckIn.agreement_id)
-        .where(
-            CheckIn.programme_id == programme_id,
-            CheckIn.day >= month,
-            CheckIn.day < add_months(month, 1),
-            CheckIn.status == CheckInStatus.APPROVED,
-            CheckIn.superseded_at.is_(None),
-        )
+        .where(*paid_in_month(programme_id, month))
         .group_by(CheckIn.agreement_id, Agreement.rate_fen, Agreement.monthly_cap_fen)
     )
     return {

@@ -23,12 +23,12 @@ from backend.audit import Actor
 from backend.db import utcnow
 from backend.errors import Conflict
 from backend.i18n import gettext as _
-from backend.meals.clock import add_months, local_today
-from backend.meals.models import Agreement, CheckIn, CheckInStatus
+from backend.meals.clock import local_today
+from backend.meals.models import Agreement, CheckIn
 from backend.people.models import Programme
 from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod, lock_period, month_of
 from backend.settlement.rules import capped_total_sql
-from backend.settlement.statements import pending_in_month
+from backend.settlement.statements import paid_in_month, pending_in_month
 
 MAX_REASON = 500
 # |amount| of one adjustment: ten times the default monthly cap is already far beyond any correction.
@@ -111,13 +111,7 @@ async def _write_meal_lines(
             literal(now, table.c.created_at.type),
         )
         .join(Agreement, Agreement.id == CheckIn.agreement_id)
-        .where(
-            CheckIn.programme_id == programme_id,
-            CheckIn.day >= month,
-            CheckIn.day < add_months(month, 1),
-            CheckIn.status == CheckInStatus.APPROVED,
-            CheckIn.superseded_at.is_(None),
-        )
+        .where(*paid_in_month(programme_id, month))
         .group_by(CheckIn.agreement_id, Agreement.rate_fen, Agreement.monthly_cap_fen)
         .order_by(CheckIn.agreement_id)
     )

@@ -137,6 +137,17 @@ def _in_month(column: Any, month: date) -> ColumnElement[bool]:
     return and_(column >= month, column < add_months(month, 1))
 
 
+def paid_in_month(programme_id: int, month: date) -> list[ColumnElement[bool]]:
+    """The check-ins a closed month pays: the programme's approved current check-ins of that month.
+    Closing counts them into the ledger and `carelog check` counts them again: one condition."""
+    return [
+        CheckIn.programme_id == programme_id,
+        _in_month(CheckIn.day, month),
+        CheckIn.status == CheckInStatus.APPROVED,
+        CheckIn.superseded_at.is_(None),
+    ]
+
+
 def _approved_current(agreement_ids: Sequence[int], month: date) -> list[ColumnElement[bool]]:
     return [
         CheckIn.agreement_id.in_(agreement_ids),
