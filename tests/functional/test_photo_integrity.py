@@ -156,20 +156,26 @@ async def test_a_failing_store_is_a_503_and_no_row(
 
 
 async def test_uploads_do_not_stall_other_pages(client_as: ClientAs, world: World) -> None:
-    """Four phone photos being processed while a page is asked for: the page answers at once."""
+    """Four phone photos being processed while a page is asked for: the page does not wait for them.
+
+    Measured against the uploads themselves, not the clock (CI once took 1.76 s for the page on a
+    loaded machine, when a fixed 0.5 s limit failed): had the photo work blocked the event loop, the
+    page would have waited for most of it."""
     mother = await client_as(personas.CARING_MOTHER)
     photos = [phone_photo(seed=n) for n in range(4)]
+    loop = asyncio.get_running_loop()
+    sent = loop.time()
     uploads = [
         asyncio.create_task(api_put(mother, data, person_id=world.person_id("xiaoyu"))) for data in photos
     ]
     await asyncio.sleep(0.05)
-    loop = asyncio.get_running_loop()
     started = loop.time()
     page = await mother.get(f"/people/{world.person_id('xiaoyu')}")
     page_seconds = loop.time() - started
     results = await asyncio.gather(*uploads)
+    uploads_seconds = loop.time() - sent
     assert page.status_code == 200 and all(r.status_code == 201 for r in results)
-    assert page_seconds < 0.5, page_seconds
+    assert page_seconds < uploads_seconds / 2, (page_seconds, uploads_seconds)
 
 
 class TestKeptOriginals:
