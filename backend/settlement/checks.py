@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.meals.models import Agreement, CheckIn
 from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod
-from backend.settlement.rules import capped_total
-from backend.settlement.statements import paid_in_month
+from backend.settlement.statements import paid_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,19 +25,6 @@ class LedgerMismatch:
     agreement_id: int
     ledger: tuple[int, int]  # (meals, fen) of the meal line; (0, 0) without one
     recomputed: tuple[int, int]  # (meals, fen) of the month's approved current check-ins now
-
-
-async def _recomputed(db: AsyncSession, programme_id: int, month: date) -> dict[int, tuple[int, int]]:
-    rows = await db.execute(
-        select(CheckIn.agreement_id, Agreement.rate_fen, Agreement.monthly_cap_fen, func.count(CheckIn.id))
-        .join(Agreement, Agreement.id == CheckIn.agreement_id)
-        .where(*paid_in_month(programme_id, month))
-        .group_by(CheckIn.agreement_id, Agreement.rate_fen, Agreement.monthly_cap_fen)
-    )
-    return {
-        agreement_id: (int(meals), capped_total(int(meals), rate, cap))
-        for agreement_id, rate, cap, meals in rows
-    }
 
 
 async def _ledger(db: AsyncSession, programme_id: int, month: date) -> dict[int, tuple[int, int]]:
@@ -65,7 +50,7 @@ async def closed_month_mismatches(db: AsyncSession) -> tuple[int, list[LedgerMis
     found = []
     for programme_id, month in periods:
         ledger = await _ledger(db, programme_id, month)
-        recomputed = await _recomputed(db, programme_id, month)
+        recomputed = await paid_totals(db, programme_id, month)
         for agreement_id in sorted(ledger.keys() | recomputed.keys()):
             paid, now = ledger.get(agreement_id, (0, 0)), recomputed.get(agreement_id, (0, 0))
             if paid != now:

@@ -171,10 +171,19 @@ async def meal_totals(
     """{agreement id: (approved meals, amount in fen)} for the month: the count in SQL, the rule once."""
     if not agreement_ids:
         return {}
+    return await _totals(db, _approved_current(agreement_ids, month))
+
+
+async def paid_totals(db: AsyncSession, programme_id: int, month: date) -> dict[int, tuple[int, int]]:
+    """The same for every agreement of a programme's month (the ledger check counts them again)."""
+    return await _totals(db, paid_in_month(programme_id, month))
+
+
+async def _totals(db: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> dict[int, tuple[int, int]]:
     rows = await db.execute(
         select(Agreement.id, Agreement.rate_fen, Agreement.monthly_cap_fen, func.count(CheckIn.id))
         .join(CheckIn, CheckIn.agreement_id == Agreement.id)
-        .where(*_approved_current(agreement_ids, month))
+        .where(*conditions)
         .group_by(Agreement.id, Agreement.rate_fen, Agreement.monthly_cap_fen)
     )
     return {
