@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from litestar import Litestar, MediaType, Request, Response
+from litestar import Litestar, MediaType, Request, Response, Router
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
@@ -165,6 +165,9 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+LONG_READS = {"long_reads": True}
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     i18n.check_catalogs()
@@ -196,9 +199,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *evidence_routes,
         *meals_routes,
         *visits_routes,
-        *settlement_routes,
-        *reports_routes,
-        *audit_routes,
+        # Whole months and programmes: their reads stay off the event loop's thread (db.py).
+        Router(path="/", route_handlers=[*settlement_routes, *reports_routes, *audit_routes], opt=LONG_READS),
         *verification_routes,
         *pwa_routes,
     ]

@@ -386,7 +386,7 @@ async def restore_backup(settings: Settings, src: Path, *, force: bool = False) 
 
     database = create_database(settings)
     try:
-        async with database.transaction(read_only=True) as db:
+        async with database.transaction(read_only=True, long_reads=True) as db:
             chain = await verify_chain(db)
             photos = await check_photos(db, store)
             now = await _describe(db)

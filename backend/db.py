@@ -5,20 +5,24 @@ on, a busy timeout, and every write transaction opened with BEGIN IMMEDIATE. A d
 that reads and then writes cannot be given the write lock once another writer has committed after
 its first read (SQLITE_BUSY at once, no waiting), which is where "database is locked" comes from;
 taking the lock up front turns that into an orderly wait of at most the busy timeout.
-Read-only work (GET requests) uses a second engine over the same pool with BEGIN DEFERRED, so pages
-keep reading while one writer writes.
+Read-only work uses BEGIN DEFERRED, so pages keep reading while one writer writes (WAL), and on SQLite
+it runs on the event loop's own thread (see _LoopThreadConnection) with writes refused
+(`query_only`). Work that may read for long (exports, statements, reports, backups: `long_reads`)
+keeps aiosqlite's thread, where a long statement holds up only its own request.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import aiosqlite
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, MetaData, bindparam, event, false
+from sqlalchemy import ForeignKey, MetaData, bindparam, event, false, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -70,7 +74,7 @@ class ReviewMarks:
     flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int, *, query_only: bool = False) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us emit BEGIN ourselves (the driver's implicit BEGIN is always DEFERRED).
@@ -80,6 +84,8 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if query_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -88,14 +94,62 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
+class _LoopThreadConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose statements run on the calling thread, the event loop's.
+
+    aiosqlite hands every call to a thread of its own: opening a cursor, executing, fetching and closing
+    each cost a hand-off and a wake-up of the loop, four per statement. The review queue's eight
+    statements took 353 us each that way and 91 us on the loop's thread, of which SQLite's own work is
+    a small part (0.7 ms of a page), and under load every hand-off waited for the GIL behind other
+    requests: /review served 83 req/s with hand-offs and 132 without (bench/pages.py, same run's
+    ceiling 328 and 319). The price is that a statement holds up the whole loop while it runs, so only
+    short reads come here: a page's, in a read-only transaction in WAL mode, which never waits for the
+    write lock (`query_only` refuses any write at once instead of queueing for the lock on this
+    thread), with a short busy timeout for the rare wait SQLite can still ask of a reader. Reads that
+    may run long stay on aiosqlite's thread (Database.transaction(long_reads=True)).
+
+    Opening, closing and setting the isolation level still go through aiosqlite's thread, which each
+    connection keeps; only _execute, which every other call goes through, is replaced (aiosqlite 0.22,
+    pinned in pyproject; tests/unit/test_db_threads.py checks that statements run on the caller's
+    thread and that the write engine's still do not)."""
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+
+# A reader on the loop's thread waits at most this long when SQLite asks it to (a reader in WAL mode
+# is only made to wait during recovery or a truncating checkpoint): the whole server waits with it.
+LOOP_READ_BUSY_TIMEOUT_MS = 200
+
+
+def _loop_thread_engine(url: str, writer: AsyncEngine, **pool: Any) -> AsyncEngine:
+    args, kwargs = writer.dialect.create_connect_args(make_url(url))  # what aiosqlite.connect gets
+    connect_sqlite: Any = sqlite3.connect
+
+    def connector() -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect_sqlite(*args, **kwargs)
+        return connection
+
+    async def connect() -> aiosqlite.Connection:
+        connection = _LoopThreadConnection(connector, 64)
+        connection._thread.daemon = True  # as SQLAlchemy does for its own aiosqlite connections
+        return await connection
+
+    return create_async_engine(url, async_creator=connect, **pool)
+
+
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The write engine and a read engine (same pool); on PostgreSQL they behave alike."""
+    """The write engine, the page reader and the long reader. On PostgreSQL they are one engine; on
+    SQLite the page reader has a pool of its own, on the loop's thread (see _LoopThreadConnection)."""
 
     engine: AsyncEngine
     read_engine: AsyncEngine
     writer: async_sessionmaker[AsyncSession]
     reader: async_sessionmaker[AsyncSession]
+    long_reader: async_sessionmaker[AsyncSession]
     # How many requests may hold a read session while they receive a body and then open a write
     # transaction too: each holds two pooled connections at its peak, so this stays under half the
     # pool, or requests holding one connection each would all wait for a second (a deadlock until the
@@ -103,9 +157,12 @@ class Database:
     upload_slots: int = 6
 
     @asynccontextmanager
-    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends normally, rolls back on any exception."""
-        factory = self.reader if read_only else self.writer
+    async def transaction(
+        self, *, read_only: bool = False, long_reads: bool = False
+    ) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits when the block ends normally, rolls back on any exception.
+        A read-only unit whose statements may run long (whole months, exports) passes `long_reads`."""
+        factory = (self.long_reader if long_reads else self.reader) if read_only else self.writer
         async with factory() as session:
             try:
                 yield session
@@ -119,24 +176,36 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine.sync_engine.pool is not self.engine.sync_engine.pool:
+            await self.read_engine.dispose()
 
 
 def create_database(settings: Settings) -> Database:
     url = settings.database_url
     if settings.is_sqlite:
-        engine = create_async_engine(url, pool_size=8, max_overflow=8, pool_timeout=30, hide_parameters=True)
+        pool: dict[str, Any] = {
+            "pool_size": 8,
+            "max_overflow": 8,
+            "pool_timeout": 30,
+            "hide_parameters": True,
+        }
+        engine = create_async_engine(url, **pool)
         _install_sqlite_pragmas(engine, settings.sqlite_busy_timeout_ms)
-        read_engine = engine.execution_options(sqlite_begin="DEFERRED")
+        long_read_engine = engine.execution_options(sqlite_begin="DEFERRED")
+        page_engine = _loop_thread_engine(url, engine, **pool)
+        _install_sqlite_pragmas(page_engine, LOOP_READ_BUSY_TIMEOUT_MS, query_only=True)
+        read_engine = page_engine.execution_options(sqlite_begin="DEFERRED")
     else:
         engine = create_async_engine(
             url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
         )
-        read_engine = engine
-    pool = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
+        read_engine = long_read_engine = engine
+    size = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
     return Database(
         engine=engine,
         read_engine=read_engine,
         writer=async_sessionmaker(engine, expire_on_commit=False),
         reader=async_sessionmaker(read_engine, expire_on_commit=False),
-        upload_slots=max(1, pool // 2 - 2),
+        long_reader=async_sessionmaker(long_read_engine, expire_on_commit=False),
+        upload_slots=max(1, size // 2 - 2),
     )

@@ -25,9 +25,13 @@ async def provide_db(request: Request[object, object, State], state: State) -> A
     """One transaction per request: committed after the response is built, before it is sent.
 
     GET requests read in a deferred transaction; anything else takes SQLite's write lock up front.
+    Routes whose pages read whole months or programmes carry `opt={"long_reads": True}` (see
+    app.LONG_READS and db.Database.transaction).
     """
     database: Database = state.database
-    async with database.transaction(read_only=request.method in SAFE_METHODS) as session:
+    read_only = request.method in SAFE_METHODS
+    long_reads = bool(request.route_handler.opt.get("long_reads"))
+    async with database.transaction(read_only=read_only, long_reads=long_reads) as session:
         yield session
 
 

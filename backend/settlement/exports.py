@@ -205,7 +205,7 @@ async def stream_csv(database: Database, spec: ExportSpec) -> AsyncIterator[byte
     # The BOM lets spreadsheet programs read the Chinese text as UTF-8.
     yield "\ufeff".encode() + _csv_text([list(spec.headers)])
     total = 0
-    async with database.transaction(read_only=True) as db:
+    async with database.transaction(read_only=True, long_reads=True) as db:
         async for statement in iter_statements(
             db, spec.programme_id, spec.month, closed=closed, only=spec.only
         ):
@@ -225,7 +225,7 @@ async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[byt
     adjustments: list[list[object]] = []
     mismatches: list[list[object]] = []
     meals = meals_fen = adjustments_fen = 0
-    async with database.transaction(read_only=True) as db:
+    async with database.transaction(read_only=True, long_reads=True) as db:
         async for statement in iter_statements(
             db, spec.programme_id, spec.month, closed=closed, only=spec.only
         ):
