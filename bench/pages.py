@@ -102,7 +102,7 @@ def ceiling_app() -> Litestar:
     from backend.verification.queue import load_queue, queue_size
 
     settings = load_settings()
-    app = create_app(settings)
+    app = create_app(settings, serving=True)  # served as carelog serve serves the app (app_factory)
 
     @get("/bench/ceiling")
     async def ceiling(request: Request[Any, Any, Any], state: State) -> Template:
