@@ -148,6 +148,20 @@ def pg_database(name: str, *, drop_only: bool = False) -> str:
     return "postgresql+asyncpg://" + f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}".split("://", 1)[1]
 
 
+async def vacuum_analyze(database_url: str) -> None:
+    """What autovacuum does on a live server within a minute of a bulk insert. Without statistics the
+    planner guessed the queue's count over 1,509 pending check-ins as a nested loop per row: 3.2 ms of
+    PostgreSQL's time per page, 0.84 ms once analyzed. (SQLite is left as a live Carelog leaves it:
+    the app runs no ANALYZE there.)"""
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
 def carelog_env(folder: Path, port: int, database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
     return env | {
@@ -491,6 +505,8 @@ def main() -> None:
     run_cli(env, "migrate")
     run_cli(env, "demo")
     made = asyncio.run(scale_up(env["CARELOG_DATABASE_URL"], AGREEMENTS, DAYS))
+    if DATABASE == "postgresql":
+        asyncio.run(vacuum_analyze(env["CARELOG_DATABASE_URL"]))
 
     templates = folder / "bare"
     templates.mkdir()
