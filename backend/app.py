@@ -35,7 +35,7 @@ from backend.db import create_database
 from backend.deps import provide_db, provide_principal, provide_settings, provide_user
 from backend.errors import Busy
 from backend.evidence.routes import routes as evidence_routes
-from backend.health import healthz
+from backend.health import healthz, healthz_head
 from backend.home import routes as home_routes
 from backend.labels import TEMPLATE_GLOBALS, local_time
 from backend.logs import app_log, configure_logging
@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Li
     handlers: list[Any] = [
         static,
         healthz,
+        healthz_head,
         *home_routes,
         *auth_routes,
         *passkey_routes,

@@ -59,8 +59,11 @@ async def test_health_is_503_when_the_database_cannot_be_reached(settings: Setti
     broken = replace(settings, database_url=f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
     async with _serve(broken) as browser:
         response = await browser.get("/healthz")
+        probed = await browser.head("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "failing", "checks": {"database": "failing", "photo_store": "ok"}}
+    assert probed.status_code == 503
+    assert probed.content == b""
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

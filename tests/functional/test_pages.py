@@ -93,6 +93,15 @@ async def test_health_reports_database_and_photo_store(client: httpx.AsyncClient
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "photo_store": "ok"}}
 
 
+async def test_health_answers_a_head_probe_with_its_status_and_no_body(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    response = await client.head("/healthz")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["cache-control"] == "no-store"
+
+
 async def test_every_page_carries_the_security_headers(client_as: ClientAs, world: World) -> None:
     browser = await client_as(personas.SOCIAL_WORKER)
     for path in ("/", "/signin", "/no/such/page", f"/people/{world.person_id('qian')}"):
