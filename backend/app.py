@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -138,7 +139,15 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return _error_response(request, exc.status_code, str(exc.detail), exc.headers)
 
 
+def _is_write_in_a_read(exc: OperationalError) -> bool:
+    """SQLite refusing a write on a page reader (db.py: `query_only`): a route that writes through a
+    GET request's session, which is a bug to fix, not a moment to retry."""
+    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_READONLY
+
+
 def handle_operational_error(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
+    if _is_write_in_a_read(exc):
+        return handle_unexpected(request, exc)
     # A writer held the SQLite lock past the busy timeout, or the database is unreachable: nothing was
     # committed (the transaction rolled back), so the honest answer is "busy, try again".
     app_log.warning(
