@@ -6,9 +6,7 @@ thread hand-offs per statement, and they check what keeps the loop's thread safe
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
-from pathlib import Path
 
 import pytest
 from litestar import Litestar, get
@@ -22,20 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app import create_app
 from backend.db import Database, create_database
 from backend.settings import Settings
-from tests.conftest import BASE_URL, SECRET
+from tests.conftest import BASE_URL
+
+# SQLite only: on PostgreSQL the three readers and writers are one engine.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def sqlite_settings(sqlite_template: Path, tmp_path: Path) -> Settings:
-    target = tmp_path / "threads.db"
-    shutil.copyfile(sqlite_template, target)
-    return Settings(
-        environment="test",
-        database_url=f"sqlite+aiosqlite:///{target}",
-        photo_store_url="memory://",
-        secret_key=SECRET,
-        public_origin=BASE_URL,
-    )
+async def _scratch_table(database: Database, *committed: int) -> None:
+    async with database.transaction() as writer:
+        await writer.execute(text("CREATE TABLE scratch (n INTEGER)"))
+        for n in committed:
+            await writer.execute(text("INSERT INTO scratch VALUES (:n)"), {"n": n})
 
 
 async def _thread_of_statements(session: AsyncSession) -> int:
@@ -50,63 +45,48 @@ def _connection_threads() -> set[threading.Thread]:
 
 
 async def test_page_reads_run_on_the_loops_thread_and_everything_else_on_aiosqlites(
-    sqlite_settings: Settings,
+    database: Database,
 ) -> None:
-    database = create_database(sqlite_settings)
     here = threading.get_ident()
-    try:
-        async with database.transaction(read_only=True) as page:
-            assert await _thread_of_statements(page) == here
-        async with database.transaction(read_only=True, long_reads=True) as long_read:
-            assert await _thread_of_statements(long_read) != here
-        async with database.transaction() as write:
-            assert await _thread_of_statements(write) != here
-    finally:
-        await database.dispose()
+    async with database.transaction(read_only=True) as page:
+        assert await _thread_of_statements(page) == here
+    async with database.transaction(read_only=True, long_reads=True) as long_read:
+        assert await _thread_of_statements(long_read) != here
+    async with database.transaction() as write:
+        assert await _thread_of_statements(write) != here
 
 
 async def test_a_page_read_refuses_to_write_at_once_even_while_another_writer_holds_the_lock(
-    sqlite_settings: Settings,
+    database: Database,
 ) -> None:
-    database = create_database(sqlite_settings)
-    try:
-        async with database.transaction() as writer:
-            await writer.execute(text("CREATE TABLE scratch (n INTEGER)"))
-        async with database.transaction() as writer:
-            # The writer holds SQLite's write lock (BEGIN IMMEDIATE) for this whole block. A write
-            # tried from the loop's thread must not queue for it (the whole server would wait): it
-            # is refused at once, whatever the busy timeout.
-            await writer.execute(text("INSERT INTO scratch VALUES (1)"))
-            async with database.transaction(read_only=True) as page:
-                with pytest.raises(OperationalError, match="readonly"):
-                    await page.execute(text("INSERT INTO scratch VALUES (2)"))
+    await _scratch_table(database)
+    async with database.transaction() as writer:
+        # The writer holds SQLite's write lock (BEGIN IMMEDIATE) for this whole block. A write tried
+        # from the loop's thread must not queue for it (the whole server would wait): it is refused
+        # at once, whatever the busy timeout.
+        await writer.execute(text("INSERT INTO scratch VALUES (1)"))
         async with database.transaction(read_only=True) as page:
-            assert (await page.execute(text("SELECT n FROM scratch"))).scalars().all() == [1]
-    finally:
-        await database.dispose()
+            with pytest.raises(OperationalError, match="readonly"):
+                await page.execute(text("INSERT INTO scratch VALUES (2)"))
+    async with database.transaction(read_only=True) as page:
+        assert (await page.execute(text("SELECT n FROM scratch"))).scalars().all() == [1]
 
 
 async def test_a_page_read_sees_what_was_committed_before_it_began_and_nothing_uncommitted(
-    sqlite_settings: Settings,
+    database: Database,
 ) -> None:
-    database = create_database(sqlite_settings)
-    try:
-        async with database.transaction() as writer:
-            await writer.execute(text("CREATE TABLE scratch (n INTEGER)"))
-            await writer.execute(text("INSERT INTO scratch VALUES (1)"))
-        async with database.transaction() as writer:
-            await writer.execute(text("INSERT INTO scratch VALUES (2)"))
-            async with database.transaction(read_only=True) as page:
-                assert (await page.execute(text("SELECT n FROM scratch"))).scalars().all() == [1]
+    await _scratch_table(database, 1)
+    async with database.transaction() as writer:
+        await writer.execute(text("INSERT INTO scratch VALUES (2)"))
         async with database.transaction(read_only=True) as page:
-            assert (await page.execute(text("SELECT n FROM scratch ORDER BY n"))).scalars().all() == [1, 2]
-    finally:
-        await database.dispose()
+            assert (await page.execute(text("SELECT n FROM scratch"))).scalars().all() == [1]
+    async with database.transaction(read_only=True) as page:
+        assert (await page.execute(text("SELECT n FROM scratch ORDER BY n"))).scalars().all() == [1, 2]
 
 
-async def test_disposing_the_database_ends_every_connection_thread(sqlite_settings: Settings) -> None:
+async def test_disposing_the_database_ends_every_connection_thread(settings: Settings) -> None:
     before = _connection_threads()
-    database: Database = create_database(sqlite_settings)
+    database: Database = create_database(settings)
     async with database.transaction(read_only=True) as page, database.transaction() as writer:
         await page.execute(text("SELECT 1"))
         await writer.execute(text("SELECT 1"))
@@ -130,8 +110,8 @@ def _long_read_paths(app: Litestar) -> dict[str, bool]:
     return found
 
 
-def test_only_whole_month_and_programme_pages_read_off_the_loops_thread(sqlite_settings: Settings) -> None:
-    paths = _long_read_paths(create_app(sqlite_settings))
+def test_only_whole_month_and_programme_pages_read_off_the_loops_thread(settings: Settings) -> None:
+    paths = _long_read_paths(create_app(settings))
     long_prefixes = ("/settlement", "/reports", "/audit")
     assert {p for p, long in paths.items() if long} == {p for p in paths if p.startswith(long_prefixes)}
     assert paths["/review"] is False
@@ -139,7 +119,7 @@ def test_only_whole_month_and_programme_pages_read_off_the_loops_thread(sqlite_s
 
 
 async def test_a_get_route_that_writes_through_its_session_is_a_logged_500_not_a_busy_503(
-    sqlite_settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A write on the page reader is refused at once (query_only). That is a bug in the route, so it
     must not pass for "busy, try again" (503), which phones retry and logs keep at WARNING."""
@@ -149,7 +129,7 @@ async def test_a_get_route_that_writes_through_its_session_is_a_logged_500_not_a
         await db.execute(text("CREATE TABLE scratch (n INTEGER)"))
         return "written"
 
-    app = create_app(sqlite_settings)
+    app = create_app(settings)
     app.register(writes_in_a_get)
     with caplog.at_level(logging.ERROR):
         async with AsyncTestClient(app, base_url=BASE_URL) as client:
