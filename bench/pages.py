@@ -23,6 +23,9 @@ and each latency counts from its scheduled start): its p50 and p99 at traffic, n
 Prints a table and ends with:
 result queue_rps=… ceiling_rps=… ratio=… p99_ms=… queue_p50_ms=… checkin_rps=… checkin_p99_ms=… …
 (ratio = queue_rps / ceiling_rps; p99_ms is the queue's). Targets (issue 9): ratio >= 0.5, p99 <= 50 ms.
+Each load also reads the servers' CPU time from /proc: CPU ms per request of the app (and of
+PostgreSQL's processes), and cpu_ratio = ceiling_cpu_ms / queue_cpu_ms, which moves less with the
+machine's other load than req/s does and leaves out the database's own CPU.
 Never fails on a time; only on an error (a non-200 answer, a server that does not start).
 """
 
@@ -342,6 +345,11 @@ class Load:
     p99_ms: float
     requests: int
     timeouts: int  # requests still unanswered after 30 s (wrk), counted, not fatal
+    # CPU time per request of the server's processes, and of PostgreSQL's, while it was loaded (from
+    # /proc): steadier than req/s on a machine whose other load changes, and the database's share of
+    # a page shows apart from the app's (here they share the two cores with the load generator).
+    cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0
 
 
 def _ms(value: str) -> float:
@@ -484,11 +492,49 @@ def load_with_python(url: str, cookie: str) -> Load:
     return Load(len(latencies) / elapsed, pct(0.50), pct(0.99), len(latencies), 0)
 
 
-def measure(name: str, url: str, cookie: str) -> Load:
+def _proc_stats() -> list[tuple[int, int, str, float]]:
+    """(pid, parent pid, command name, CPU seconds so far) of every process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        found.append((int(entry.name), int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick))
+    return found
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by process `pid` with its descendants, and by PostgreSQL's processes."""
+    stats = _proc_stats()
+    children: dict[int, list[int]] = {}
+    for child, parent, _, _ in stats:
+        children.setdefault(parent, []).append(child)
+    tree, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        tree.add(current)
+        todo += children.get(current, [])
+    used = {p: cpu for p, _, _, cpu in stats}
+    return sum(used.get(p, 0.0) for p in tree), sum(cpu for _, _, n, cpu in stats if n == "postgres")
+
+
+def measure(name: str, url: str, cookie: str, pid: int) -> Load:
     check = httpx.get(url, headers={"cookie": cookie} if cookie else None, timeout=30)
     if check.status_code != 200:
         raise SystemExit(f"{name}: GET {url} answered {check.status_code}")
-    return (load_with_wrk if CLIENT == "wrk" else load_with_python)(url, cookie)
+    app_before, db_before = cpu_seconds(pid)
+    load = (load_with_wrk if CLIENT == "wrk" else load_with_python)(url, cookie)
+    app_after, db_after = cpu_seconds(pid)
+    load.cpu_ms = (app_after - app_before) * 1000 / max(1, load.requests)
+    # A database process that ended meanwhile takes its CPU out of the sum: never below zero.
+    load.db_cpu_ms = max(0.0, db_after - db_before) * 1000 / max(1, load.requests)
+    return load
 
 
 def median(values: list[float]) -> float:
@@ -548,15 +594,15 @@ def main() -> None:
         if agreement_page is None:
             raise SystemExit("the neighbour's home page links to no check-in page")
         targets = {
-            "bare": (bare.base_url + "/bare", ""),
+            "bare": (bare.base_url + "/bare", "", bare.proc.pid),
             # The ceiling renders the queue's template from a context loaded once, by this reviewer.
-            "ceiling": (ceiling.base_url + "/bench/ceiling", reviewer),
-            "queue": (app.base_url + "/review", reviewer),
-            "checkin": (app.base_url + agreement_page.group(1), neighbour),
+            "ceiling": (ceiling.base_url + "/bench/ceiling", reviewer, ceiling.proc.pid),
+            "queue": (app.base_url + "/review", reviewer, app.proc.pid),
+            "checkin": (app.base_url + agreement_page.group(1), neighbour, app.proc.pid),
         }
         for _ in range(ROUNDS):
-            for key, (url, cookie) in targets.items():
-                rounds[key].append(measure(key, url, cookie))
+            for key, (url, cookie, pid) in targets.items():
+                rounds[key].append(measure(key, url, cookie, pid))
         # Then the queue at a steady half of what it managed at saturation: its latency at traffic.
         paced_rate = max(1.0, median([r.rps for r in rounds["queue"]]) / 2)
         paced = load_at_rate(targets["queue"][0], reviewer, paced_rate, 2 * DURATION)
@@ -572,18 +618,28 @@ def main() -> None:
             median([r.p99_ms for r in done]),
             sum(r.requests for r in done),
             sum(r.timeouts for r in done),
+            median([r.cpu_ms for r in done]),
+            median([r.db_cpu_ms for r in done]),
         )
 
     results = {key: summary(key) for key in rounds}
     # The ratio of each round (both loaded within seconds of each other), then their median.
     ratio = median([q.rps / c.rps for q, c in zip(rounds["queue"], rounds["ceiling"], strict=True)])
     checkin_ratio = median([n.rps / c.rps for n, c in zip(rounds["checkin"], rounds["ceiling"], strict=True)])
+    # The same comparison in the app's CPU per request (the database's own CPU left out).
+    cpu_ratio = median(
+        [c.cpu_ms / q.cpu_ms for q, c in zip(rounds["queue"], rounds["ceiling"], strict=True) if q.cpu_ms]
+        or [0.0]
+    )
     print(
         f"db={DATABASE}; {CONNECTIONS} connections, {DURATION:.0f} s per target and round, "
         f"{ROUNDS} rounds (medians), client {CLIENT}; "
         f"{made} extra pending check-ins over {AGREEMENTS} agreements"
     )
-    print(f"{'page':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}")
+    print(
+        f"{'page':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'of ceiling':>12}"
+        f"{'CPU ms/req':>12}{'DB CPU ms':>11}"
+    )
     labels = {
         "bare": "bare Litestar template route (floor)",
         "ceiling": "queue template, no DB/session (ceiling)",
@@ -594,7 +650,10 @@ def main() -> None:
     for key in ("bare", "ceiling", "queue", "checkin"):
         r = results[key]
         share = shares.get(key, r.rps / results["ceiling"].rps)
-        print(f"{labels[key]:<40}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{share:>12.2f}")
+        print(
+            f"{labels[key]:<40}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{share:>12.2f}"
+            f"{r.cpu_ms:>12.2f}{r.db_cpu_ms:>11.2f}"
+        )
     print(
         f"{'review queue at ' + format(paced_rate, '.0f') + ' req/s, open loop':<40}{paced.rps:>9.0f}"
         f"{paced.p50_ms:>9.1f}{paced.p99_ms:>9.1f}"
@@ -606,7 +665,9 @@ def main() -> None:
         f"checkin_ratio={checkin_ratio:.2f} "
         f"checkin_p99_ms={n.p99_ms:.1f} ceiling_p99_ms={c.p99_ms:.1f} bare_rps={results['bare'].rps:.0f} "
         f"paced_rps={paced_rate:.1f} paced_p50_ms={paced.p50_ms:.1f} paced_p99_ms={paced.p99_ms:.1f} "
-        f"pending_made={made} rounds={ROUNDS} timeouts={sum(r.timeouts for r in results.values())}"
+        f"pending_made={made} rounds={ROUNDS} timeouts={sum(r.timeouts for r in results.values())} "
+        f"queue_cpu_ms={q.cpu_ms:.2f} ceiling_cpu_ms={c.cpu_ms:.2f} cpu_ratio={cpu_ratio:.2f} "
+        f"queue_db_cpu_ms={q.db_cpu_ms:.2f}"
     )
     shutil.rmtree(folder, ignore_errors=True)
     if DATABASE == "postgresql":
