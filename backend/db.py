@@ -99,18 +99,18 @@ class _LoopThreadConnection(aiosqlite.Connection):
 
     aiosqlite hands every call to a thread of its own: opening a cursor, executing, fetching and closing
     each cost a hand-off and a wake-up of the loop, four per statement. The review queue's eight
-    statements took 353 us each that way and 91 us on the loop's thread, of which SQLite's own work is
-    a small part (0.7 ms of a page), and under load every hand-off waited for the GIL behind other
-    requests: /review served 83 req/s with hand-offs and 132 without (bench/pages.py, same run's
-    ceiling 328 and 319). The price is that a statement holds up the whole loop while it runs, so only
-    short reads come here: a page's, in a read-only transaction in WAL mode, which never waits for the
-    write lock (`query_only` refuses any write at once instead of queueing for the lock on this
-    thread), with a short busy timeout for the rare wait SQLite can still ask of a reader. Reads that
-    may run long stay on aiosqlite's thread (Database.transaction(long_reads=True)).
+    statements took 353 us each that way and 91 us on the loop's thread, of which SQLite's own work is a
+    small part (0.7 ms of a page), and under load every hand-off waited for the GIL behind other requests:
+    /review served 83 req/s with hand-offs and 132 without (bench/pages.py, two runs, each with its own
+    ceiling: 328 and 319 req/s). The price is that a statement holds up the whole loop while it runs, so
+    only short reads come here: a page's, in a read-only transaction in WAL mode, which never waits for
+    the write lock (`query_only` refuses any write at once instead of queueing for the lock on this
+    thread), with a short busy timeout for the rare wait SQLite can still ask of a reader. Reads that may
+    run long stay on aiosqlite's thread (Database.transaction(long_reads=True)).
 
     Opening, closing and setting the isolation level still go through aiosqlite's thread, which each
     connection keeps; only _execute, which every other call goes through, is replaced (aiosqlite 0.22,
-    pinned in pyproject; tests/unit/test_db_threads.py checks that statements run on the caller's
+    pinned in pyproject; tests/functional/test_db_threads.py checks that statements run on the caller's
     thread and that the write engine's still do not)."""
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -153,7 +153,8 @@ class Database:
     # How many requests may hold a read session while they receive a body and then open a write
     # transaction too: each holds two pooled connections at its peak, so this stays under half the
     # pool, or requests holding one connection each would all wait for a second (a deadlock until the
-    # pool times out). See deps.provide_read_db.
+    # pool times out). See deps.provide_read_db. On SQLite the two now come from different pools (page
+    # reads have their own), where the bound is only a cap on uploads at once; it is kept as such.
     upload_slots: int = 6
 
     @asynccontextmanager
