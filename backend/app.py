@@ -32,7 +32,7 @@ from backend.auditlog.routes import routes as audit_routes
 from backend.auth.card_routes import routes as card_routes
 from backend.auth.passkey_routes import routes as passkey_routes
 from backend.auth.routes import routes as auth_routes
-from backend.db import create_database
+from backend.db import LONG_READS_OPT, create_database
 from backend.deps import provide_db, provide_principal, provide_settings, provide_user
 from backend.errors import Busy
 from backend.evidence.routes import routes as evidence_routes
@@ -175,9 +175,6 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
-LONG_READS = {"long_reads": True}
-
-
 def settle_garbage_collector() -> None:
     """For a serving process, once started. The objects alive then (modules, the app, SQLAlchemy's and
     Jinja's caches: some 200,000) live as long as the process, so gc.freeze() takes them out of every
@@ -227,7 +224,11 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Li
         *meals_routes,
         *visits_routes,
         # Whole months and programmes: their reads stay off the event loop's thread (db.py).
-        Router(path="/", route_handlers=[*settlement_routes, *reports_routes, *audit_routes], opt=LONG_READS),
+        Router(
+            path="/",
+            route_handlers=[*settlement_routes, *reports_routes, *audit_routes],
+            opt={LONG_READS_OPT: True},
+        ),
         *verification_routes,
         *pwa_routes,
     ]

@@ -119,6 +119,10 @@ class _LoopThreadConnection(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
 
+# The route option (app.py sets it on settlement, reports and the audit trail) under which deps.provide_db
+# gives a GET request the long reader instead of the page reader.
+LONG_READS_OPT = "long_reads"
+
 # A reader on the loop's thread waits at most this long when SQLite asks it to (a reader in WAL mode
 # is only made to wait during recovery or a truncating checkpoint): the whole server waits with it.
 LOOP_READ_BUSY_TIMEOUT_MS = 200

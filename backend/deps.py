@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.auth.service import load_principal
-from backend.db import Database
+from backend.db import LONG_READS_OPT, Database
 from backend.errors import SignInRequired
 from backend.i18n import set_language
 from backend.security import SAFE_METHODS, session_cookie_name
@@ -25,12 +25,12 @@ async def provide_db(request: Request[object, object, State], state: State) -> A
     """One transaction per request: committed after the response is built, before it is sent.
 
     GET requests read in a deferred transaction; anything else takes SQLite's write lock up front.
-    Routes whose pages read whole months or programmes carry `opt={"long_reads": True}` (see
-    app.LONG_READS and db.Database.transaction).
+    Routes whose pages read whole months or programmes carry the option db.LONG_READS_OPT (set in
+    app.py; see db.Database.transaction).
     """
     database: Database = state.database
     read_only = request.method in SAFE_METHODS
-    long_reads = bool(request.route_handler.opt.get("long_reads"))
+    long_reads = bool(request.route_handler.opt.get(LONG_READS_OPT))
     async with database.transaction(read_only=read_only, long_reads=long_reads) as session:
         yield session
 

@@ -89,7 +89,7 @@ async def _principal_of(database: Database, user_id: int) -> Principal:
     return _principal(user, memberships)
 
 
-async def _structure(database: Database) -> tuple[int, list[int], list[int], int]:
+async def _structure(database: Database) -> tuple[int, list[int], list[int], int, int]:
     """Programme, areas and social workers through the real services; returns ids for the bulk load."""
     async with database.transaction() as db:
         district = await do_create_area(db, name="基准区", parent=None, actor=None)
@@ -121,7 +121,7 @@ async def _structure(database: Database) -> tuple[int, list[int], list[int], int
         await do_add_membership(
             db, user=wide, programme=programme, area=district, role=Role.SOCIAL_WORKER, actor=None
         )
-        return programme.id, communities, [*workers, wide.id], staff.id
+        return programme.id, communities, workers, staff.id, wide.id
 
 
 async def _bulk(database: Database, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -134,8 +134,7 @@ async def _bulk(database: Database, table: Any, rows: list[dict[str, Any]]) -> N
 
 
 async def generate(database: Database) -> dict[str, Any]:
-    programme_id, communities, all_workers, staff_id = await _structure(database)
-    workers, district_worker = all_workers[:-1], all_workers[-1]
+    programme_id, communities, workers, staff_id, district_worker = await _structure(database)
     now = datetime.now(UTC)
     today = _today()
     first_user = 100_000

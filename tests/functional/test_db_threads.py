@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app import create_app
-from backend.db import Database, create_database
+from backend.db import LONG_READS_OPT, Database, create_database
 from backend.settings import Settings
 from tests.conftest import BASE_URL
 
@@ -106,7 +106,7 @@ def _long_read_paths(app: Litestar) -> dict[str, bool]:
         if isinstance(route, HTTPRoute):
             for handler in route.route_handlers:
                 if "GET" in handler.http_methods:
-                    found[route.path] = bool(handler.opt.get("long_reads"))
+                    found[route.path] = bool(handler.opt.get(LONG_READS_OPT))
     return found
 
 
