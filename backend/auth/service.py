@@ -20,7 +20,7 @@ from backend import audit
 from backend.audit import Actor
 from backend.auth.models import Session, SignInCode
 from backend.auth.principal import Grant, Principal
-from backend.db import utcnow
+from backend.db import read_columns, utcnow
 from backend.i18n import lazy_gettext
 from backend.people.models import Area, Membership, Programme, User
 
@@ -193,7 +193,7 @@ async def load_principal(db: AsyncSession, token: str, *, secret_key: str) -> Pr
     if not token or len(token) > 200:
         return None
     rows = (
-        await db.execute(_PRINCIPAL, {"token_hash": keyed_hash(secret_key, token), "now": utcnow()})
+        await read_columns(db, _PRINCIPAL, {"token_hash": keyed_hash(secret_key, token), "now": utcnow()})
     ).all()
     if not rows:
         return None

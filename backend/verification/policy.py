@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Integer, and_, false, literal_column, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.db import in_constants
 from backend.errors import Forbidden, NotFound
 from backend.meals import policy as meals_policy
 from backend.meals.models import CheckIn
@@ -48,7 +49,8 @@ def _unindexed(column: Any, indexed: bool) -> Any:
 def reviewable_checkins(user: Principal, *, indexed: bool = True) -> ColumnElement[bool]:
     programme, resident = _unindexed(CheckIn.programme_id, indexed), _unindexed(CheckIn.resident_id, indexed)
     conditions = [
-        and_(programme.in_(ids), resident.in_(_people_under(path))) for path, ids in _review_areas(user)
+        and_(in_constants(programme, ids), resident.in_(_people_under(path)))
+        for path, ids in _review_areas(user)
     ]
     if not conditions:
         return false()
@@ -58,7 +60,8 @@ def reviewable_checkins(user: Principal, *, indexed: bool = True) -> ColumnEleme
 def reviewable_visits(user: Principal, *, indexed: bool = True) -> ColumnElement[bool]:
     programme, child = _unindexed(Visit.programme_id, indexed), _unindexed(Visit.child_id, indexed)
     conditions = [
-        and_(programme.in_(ids), child.in_(_people_under(path))) for path, ids in _review_areas(user)
+        and_(in_constants(programme, ids), child.in_(_people_under(path)))
+        for path, ids in _review_areas(user)
     ]
     if not conditions:
         return false()

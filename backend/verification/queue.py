@@ -18,7 +18,7 @@ from sqlalchemy import Integer, bindparam, func, literal, null, select, type_coe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.db import matches_partial_index
+from backend.db import ids_in, matches_partial_index, read_columns
 from backend.evidence.models import Photo
 from backend.evidence.policy import visible_photos
 from backend.meals import policy as meals_policy
@@ -150,7 +150,7 @@ def _count(user: Principal, kind: EntryKind | None) -> Any:
 
 
 async def queue_size(db: AsyncSession, user: Principal, kind: EntryKind | None = None) -> int:
-    return int(await db.scalar(_count(_scope(user), kind)) or 0)
+    return int((await read_columns(db, _count(_scope(user), kind))).scalar() or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +233,7 @@ async def load_queue(
     bounds = {"offset": offset, "limit": limit, "reach": reach}
     walk = total > WALK_FROM * reach
     sqlite = db.get_bind().dialect.name == "sqlite"
-    page = (await db.execute(_page(_scope(user), kind, walk, sqlite), bounds)).all()
+    page = (await read_columns(db, _page(_scope(user), kind, walk, sqlite), bounds)).all()
     refs = [(EntryKind(k), int(i)) for k, i in page]
     cards = await load_cards(db, user, refs)
     return QueuePage(cards=cards, total=total, offset=offset, kind=kind)
@@ -284,7 +284,7 @@ def _recent_photos(kind: EntryKind, person: Any, model: Any, moment: Any, link: 
         .join(link, link_entry == model.id)
         .join(Photo, Photo.id == link.photo_id)
         .where(
-            person.in_(bindparam(f"{name}_people", expanding=True)),
+            ids_in(person, f"{name}_people"),
             moment >= bindparam(f"{name}_since", type_=moment.type),
             moment <= bindparam(f"{name}_until", type_=moment.type),
             model.superseded_at.is_(None),
@@ -321,7 +321,9 @@ async def _attach_recent(db: AsyncSession, user: Principal, cards: list[Card]) -
         bounds[f"{kind.value}_since"] = min(_moment(c) for c in mine) - week if mine else None
         bounds[f"{kind.value}_until"] = max(_moment(c) for c in mine) if mine else None
     strips: dict[tuple[str, int], list[tuple[int, Any, Thumb]]] = defaultdict(list)
-    for kind_name, person_id, entry_id, day, at, photo_id, width, height in await db.execute(_RECENT, bounds):
+    for kind_name, person_id, entry_id, day, at, photo_id, width, height in await read_columns(
+        db, _RECENT, bounds
+    ):
         when = day if kind_name == EntryKind.MEAL.value else at
         strips[kind_name, person_id].append((entry_id, when, Thumb(photo_id, width, height)))
     for card in cards:
@@ -341,7 +343,7 @@ async def _attach_earlier(db: AsyncSession, user: Principal, cards: list[Card]) 
                 wanted[photo.reuse_of_id].append(card)
     if not wanted:
         return
-    rows = await db.execute(select(*PHOTO_COLUMNS).where(Photo.id.in_(wanted), visible_photos(user)))
+    rows = await read_columns(db, select(*PHOTO_COLUMNS).where(Photo.id.in_(wanted), visible_photos(user)))
     for row in rows:
         photo = photo_view(row.tuple())
         for card in wanted[photo.id]:

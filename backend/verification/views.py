@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, func, literal, select, union_all
+from sqlalchemy import func, literal, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from backend.db import ids_in, read_columns
 from backend.evidence.models import Photo
 from backend.meals.models import CheckIn, CheckInFlag, CheckInPhoto, CheckInStatus, FlagCode, MealSlot
 from backend.people.models import Person, Programme, User
@@ -129,7 +130,6 @@ VISIT_COLUMNS = (
 
 # Built once at import and run with the ids bound: building these statements per page cost about as
 # much as running them (an alias alone copies its table's columns).
-_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _RESIDENT, _NEIGHBOUR = aliased(Person, name="resident"), aliased(User, name="neighbour")
 _CHILD, _MOTHER = aliased(Person, name="child"), aliased(User, name="mother")
 
@@ -150,7 +150,7 @@ def _entries(model: Any, columns: tuple[Any, ...], person: tuple[Any, Any], send
         name_of(person_alias, person_id).label("person_name"),
         name_of(sender_alias, sender_id).label("sender_name"),
         time_zone.label("time_zone"),
-    ).where(model.id.in_(_IDS))
+    ).where(ids_in(model.id, "ids"))
 
 
 def _photos(kind: str, entry_id: Any, link: Any, ids: str) -> Any:
@@ -159,14 +159,16 @@ def _photos(kind: str, entry_id: Any, link: Any, ids: str) -> Any:
     return (
         select(literal(kind).label("kind"), entry_id.label("entry_id"), link.position, *PHOTO_COLUMNS)
         .join(Photo, Photo.id == link.photo_id)
-        .where(entry_id.in_(bindparam(ids, expanding=True)))
+        .where(ids_in(entry_id, ids))
     )
 
 
 # A meal's flag codes ride along with the meal as one string (group_concat on SQLite, string_agg on
-# PostgreSQL) rather than in a statement of their own; codes are plain words without commas.
+# PostgreSQL) rather than in a statement of their own; codes are plain words without commas. The
+# separator is given as SQL, not as a string: SQLAlchemy would bind a string as a literal-execute
+# parameter and rewrite the statement's SQL on every execution for it.
 _FLAG_CODES = (
-    select(func.aggregate_strings(CheckInFlag.code, ","))
+    select(func.aggregate_strings(CheckInFlag.code, literal_column("','")))  # type: ignore[arg-type]
     .where(CheckInFlag.checkin_id == CheckIn.id)
     .scalar_subquery()
     .label("flag_codes")
@@ -194,7 +196,7 @@ async def load_views(
     meals: dict[int, MealView] = {}
     visits: dict[int, VisitView] = {}
     if meal_ids:
-        for r in (await db.execute(_MEALS, {"ids": meal_ids})).mappings():
+        for r in (await read_columns(db, _MEALS, {"ids": meal_ids})).mappings():
             codes = sorted(r["flag_codes"].split(",")) if r["flag_codes"] else []
             meals[r["id"]] = MealView(
                 **{c.key: r[c.key] for c in MEAL_COLUMNS},
@@ -204,7 +206,7 @@ async def load_views(
                 flags=[FlagView(FlagCode(code)) for code in codes],
             )
     if visit_ids:
-        for r in (await db.execute(_VISITS, {"ids": visit_ids})).mappings():
+        for r in (await read_columns(db, _VISITS, {"ids": visit_ids})).mappings():
             visits[r["id"]] = VisitView(
                 **{c.key: r[c.key] for c in VISIT_COLUMNS},
                 child=Named(r["person_name"]),
@@ -212,7 +214,7 @@ async def load_views(
                 time_zone=r["time_zone"],
             )
     if meals or visits:
-        photos = await db.execute(_ALL_PHOTOS, {"meal_ids": list(meals), "visit_ids": list(visits)})
+        photos = await read_columns(db, _ALL_PHOTOS, {"meal_ids": list(meals), "visit_ids": list(visits)})
         for kind, entry_id, _position, *photo in photos:
             view: MealView | VisitView = meals[entry_id] if kind == "meal" else visits[entry_id]
             view.photos.append(photo_view(photo))
