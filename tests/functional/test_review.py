@@ -475,6 +475,39 @@ async def test_the_queue_pages_through_every_entry_once_in_order_and_counts_them
     assert beyond.cards == [] and beyond.total == whole.total and beyond.next_offset is None
 
 
+async def test_a_stale_total_remembered_for_the_queue_never_changes_a_page(
+    world: World, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a reviewer's total is known, her next page is read with the total counted in the same
+    statement, the way to read it chosen by the total remembered from before. Whatever that total
+    says (far too many, far too few, none), the page and the total are what a fresh count gives."""
+    from backend.verification import queue
+    from backend.verification.queue import _scope, load_queue
+    from tests.functional.settlement_support import principal_of
+
+    for n, day in enumerate(past_days(5, start_back=2)):
+        await clean_meal(database, world, day, seed=440 + n)
+    worker = await principal_of(database, world.user_id(personas.SOCIAL_WORKER))
+
+    async def pages() -> list[tuple[int, list[str]]]:
+        async with database.transaction(read_only=True) as db:
+            return [
+                (
+                    (page := await load_queue(db, worker, offset=offset, limit=2)).total,
+                    [c.ref for c in page.cards],
+                )
+                for offset in (0, 2, 4, 50)
+            ]
+
+    monkeypatch.setattr(queue, "_LAST_TOTALS", {})
+    fresh = await pages()  # the first page counts on its own; the later ones count along
+    assert fresh[0][0] >= 5 and fresh[-1][1] == []
+    assert await pages() == fresh
+    for remembered in (0, 1, 3, 10**6):
+        queue._LAST_TOTALS[_scope(worker), None] = remembered
+        assert await pages() == fresh, f"remembered total {remembered}"
+
+
 async def test_the_queue_statements_are_shared_by_sessions_but_never_across_grants(
     world: World, database: Database
 ) -> None:

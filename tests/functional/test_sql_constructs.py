@@ -73,7 +73,10 @@ async def test_the_review_queues_statements_are_compiled_once_for_any_parameters
     scope = queue._scope(reviewer)
     statements = [_MEALS, _VISITS, _ALL_PHOTOS, queue._RECENT, queue._count(scope, None)]
     statements += [
-        queue._page(scope, None, walk, sqlite) for walk in (True, False) for sqlite in (True, False)
+        queue._page(scope, None, walk, sqlite, counted)
+        for walk in (True, False)
+        for sqlite in (True, False)
+        for counted in (True, False)
     ]
     for dialect in (sqlite.dialect(), postgresql.dialect()):
         for statement in statements:
