@@ -247,10 +247,35 @@ def _loop_thread_engine(url: str, writer: AsyncEngine, **pool: Any) -> AsyncEngi
     return create_async_engine(url, async_creator=connect, **pool)
 
 
+def _postgresql_page_engine(url: str) -> AsyncEngine:
+    """PostgreSQL's page reader: a pool of its own whose connections run each statement on its own
+    (autocommit), every one read-only (`default_transaction_read_only`, so a write there is refused
+    by the server, as `query_only` does on SQLite).
+
+    In a transaction, a page cost twelve round trips: the pool's liveness ping wrapped in a
+    BEGIN and ROLLBACK of its own, then BEGIN, the statements, ROLLBACK. Here the ping is one, and
+    there is no BEGIN or ROLLBACK: seven for the review queue. Nothing is lost by it: at PostgreSQL's
+    READ COMMITTED each statement of a transaction reads its own snapshot anyway. Work that reads long
+    keeps the write engine (Database.transaction(long_reads=True)).
+
+    Its pool is smaller than the writer's, since PostgreSQL's connections are counted per server
+    (100 by default) and every instance and worker holds both pools."""
+    return create_async_engine(
+        url,
+        pool_size=5,
+        max_overflow=10,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The write engine, the page reader and the long reader. On PostgreSQL they are one engine; on
-    SQLite the page reader has a pool of its own, on the loop's thread (see _LoopThreadConnection)."""
+    """The write engine, the page reader and the long reader. The page reader has a pool of its own: on
+    SQLite on the loop's thread (see _LoopThreadConnection), on PostgreSQL in autocommit (see
+    _postgresql_page_engine). The long reader shares the writer's pool."""
 
     engine: AsyncEngine
     read_engine: AsyncEngine
@@ -260,8 +285,8 @@ class Database:
     # How many requests may hold a read session while they receive a body and then open a write
     # transaction too: each holds two pooled connections at its peak, so this stays under half the
     # pool, or requests holding one connection each would all wait for a second (a deadlock until the
-    # pool times out). See deps.provide_read_db. On SQLite the two now come from different pools (page
-    # reads have their own), where the bound is only a cap on uploads at once; it is kept as such.
+    # pool times out). See deps.provide_read_db. The two now come from different pools (page reads have
+    # their own on both engines), where the bound is only a cap on uploads at once; it is kept as such.
     upload_slots: int = 6
 
     @asynccontextmanager
@@ -307,7 +332,8 @@ def create_database(settings: Settings) -> Database:
         engine = create_async_engine(
             url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
         )
-        read_engine = long_read_engine = engine
+        long_read_engine = engine
+        read_engine = _postgresql_page_engine(url)
     size = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
     return Database(
         engine=engine,

@@ -5,14 +5,11 @@ thread hand-offs per statement, and they check what keeps the loop's thread safe
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import pytest
-from litestar import Litestar, get
-from litestar.di import NamedDependency
+from litestar import Litestar
 from litestar.routes import HTTPRoute
-from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app import create_app
 from backend.db import LONG_READS_OPT, Database, create_database
 from backend.settings import Settings
-from tests.conftest import BASE_URL
 
 # SQLite only: on PostgreSQL the three readers and writers are one engine.
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -116,24 +112,3 @@ def test_only_whole_month_and_programme_pages_read_off_the_loops_thread(settings
     assert {p for p, long in paths.items() if long} == {p for p in paths if p.startswith(long_prefixes)}
     assert paths["/review"] is False
     assert paths["/settlement/{meal_programme_id:int}/statement"] is True
-
-
-async def test_a_get_route_that_writes_through_its_session_is_a_logged_500_not_a_busy_503(
-    settings: Settings, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A write on the page reader is refused at once (query_only). That is a bug in the route, so it
-    must not pass for "busy, try again" (503), which phones retry and logs keep at WARNING."""
-
-    @get("/bench-only/writes-in-a-get")
-    async def writes_in_a_get(db: NamedDependency[AsyncSession]) -> str:
-        await db.execute(text("CREATE TABLE scratch (n INTEGER)"))
-        return "written"
-
-    app = create_app(settings)
-    app.register(writes_in_a_get)
-    with caplog.at_level(logging.ERROR):
-        async with AsyncTestClient(app, base_url=BASE_URL) as client:
-            response = await client.get("/bench-only/writes-in-a-get", headers={"accept": "text/html"})
-    assert response.status_code == 500
-    assert "retry-after" not in response.headers
-    assert any(r.levelno == logging.ERROR and "unhandled error" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,68 @@
+"""The page reader on both engines: the read-only sessions GET requests get (db.Database.reader).
+On SQLite it runs on the event loop's thread with `query_only` (test_db_threads.py has the rest); on
+PostgreSQL it is a pool of its own in autocommit with every statement read-only, which took the
+BEGIN, the ROLLBACK and the ping's own transaction out of each page (db._postgresql_page_engine)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.app import create_app
+from backend.db import Database
+from backend.settings import Settings
+from tests.conftest import BASE_URL
+
+
+async def test_a_page_read_refuses_to_write(database: Database) -> None:
+    async with database.transaction(read_only=True) as db:
+        with pytest.raises(DBAPIError):
+            await db.execute(text("CREATE TABLE scratch_refused (n INTEGER)"))
+    sqlite = database.engine.dialect.name == "sqlite"
+    tables = "SELECT name FROM sqlite_master" if sqlite else "SELECT tablename FROM pg_tables"
+    async with database.transaction(read_only=True) as db:  # and nothing was made
+        assert "scratch_refused" not in (await db.execute(text(tables))).scalars().all()
+
+
+async def test_postgresql_page_reads_run_each_statement_read_only_outside_a_transaction(
+    database: Database,
+) -> None:
+    async with database.transaction(read_only=True) as db:
+        connection = await db.connection()
+        if connection.dialect.name != "postgresql":
+            return
+        assert (await db.execute(text("SHOW default_transaction_read_only"))).scalar_one() == "on"
+        assert not (await connection.get_raw_connection()).driver_connection.is_in_transaction()
+    async with database.transaction() as db:  # the writer is untouched
+        assert (await db.execute(text("SHOW default_transaction_read_only"))).scalar_one() == "off"
+        raw = await (await db.connection()).get_raw_connection()
+        assert raw.driver_connection.is_in_transaction()
+
+
+async def test_a_get_route_that_writes_through_its_session_is_a_logged_500_not_a_busy_503(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write on the page reader is refused at once (`query_only` on SQLite, a read-only statement on
+    PostgreSQL). That is a bug in the route, so it must not pass for "busy, try again" (503), which
+    phones retry and logs keep at WARNING."""
+
+    @get("/bench-only/writes-in-a-get")
+    async def writes_in_a_get(db: NamedDependency[AsyncSession]) -> str:
+        await db.execute(text("CREATE TABLE scratch_in_a_get (n INTEGER)"))
+        return "written"
+
+    app = create_app(settings)
+    app.register(writes_in_a_get)
+    with caplog.at_level(logging.ERROR):
+        async with AsyncTestClient(app, base_url=BASE_URL) as client:
+            response = await client.get("/bench-only/writes-in-a-get", headers={"accept": "text/html"})
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers
+    assert any(r.levelno == logging.ERROR and "unhandled error" in r.getMessage() for r in caplog.records)
