@@ -223,7 +223,11 @@ class QueuePage:
 # order index or by sorting depending on the total (see _page), and once a total is known the next
 # page's statement chooses by it and counts the total itself: one statement fewer per page (the queue
 # page's two most frequent statements become one). A hint only: a stale total can choose the slower
-# way to read a page, never other entries or another total.
+# way to read a page, never other entries or another total. SQLite only: on PostgreSQL every reviewer
+# of a programme runs the same SQL (her area is a parameter), so one prepared statement serves a
+# street's reviewer and the whole district's, and after five runs PostgreSQL may plan it once for all.
+# Count and page in one statement planned that way took 67-112 ms for the district-wide reviewer at a
+# million check-ins (16-23 ms before the switch); as two statements they keep 23 ms (bench/scale.py).
 _LAST_TOTALS: dict[tuple[Principal, EntryKind | None], int] = {}
 _LAST_TOTALS_KEPT = 1024
 
@@ -242,7 +246,7 @@ async def load_queue(
     sqlite = db.get_bind().dialect.name == "sqlite"
     hint = _LAST_TOTALS.get((scope, kind))
     page: list[Any] = []
-    if hint is not None and hint > offset:
+    if hint is not None and hint > offset and sqlite:
         page = list(
             (await read_columns(db, _page(scope, kind, hint > WALK_FROM * reach, sqlite, True), bounds)).all()
         )
