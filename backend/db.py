@@ -8,7 +8,8 @@ taking the lock up front turns that into an orderly wait of at most the busy tim
 Read-only work uses BEGIN DEFERRED, so pages keep reading while one writer writes (WAL), and on SQLite
 it runs on the event loop's own thread (see _LoopThreadConnection) with writes refused
 (`query_only`). Work that may read for long (exports, statements, reports, backups: `long_reads`)
-keeps aiosqlite's thread, where a long statement holds up only its own request.
+keeps aiosqlite's thread, where a long statement holds up only its own request. On PostgreSQL page reads
+have a pool of their own in autocommit, every statement read-only (see _postgresql_page_engine).
 """
 
 from __future__ import annotations
