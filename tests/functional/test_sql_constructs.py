@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from backend.db import Database, ids_in, in_constants, matches_partial_index, read_columns
 from backend.meals.models import CheckIn, CheckInStatus
 from backend.people.models import Area, AreaLevel
-from backend.verification import queue
+from backend.verification import queue, strips
 from backend.verification.views import _ALL_PHOTOS, _MEALS, _VISITS, load_views
 from tests import personas
 from tests.conftest import World
@@ -71,7 +71,7 @@ async def test_the_review_queues_statements_are_compiled_once_for_any_parameters
     rewrites the statement's SQL on every execution (about 5% of the queue page's time)."""
     reviewer = await principal_of(database, world.user_id(personas.SOCIAL_WORKER))
     scope = queue._scope(reviewer)
-    statements = [_MEALS, _VISITS, _ALL_PHOTOS, queue._RECENT, queue._count(scope, None)]
+    statements = [_MEALS, _VISITS, _ALL_PHOTOS, strips._RECENT, queue._count(scope, None)]
     statements += [
         queue._page(scope, None, walk, sqlite, counted)
         for walk in (True, False)
