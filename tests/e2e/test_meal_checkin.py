@@ -1,11 +1,12 @@
-"""On a phone: the demo neighbour checks in today's lunch with a camera photo, in three taps and well
-under a minute, and finds it waiting for review in her history."""
+"""On a phone: the demo neighbour checks in today's lunch with a camera photo, in three taps, and finds
+it waiting for review in her history. "Under a minute" rests on those three taps (counted below) and
+on each answering with one page; the test times nothing, since wall-clock limits fail on a loaded
+machine (the photo pipeline's own speed is in bench/, against a floor measured in the same run)."""
 
 from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -47,7 +48,6 @@ def test_demo_neighbour_checks_in_todays_lunch_from_the_camera_and_sees_it_pendi
 ) -> None:
     photo = camera_jpeg(tmp_path / "lunch.jpg")
     assert page.viewport_size == {"width": 390, "height": 844}
-    started = time.monotonic()
     sign_in(page, personas.NEIGHBOUR)
     # The layout test may have switched her to English on this server (the choice is stored): back to 中文.
     if page.locator("html").get_attribute("lang") == "en":
@@ -74,7 +74,6 @@ def test_demo_neighbour_checks_in_todays_lunch_from_the_camera_and_sees_it_pendi
 
     page.get_by_role("button", name="发送", exact=True).tap()  # tap 3
     expect(page).to_have_url(re.compile(r"/meals/history\?month=\d{4}-\d{2}&sent=\d+#checkin-\d+$"))
-    elapsed = time.monotonic() - started
     expect(page.get_by_role("status")).to_contain_text("已发送，社工会进行审核。")
     sent = page.locator(".checkin-card:target")
     expect(sent).to_contain_text("午餐")
@@ -84,7 +83,6 @@ def test_demo_neighbour_checks_in_todays_lunch_from_the_camera_and_sees_it_pendi
     # Every thumbnail arrives through the authorised photo route and decodes.
     page.wait_for_function("() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=str(artifacts_dir / "meal-history-pending.png"), full_page=True)
-    assert elapsed < 60, f"the check-in took {elapsed:.1f} s"
 
     page.goto(live_server.url("/"))
     expect(today.get_by_role("link", name=re.compile("钱老伯 · 午餐"))).to_contain_text("已打卡 · 等待审核")
