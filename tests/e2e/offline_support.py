@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.data.corpus import CAPTURED, phone_photo
 
@@ -59,6 +60,7 @@ OUTBOX_JS = """async () => {
     const r = indexedDB.open('carelog');
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
+    r.onblocked = () => reject(new Error('storage blocked'));
   });
   if (!db.objectStoreNames.contains('outbox')) { db.close(); return []; }
   const all = await new Promise((resolve, reject) => {
@@ -76,8 +78,33 @@ OUTBOX_JS = """async () => {
 }"""
 
 
+# One look into the page's storage (IndexedDB, the caches) may take this long before it is asked again.
+# Right after sign-out, while Chromium deletes the site's storage for Clear-Site-Data, such a call can
+# stay unanswered for good: a CI run once hung there for ten minutes, since page.evaluate has no
+# timeout. Bounded and retried, the look gives an answer or a clear failure.
+STORAGE_LOOK_MS = 3000
+STORAGE_LOOKS = 10
+
+
+def read_storage(page: Page, script: str) -> Any:
+    """`script` (an async arrow function) evaluated in the page, each try bounded by STORAGE_LOOK_MS."""
+    bounded = (
+        "async () => Promise.race([(" + script + ")(), new Promise((_, reject) => setTimeout("
+        f"() => reject(new Error('storage did not answer')), {STORAGE_LOOK_MS}))])"
+    )
+    for look in range(STORAGE_LOOKS):
+        try:
+            return page.evaluate(bounded)
+        except PlaywrightError as exc:
+            unanswered = "storage did not answer" in str(exc) or "storage blocked" in str(exc)
+            if not unanswered or look == STORAGE_LOOKS - 1:
+                raise
+            page.wait_for_timeout(200)
+    raise AssertionError("unreachable")
+
+
 def outbox_entries(page: Page) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = page.evaluate(OUTBOX_JS)
+    entries: list[dict[str, Any]] = read_storage(page, OUTBOX_JS)
     return entries
 
 

@@ -27,6 +27,7 @@ from tests.e2e.offline_support import (
     go_offline,
     go_online,
     outbox_entries,
+    read_storage,
     wait_until_controlled,
 )
 
@@ -292,14 +293,15 @@ def test_signing_out_with_unsent_entries_asks_first_and_then_leaves_nothing_on_t
     page.context.unroute("**/api/photos/*", busy)
     # Clear-Site-Data emptied this site's storage: no outbox, and the caches hold only the app shell.
     assert outbox_entries(page) == []
-    cached = page.evaluate(
+    cached = read_storage(
+        page,
         """async () => {
             const urls = [];
             for (const name of await caches.keys()) {
               for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname);
             }
             return urls;
-        }"""
+        }""",
     )
     assert all(url == "/offline" or url.startswith("/static/") for url in cached), cached
     assert checkins_on(live_server.workdir / "carelog.db", agreement, day) == []
