@@ -8,10 +8,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 import obstore
 from obstore.store import LocalStore, MemoryStore, from_url
 
@@ -28,9 +30,10 @@ class StoredObject:
 
 
 class PhotoStore:
-    def __init__(self, store: Any, *, description: str) -> None:
+    def __init__(self, store: Any, *, description: str, local_root: Path | None = None) -> None:
         self._store = store
         self.description = description
+        self._local_root = local_root
 
     @classmethod
     def from_url(cls, url: str) -> PhotoStore:
@@ -46,7 +49,7 @@ class PhotoStore:
             return cls(MemoryStore(), description="memory")
         if scheme == "file":
             path = url[len("file://") :]
-            return cls(LocalStore(path, mkdir=True), description="local files")
+            return cls(LocalStore(path, mkdir=True), description="local files", local_root=Path(path))
         # S3-compatible: credentials and endpoint come from the standard AWS_* environment variables.
         return cls(from_url(url), description="s3")
 
@@ -91,6 +94,29 @@ class PhotoStore:
                         key=meta["path"], size=meta["size"], last_modified=meta["last_modified"]
                     )
         except Exception as exc:
+            raise StorageError(type(exc).__name__) from exc
+
+    async def remove_stale_partials(self, cutoff: datetime) -> tuple[str, ...]:
+        """Local files only: what a write left half-done when its process was killed. obstore stages
+        each local write as `name#n` beside its target and renames it when complete, and its listing
+        never shows such files, so nothing else would ever remove them. Those last changed before
+        `cutoff` are deleted; their names are returned. (On S3 an unfinished upload is never an object;
+        a bucket lifecycle rule ends abandoned multipart uploads.)"""
+        root = self._local_root
+        if root is None:
+            return ()
+
+        def sweep() -> tuple[str, ...]:
+            removed: list[str] = []
+            for path in root.rglob("*#*"):
+                if path.is_file() and datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
+                    path.unlink(missing_ok=True)
+                    removed.append(str(path.relative_to(root)))
+            return tuple(removed)
+
+        try:
+            return await anyio.to_thread.run_sync(sweep)
+        except OSError as exc:
             raise StorageError(type(exc).__name__) from exc
 
     async def check(self) -> bool:

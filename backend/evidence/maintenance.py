@@ -55,6 +55,7 @@ async def collect_garbage(
             continue
         await store.delete(key)
         report.removed.append(key)
+    report.removed.extend(await store.remove_stale_partials(cutoff))  # writes a kill -9 cut short
     return report
 
 
