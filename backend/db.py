@@ -14,9 +14,8 @@ have a pool of their own in autocommit, every statement read-only (see _postgres
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,30 +24,16 @@ from typing import Any, ClassVar, TypeVarTuple
 import aiosqlite
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
-    ARRAY,
-    BigInteger,
-    Boolean,
-    Dialect,
     ForeignKey,
-    Integer,
     MetaData,
-    String,
-    TypeDecorator,
-    bindparam,
     event,
     false,
-    literal,
-    literal_column,
     make_url,
 )
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import TypedReturnsRows
-from sqlalchemy.types import TypeEngine
 
 from backend.settings import Settings
 
@@ -68,10 +53,6 @@ class Base(DeclarativeBase):
 
 _Ts = TypeVarTuple("_Ts")
 
-# Constants written into SQL (matches_partial_index) are rendered as SQLite writes them; a quoted string
-# or a number reads the same to PostgreSQL.
-_LITERAL_DIALECT = sqlite_dialect.dialect()
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -88,74 +69,6 @@ async def read_columns(
         await db.flush()
     connection = await db.connection()
     return await connection.execute(statement, params)
-
-
-def matches_partial_index(column: Any, value: Any) -> Any:
-    """`column = value` with the value written into the SQL rather than bound. A partial index's WHERE
-    (such as `status = 'pending'`, migrations 0011 and 0012) is matched against the query's text, so
-    only then do SQLite and PostgreSQL's generic plans use the index without visiting the table. The
-    value is rendered once, when the statement is built, not on every execution as a literal-execute
-    parameter would be (SQLAlchemy then rewrites the SQL string each time)."""
-    rendered = literal(value, column.type).compile(
-        dialect=_LITERAL_DIALECT, compile_kwargs={"literal_binds": True}
-    )
-    return column == literal_column(str(rendered), column.type)
-
-
-def in_constants(column: Any, ids: Iterable[int]) -> Any:
-    """`column IN (1, 2)` with the integers written into the SQL: for short lists fixed by who asks
-    (a reviewer's programmes), which the statements built for her carry anyway. A Python list given to
-    `in_` becomes an expanding parameter instead, which SQLAlchemy renders into the SQL string again on
-    every execution."""
-    return column.in_([literal_column(str(int(i)), Integer) for i in ids])
-
-
-class IdList(TypeDecorator[list[int]]):
-    """A list of ids bound as one parameter: a JSON array on SQLite (read with json_each), an integer
-    array on PostgreSQL. See ids_in."""
-
-    impl = String
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(ARRAY(BigInteger()))
-        return dialect.type_descriptor(String())
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        ids = [int(i) for i in value]
-        return ids if dialect.name == "postgresql" else json.dumps(ids)
-
-
-class ids_in(FunctionElement[bool]):
-    """`ids_in(column, "name")`: the column's value is among the ids bound under "name", a list.
-
-    An expanding IN (`column.in_(bindparam(name, expanding=True))`) is rendered into the SQL string on
-    every execution, one placeholder per id; this is one parameter, so the SQL is the same whatever the
-    list and is compiled once: SQLite reads the ids with json_each, PostgreSQL compares with ANY. The
-    review queue binds five such lists per page."""
-
-    type = Boolean()
-    inherit_cache = True
-    name = "ids_in"
-    # A condition in itself: without this, SQLite (no native boolean) would get `... = 1` appended.
-    _is_implicitly_boolean = True
-
-    def __init__(self, column: Any, name: str) -> None:
-        super().__init__(column, bindparam(name, type_=IdList()))
-
-
-@compiles(ids_in)
-def _ids_in_sqlite(element: ids_in, compiler: Any, **kw: Any) -> str:
-    column, ids = list(element.clauses)
-    # Both parts are SQLAlchemy's own rendering: a column name and a placeholder.
-    return f"{compiler.process(column, **kw)} IN (SELECT value FROM json_each({compiler.process(ids, **kw)}))"  # noqa: S608
-
-
-@compiles(ids_in, "postgresql")
-def _ids_in_postgresql(element: ids_in, compiler: Any, **kw: Any) -> str:
-    column, ids = list(element.clauses)
-    return f"{compiler.process(column, **kw)} = ANY({compiler.process(ids, **kw)})"
 
 
 class CreatedAt:

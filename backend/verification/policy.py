@@ -13,12 +13,12 @@ from sqlalchemy import ColumnElement, Integer, and_, false, literal_column, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.db import in_constants
 from backend.errors import Forbidden, NotFound
 from backend.meals import policy as meals_policy
 from backend.meals.models import CheckIn
 from backend.people.models import Area, Person, Role
 from backend.people.policy import area_and_below
+from backend.sql import in_constants
 from backend.verification.models import Entry, EntryKind
 from backend.visits import policy as visits_policy
 from backend.visits.models import Visit

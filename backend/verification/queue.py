@@ -2,12 +2,13 @@
 
 Meal check-ins and visits are listed by one UNION query, so ordering, paging and the count in the
 navigation are done by the database. A card carries what a reviewer needs on a phone: the entry's
-photos, the same person's photos of the last seven days, the dishes against the menu, the flags and,
-for a reused photo, the earlier one (when the reviewer may see it).
+photos, the same person's photos of the last seven days, the dishes against the menu, the flags (all
+read with the entry, views.py) and, for a reused photo, the earlier one (when the reviewer may see it).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -16,19 +17,24 @@ from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.db import matches_partial_index, read_columns
+from backend.db import read_columns
+from backend.evidence.models import Photo
+from backend.evidence.policy import visible_photos
 from backend.meals import policy as meals_policy
 from backend.meals.models import CheckIn, CheckInStatus
+from backend.sql import matches_partial_index
 from backend.verification.models import Entry, EntryKind
 from backend.verification.policy import reviewable_checkins, reviewable_visits
 from backend.verification.service import is_flagged
-from backend.verification.strips import Thumb, attach_earlier, attach_recent
+from backend.verification.strips import Thumb
 from backend.verification.views import (
+    PHOTO_COLUMNS,
     EntryView,
     MealView,
     Named,
     PhotoView,
     load_views,
+    photo_view,
 )
 from backend.visits import policy as visits_policy
 from backend.visits.models import Visit, VisitStatus
@@ -155,14 +161,17 @@ async def queue_size(db: AsyncSession, user: Principal, kind: EntryKind | None =
 class Card:
     kind: EntryKind
     entry: EntryView
-    # Photos of the same resident or child from the seven days before, newest first.
-    recent: list[Thumb] = field(default_factory=list)
     # For a reused-photo flag: the earlier photos it matched, where the reviewer may see them.
     earlier: list[PhotoView] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
         return f"{self.kind.value}-{self.entry.id}"
+
+    @property
+    def recent(self) -> list[Thumb]:
+        """Photos of the same resident or child from the seven days before, newest first."""
+        return self.entry.recent
 
     @property
     def time_zone(self) -> str:
@@ -263,9 +272,25 @@ async def load_cards(db: AsyncSession, user: Principal, refs: list[tuple[EntryKi
         view = (meals if kind is EntryKind.MEAL else visits).get(entry_id)
         if view is not None:
             cards.append(Card(kind, view))
-    await attach_recent(db, cards)
     await attach_earlier(db, user, cards)
     return cards
+
+
+async def attach_earlier(db: AsyncSession, user: Principal, cards: list[Card]) -> None:
+    """For a reused-photo flag, the earlier photos it matched, where this reviewer may see them
+    (one statement for the page, and only when a card on it carries such a flag)."""
+    wanted: dict[int, list[Card]] = defaultdict(list)
+    for card in cards:
+        for photo in card.entry.photos:
+            if photo.reuse_of_id is not None:
+                wanted[photo.reuse_of_id].append(card)
+    if not wanted:
+        return
+    rows = await read_columns(db, select(*PHOTO_COLUMNS).where(Photo.id.in_(wanted), visible_photos(user)))
+    for row in rows:
+        photo = photo_view(row.tuple())
+        for card in wanted[photo.id]:
+            card.earlier.append(photo)
 
 
 async def neighbours_in_queue(

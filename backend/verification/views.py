@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, literal, literal_column, select, union_all
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from backend.db import ids_in, read_columns
+from backend.db import read_columns
 from backend.evidence.models import Photo
 from backend.meals.models import CheckIn, CheckInFlag, CheckInPhoto, CheckInStatus, FlagCode, MealSlot
 from backend.people.models import Person, Programme, User
+from backend.sql import ids_in, json_rows
+from backend.verification.strips import Thumb, recent_strip, thumbs
 from backend.visits.models import Visit, VisitPhoto, VisitStatus
 
 
@@ -63,6 +65,7 @@ class MealView:
     neighbour: Named
     time_zone: str
     photos: list[PhotoView] = field(default_factory=list)
+    recent: list[Thumb] = field(default_factory=list)
     flags: list[FlagView] = field(default_factory=list)
 
 
@@ -85,6 +88,7 @@ class VisitView:
     mother: Named
     time_zone: str
     photos: list[PhotoView] = field(default_factory=list)
+    recent: list[Thumb] = field(default_factory=list)
 
 
 EntryView = MealView | VisitView
@@ -134,33 +138,40 @@ _RESIDENT, _NEIGHBOUR = aliased(Person, name="resident"), aliased(User, name="ne
 _CHILD, _MOTHER = aliased(Person, name="child"), aliased(User, name="mother")
 
 
-def _entries(model: Any, columns: tuple[Any, ...], person: tuple[Any, Any], sender: tuple[Any, Any]) -> Any:
-    """Entries by id with their person's and sender's names and their programme's time zone.
-    `person` and `sender` are each (an alias, the entry's column naming it). The names are looked up
-    per entry by primary key, not joined: for twenty entries PostgreSQL hashed every person and user
-    (3.0 ms at 200,000 check-ins) where twenty look-ups each cost a few microseconds."""
-    (person_alias, person_id), (sender_alias, sender_id) = person, sender
+def _entries(
+    model: Any,
+    columns: tuple[Any, ...],
+    person: tuple[Any, Any],
+    sender: tuple[Any, Any],
+    photos: tuple[Any, Any],
+    strip: Any,
+) -> Any:
+    """Entries by id with their person's and sender's names, their programme's time zone, their photos
+    and their strip. `person` and `sender` are each (an alias, the entry's column naming it), `photos`
+    is (the photo link model, its column naming the entry). The names are looked up per entry by
+    primary key, not joined: for twenty entries PostgreSQL hashed every person and user (3.0 ms at
+    200,000 check-ins) where twenty look-ups each cost a few microseconds."""
+    (person_alias, person_id), (sender_alias, sender_id), (link, link_entry) = person, sender, photos
 
     def name_of(alias: Any, key: Any) -> Any:
         return select(alias.display_name).where(alias.id == key).scalar_subquery()
 
     time_zone = select(Programme.time_zone).where(Programme.id == model.programme_id).scalar_subquery()
+    own_photos = (
+        select(json_rows(link.position, *PHOTO_COLUMNS))
+        .select_from(link)
+        .join(Photo, Photo.id == link.photo_id)
+        .where(link_entry == model.id)
+        .scalar_subquery()
+    )
     return select(
         *columns,
         name_of(person_alias, person_id).label("person_name"),
         name_of(sender_alias, sender_id).label("sender_name"),
         time_zone.label("time_zone"),
+        own_photos.label("photo_rows"),
+        strip.label("recent_rows"),
     ).where(ids_in(model.id, "ids"))
-
-
-def _photos(kind: str, entry_id: Any, link: Any, ids: str) -> Any:
-    """The entries' photos, in their order, marked with their kind (meals' and visits' are read in one
-    statement, a UNION ALL of the two)."""
-    return (
-        select(literal(kind).label("kind"), entry_id.label("entry_id"), link.position, *PHOTO_COLUMNS)
-        .join(Photo, Photo.id == link.photo_id)
-        .where(ids_in(entry_id, ids))
-    )
 
 
 # A meal's flag codes ride along with the meal as one string (group_concat on SQLite, string_agg on
@@ -174,25 +185,37 @@ _FLAG_CODES = (
     .label("flag_codes")
 )
 _MEALS = _entries(
-    CheckIn, MEAL_COLUMNS, (_RESIDENT, CheckIn.resident_id), (_NEIGHBOUR, CheckIn.neighbour_id)
+    CheckIn,
+    MEAL_COLUMNS,
+    (_RESIDENT, CheckIn.resident_id),
+    (_NEIGHBOUR, CheckIn.neighbour_id),
+    (CheckInPhoto, CheckInPhoto.checkin_id),
+    recent_strip(CheckIn, "resident_id", "day", CheckInPhoto, "checkin_id"),
 ).add_columns(_FLAG_CODES)
-_VISITS = _entries(Visit, VISIT_COLUMNS, (_CHILD, Visit.child_id), (_MOTHER, Visit.mother_id))
-_PHOTOS = union_all(
-    _photos("meal", CheckInPhoto.checkin_id, CheckInPhoto, "meal_ids"),
-    _photos("visit", VisitPhoto.visit_id, VisitPhoto, "visit_ids"),
-).subquery()
-_ALL_PHOTOS = select(_PHOTOS).order_by(_PHOTOS.c.kind, _PHOTOS.c.entry_id, _PHOTOS.c.position)
+_VISITS = _entries(
+    Visit,
+    VISIT_COLUMNS,
+    (_CHILD, Visit.child_id),
+    (_MOTHER, Visit.mother_id),
+    (VisitPhoto, VisitPhoto.visit_id),
+    recent_strip(Visit, "child_id", "visited_at", VisitPhoto, "visit_id"),
+)
 
 
 def photo_view(row: Sequence[Any]) -> PhotoView:
     return PhotoView(*row)
 
 
+def _photos(rows: list[list[Any]] | None) -> list[PhotoView]:
+    """An entry's photo rows (position first, then PHOTO_COLUMNS), in their order."""
+    return [PhotoView(*row[1:]) for row in sorted(rows or [], key=lambda row: int(row[0]))]
+
+
 async def load_views(
     db: AsyncSession, meal_ids: list[int], visit_ids: list[int]
 ) -> tuple[dict[int, MealView], dict[int, VisitView]]:
-    """Check-ins and visits by id, each with its person, sender, time zone and photos in order, and a
-    meal with its flags: one statement per kind present and one for all their photos."""
+    """Check-ins and visits by id, each with its person, sender, time zone, photos in order and strip,
+    and a meal with its flags: one statement per kind asked for."""
     meals: dict[int, MealView] = {}
     visits: dict[int, VisitView] = {}
     if meal_ids:
@@ -203,6 +226,8 @@ async def load_views(
                 resident=Named(r["person_name"]),
                 neighbour=Named(r["sender_name"]),
                 time_zone=r["time_zone"],
+                photos=_photos(r["photo_rows"]),
+                recent=thumbs(r["recent_rows"]),
                 flags=[FlagView(FlagCode(code)) for code in codes],
             )
     if visit_ids:
@@ -212,10 +237,7 @@ async def load_views(
                 child=Named(r["person_name"]),
                 mother=Named(r["sender_name"]),
                 time_zone=r["time_zone"],
+                photos=_photos(r["photo_rows"]),
+                recent=thumbs(r["recent_rows"]),
             )
-    if meals or visits:
-        photos = await read_columns(db, _ALL_PHOTOS, {"meal_ids": list(meals), "visit_ids": list(visits)})
-        for kind, entry_id, _position, *photo in photos:
-            view: MealView | VisitView = meals[entry_id] if kind == "meal" else visits[entry_id]
-            view.photos.append(photo_view(photo))
     return meals, visits
