@@ -25,7 +25,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend import i18n
 from backend.auditlog.routes import routes as audit_routes
@@ -145,11 +145,13 @@ def _is_write_in_a_read(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_READONLY
 
 
-def handle_operational_error(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
-    if _is_write_in_a_read(exc):
+def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    unavailable = isinstance(exc, OperationalError) and not _is_write_in_a_read(exc)
+    if not unavailable and not exc.connection_invalidated:
         return handle_unexpected(request, exc)
-    # A writer held the SQLite lock past the busy timeout, or the database is unreachable: nothing was
-    # committed (the transaction rolled back), so the honest answer is "busy, try again".
+    # A writer held the SQLite lock past the busy timeout, the database is unreachable, or its connection
+    # was lost (a restarted server; see db._ping_when_idle): nothing was committed (the transaction
+    # rolled back), so the honest answer is "busy, try again".
     app_log.warning(
         "database unavailable", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc
     )
@@ -234,7 +236,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Li
     ]
     exception_handlers: dict[type[Exception] | int, Callable[..., Any]] = {
         HTTPException: handle_http_exception,
-        OperationalError: handle_operational_error,
+        DBAPIError: handle_database_error,
         UnicodeDecodeError: handle_unreadable_body,
         Exception: handle_unexpected,
     }

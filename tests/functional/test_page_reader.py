@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 import pytest
 from litestar import get
 from litestar.di import NamedDependency
@@ -15,10 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import db as db_module
 from backend.app import create_app
 from backend.db import Database
 from backend.settings import Settings
-from tests.conftest import BASE_URL
+from tests import personas
+from tests.conftest import BASE_URL, ClientAs, World
 
 
 async def test_a_page_read_refuses_to_write(database: Database) -> None:
@@ -66,3 +69,47 @@ async def test_a_get_route_that_writes_through_its_session_is_a_logged_500_not_a
     assert response.status_code == 500
     assert "retry-after" not in response.headers
     assert any(r.levelno == logging.ERROR and "unhandled error" in r.getMessage() for r in caplog.records)
+
+
+async def _end_the_apps_connections(settings: Settings) -> int:
+    """What a restart of PostgreSQL does to the app: every connection it holds is closed under it."""
+    conn = await asyncpg.connect("postgresql://" + settings.database_url.split("://", 1)[1])
+    try:
+        ended = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return len(ended)
+
+
+@pytest.mark.parametrize("ping_idle_after_s", [0.0, 3600.0])
+async def test_a_postgresql_restart_costs_a_page_at_most_one_busy_answer_and_never_a_500(
+    settings: Settings,
+    client_as: ClientAs,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    ping_idle_after_s: float,
+) -> None:
+    """The page reader pings only a connection that sat idle (db._ping_when_idle). Pinged (0 s), a
+    connection closed under the app is replaced before the page reads; not pinged (an hour), the page's
+    statement fails, and that one answer is a logged 503, after which the pool has replaced every
+    connection and the next page is served."""
+    if not settings.database_url.startswith("postgresql"):
+        return  # SQLite has no server to lose; its page reader never pings
+    monkeypatch.setattr(db_module, "PING_IDLE_AFTER_S", ping_idle_after_s)
+    worker = await client_as(personas.SOCIAL_WORKER)
+    assert (await worker.get("/review")).status_code == 200
+    assert await _end_the_apps_connections(settings) > 0
+    with caplog.at_level(logging.WARNING):
+        first = await worker.get("/review")
+    if ping_idle_after_s:
+        assert first.status_code == 503, first.text
+        assert "retry-after" in first.headers
+        assert any("database unavailable" in r.getMessage() for r in caplog.records)
+    else:
+        assert first.status_code == 200
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+    assert (await worker.get("/review")).status_code == 200
