@@ -43,6 +43,16 @@ def _carelog(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+def _stored_file(path: Path, data: bytes, *, days_old: float = 0) -> Path:
+    """A file in the local photo store, its modification time set `days_old` days back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if days_old:
+        then = time.time() - days_old * 24 * 3600
+        os.utime(path, (then, then))
+    return path
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_check_and_gc_photos_on_a_real_photo_directory(
     settings: Settings, client_as: ClientAs, world: World, tmp_path: Path
@@ -55,14 +65,9 @@ async def test_check_and_gc_photos_on_a_real_photo_directory(
     assert fine.returncode == 0, fine.stderr
     assert "photos checked: 1, with missing or altered files: 0" in fine.stdout
 
-    orphan = folder / photo_key("cd" * 32)  # a file whose row never committed
-    orphan.parent.mkdir(parents=True, exist_ok=True)
-    orphan.write_bytes(b"left by a crash")
-    two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(orphan, (two_days_ago, two_days_ago))
-    young = folder / photo_key("ef" * 32)  # an upload still in flight: too young to judge
-    young.parent.mkdir(parents=True, exist_ok=True)
-    young.write_bytes(b"in flight")
+    # A file whose row never committed, and an upload still going on (too young to judge).
+    orphan = _stored_file(folder / photo_key("cd" * 32), b"left by a crash", days_old=2)
+    young = _stored_file(folder / photo_key("ef" * 32), b"in flight")
     cleaned = await asyncio.to_thread(_carelog, settings, "gc-photos")
     assert cleaned.returncode == 0, cleaned.stderr
     assert "4 files scanned, 1 unreferenced removed" in cleaned.stdout
@@ -82,14 +87,8 @@ async def test_gc_photos_removes_a_write_that_a_kill_cut_short(settings: Setting
     old, and leaves a younger one (a write that may still be going on). Seen in a CI run of the kill
     test: one such file was left behind."""
     folder = tmp_path / "photos"
-    staged = folder / (photo_key("ab" * 32) + "#3")
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    staged.write_bytes(b"half a photo")
-    two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(staged, (two_days_ago, two_days_ago))
-    writing = folder / (photo_key("ba" * 32) + "#4")
-    writing.parent.mkdir(parents=True, exist_ok=True)
-    writing.write_bytes(b"still being written")
+    staged = _stored_file(folder / (photo_key("ab" * 32) + "#3"), b"half a photo", days_old=2)
+    writing = _stored_file(folder / (photo_key("ba" * 32) + "#4"), b"still being written")
     cleaned = await asyncio.to_thread(_carelog, settings, "gc-photos")
     assert cleaned.returncode == 0, cleaned.stderr
     assert "0 files scanned, 1 unreferenced removed" in cleaned.stdout
