@@ -81,7 +81,7 @@ class ids_in(FunctionElement[bool]):
     An expanding IN (`column.in_(bindparam(name, expanding=True))`) is rendered into the SQL string on
     every execution, one placeholder per id; this is one parameter, so the SQL is the same whatever the
     list and is compiled once: SQLite reads the ids with json_each, PostgreSQL compares with ANY. The
-    review queue binds five such lists per page."""
+    review queue binds one such list per kind of card on a page."""
 
     type = Boolean()
     inherit_cache = True
