@@ -208,7 +208,7 @@ def photo_view(row: Sequence[Any]) -> PhotoView:
 
 def _photos(rows: list[list[Any]] | None) -> list[PhotoView]:
     """An entry's photo rows (position first, then PHOTO_COLUMNS), in their order."""
-    return [PhotoView(*row[1:]) for row in sorted(rows or [], key=lambda row: int(row[0]))]
+    return [photo_view(row[1:]) for row in sorted(rows or [], key=lambda row: int(row[0]))]
 
 
 async def load_views(

@@ -133,10 +133,11 @@ def test_the_dockerfile_is_slim_non_root_and_serves_with_granian(compose: dict[s
 def test_postgresql_admits_every_connection_three_instances_can_hold(compose: dict[str, Any]) -> None:
     """The README's example runs three instances of CARELOG_WORKERS workers, each worker holding at its
     peak the page reader's pool and the writer's pool with its overflow."""
-    from backend.db import PAGE_READER_POOL
+    from backend.db import PAGE_READER_POOL, POSTGRESQL_WRITER_POOL
 
     command = compose["services"]["postgres"]["command"]
     allowed = int(next(arg.split("=", 1)[1] for arg in command if arg.startswith("max_connections=")))
     workers = int(_environment(compose["services"]["app"])["CARELOG_WORKERS"])
-    per_worker = PAGE_READER_POOL["pool_size"] + PAGE_READER_POOL["max_overflow"] + 10 + 10
+    pools = (PAGE_READER_POOL, POSTGRESQL_WRITER_POOL)
+    per_worker = sum(pool["pool_size"] + pool["max_overflow"] for pool in pools)
     assert allowed >= 3 * workers * per_worker + 10  # and a few for backups, psql and the migration
