@@ -27,7 +27,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from backend import i18n
+from backend import clock, i18n
 from backend.auditlog.routes import routes as audit_routes
 from backend.auth.card_routes import routes as card_routes
 from backend.auth.passkey_routes import routes as passkey_routes
@@ -169,12 +169,15 @@ def handle_unreadable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeEr
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     app_log.error("unhandled error", extra={"route": request.scope.get("path_template") or "-"}, exc_info=exc)
-    return _error_response(
-        request,
-        500,
-        i18n.gettext("Something went wrong on our side. Nothing was lost; please try again."),
-        None,
-    )
+    # Promise nothing the server cannot keep: a failed write was rolled back, so it is not saved.
+    if request.method in ("GET", "HEAD"):
+        message = i18n.gettext("Something went wrong on our side. Please try again in a moment.")
+    else:
+        message = i18n.gettext(
+            "Something went wrong on our side, and what you just sent was not saved. "
+            "Go back, check it and send it again."
+        )
+    return _error_response(request, 500, message, None)
 
 
 def settle_garbage_collector() -> None:
@@ -193,6 +196,8 @@ def settle_garbage_collector() -> None:
 def create_app(settings: Settings | None = None, *, serving: bool = False) -> Litestar:
     """The app. `serving` is for the process that will serve it (carelog serve, via app_factory)."""
     settings = settings or load_settings()
+    if settings.today is not None:
+        clock.pretend_today(settings.today)
     i18n.check_catalogs()
 
     async def startup(app: Litestar) -> None:

@@ -14,15 +14,19 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from backend import clock
 from backend.settings import Settings, SettingsError, load_settings
 
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         print(f"carelog: bad setting: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if settings.today is not None:
+        clock.pretend_today(settings.today)
+    return settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

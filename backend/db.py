@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, TypeVarTuple
 
 import aiosqlite
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from backend.clock import utcnow as utcnow  # the app's clock, importable from here as before
 from backend.settings import Settings
 
 NAMING_CONVENTION = {
@@ -54,10 +55,6 @@ class Base(DeclarativeBase):
 
 
 _Ts = TypeVarTuple("_Ts")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def read_columns(

@@ -7,12 +7,13 @@ programme and the civil-affairs bureau a neighbour meal plan. All names are inve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.meals.clock import add_months
 from backend.meals.demo import create_meal_demo
 from backend.meals.service import do_create_agreement
@@ -177,7 +178,7 @@ async def create_demo(
             )
     await create_visits_demo(db, programme=mothers_prog, pairings=pairings, children=cast.people, users=u)
 
-    today = today or datetime.now(ZoneInfo(time_zone)).date()
+    today = today or clock.now_in(ZoneInfo(time_zone)).date()
     # Agreements began last month, so the history has a past month and the demo meals a past.
     starts = add_months(today.replace(day=1), -1)
     agreements = []

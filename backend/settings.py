@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +82,13 @@ def _zone(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _date(name: str, raw: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a date such as 2026-03-01, got {raw!r}") from None
+
+
 def _secret(name: str, raw: str) -> str:
     if len(raw) < 32:
         raise SettingsError(f"{name} must be at least 32 characters long")
@@ -112,6 +120,8 @@ class Settings:
     review_sample_percent: int = 10
     log_level: str = "INFO"
     trust_proxy: bool = False
+    # Test and development only: the date the clock starts on (see backend/clock.py).
+    today: date | None = None
 
     @property
     def secure_cookies(self) -> bool:
@@ -158,6 +168,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "review_sample_percent",
         lambda n, v: _int(n, v, minimum=0, maximum=100),
     ),
+    "CARELOG_TODAY": ("today", _date),
     "CARELOG_LOG_LEVEL": (
         "log_level",
         lambda n, v: _choice(n, v.upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -193,7 +204,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for name, (attr, parse) in _PARSERS.items():
         if name in env:
             values[attr] = parse(name, env[name])
+    if "public_origin" not in values and "port" in values:
+        # The printed links and the cards' QR codes must reach this server on its own port.
+        values["public_origin"] = f"http://localhost:{values['port']}"
     settings = Settings(**values)
+    if settings.today is not None and settings.environment == "production":
+        raise SettingsError(
+            "CARELOG_TODAY is for tests and demonstrations; a production server keeps real time"
+        )
     if not settings.secret_key:
         if settings.environment == "production":
             raise SettingsError("CARELOG_SECRET_KEY must be set in production (at least 32 characters)")

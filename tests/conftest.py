@@ -13,7 +13,7 @@ import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -21,6 +21,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from backend import clock
 from backend.app import create_app
 from backend.auth.service import do_issue_code
 from backend.db import Database, create_database
@@ -35,6 +36,25 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 BASE_URL = "http://testserver.local"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+# The tests' clock: no test reads the real date. TEST_TODAY=2027-03-01 runs the suite on another day
+# (the first and last days of a month are where date arithmetic breaks); the live servers of the
+# browser tests are started on the same day (tests/e2e/harness.py).
+DEFAULT_TODAY = date(2026, 11, 18)
+
+
+def chosen_today() -> date:
+    raw = os.environ.get("TEST_TODAY", "").strip()
+    return date.fromisoformat(raw) if raw else DEFAULT_TODAY
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    clock.pretend_today(chosen_today())
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tests' clock: today is {chosen_today().isoformat()} (Asia/Shanghai; TEST_TODAY to change)"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

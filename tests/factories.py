@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.people.models import Area, Person, PersonKind, Programme, ProgrammeKind, Role, User
 from backend.people.service import (
     do_add_membership,
@@ -73,7 +74,5 @@ async def make_person(
 
 
 def today() -> date:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    """Today in Asia/Shanghai on the tests' clock (tests/conftest.py chooses the date)."""
+    return clock.today_in(clock.REFERENCE_ZONE)

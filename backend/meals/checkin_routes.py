@@ -8,7 +8,7 @@ typed ones. It is idempotent like the API: the page gives each form a fresh UUID
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.auth.principal import Principal
 from backend.errors import Conflict, Forbidden
 from backend.evidence.form_intake import PhotoRefused, ingest_form_photo
@@ -170,7 +171,7 @@ async def history(
         # This month in her programme's time zone (the app's default zone if she has no agreement).
         agreements = await policy.list_agreements_for(db, user, limit=1)
         zone = ZoneInfo(agreements[0].programme.time_zone if agreements else settings.time_zone)
-        chosen = datetime.now(zone).date().replace(day=1)
+        chosen = clock.now_in(zone).date().replace(day=1)
     data = await history_for_neighbour(db, user, chosen)
     return Template(
         template_name="meals/history.html",

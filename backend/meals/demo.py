@@ -1,5 +1,5 @@
-"""The demo district's meal plan: confirmed agreements, menus for this month and the next, and a few
-meals already checked in on past days (with small generated photos), so no page starts empty.
+"""The demo district's meal plan: confirmed agreements, menus for last month, this month and the next,
+and a few meals already checked in on past days (with small generated photos), so no page starts empty.
 
 Everything goes through the real do_* functions, so the demo's rows are audited like real ones.
 """
@@ -93,7 +93,9 @@ async def create_meal_demo(
             db, agreement, signatory=Signatory.RESIDENT, paper_photo=None, actor=worker
         )
         weekly = WEEKLY_MENUS[handle]
-        for month in (today.replace(day=1), add_months(today.replace(day=1), 1)):
+        # Last month's menu too: the demo cooked then, and a late check-in there pre-fills from it.
+        this_month = today.replace(day=1)
+        for month in (add_months(this_month, -1), this_month, add_months(this_month, 1)):
             await do_save_menu(
                 db,
                 agreement,

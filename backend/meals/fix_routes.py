@@ -102,7 +102,9 @@ async def fix_submit(
                     user=user,
                     data=form.photo,
                     client_uuid=form.photo_uuid,
-                    person=checkin.resident,
+                    # Through the agreement, which loads the resident with her programme: a lazy load
+                    # of checkin.resident cannot run in async code (it answered 500).
+                    person=(await policy.get_agreement_for(db, user, checkin.agreement_id)).resident,
                 )
                 photo_uuids = (photo.client_uuid,)
             draft = CheckInDraft(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.auth.principal import Principal
 from backend.errors import Conflict, NotFound
 from backend.i18n import gettext as _
@@ -47,7 +48,7 @@ async def _child_for(db: AsyncSession, user: Principal, person_id: int) -> Perso
 
 
 def _today(child: Person) -> date:
-    return datetime.now(ZoneInfo(child.programme.time_zone)).date()
+    return clock.now_in(ZoneInfo(child.programme.time_zone)).date()
 
 
 async def _match_page(

@@ -3,7 +3,7 @@ and one meeting. Forms work without JavaScript; see meetings.py for the rules an
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend import clock
 from backend.auth.principal import Principal
 from backend.errors import Conflict, NotFound
 from backend.people.models import Area, Programme, ProgrammeKind
@@ -58,7 +59,7 @@ async def _area_work(
 
 
 def _today(programme: Programme) -> date:
-    return datetime.now(ZoneInfo(programme.time_zone)).date()
+    return clock.now_in(ZoneInfo(programme.time_zone)).date()
 
 
 async def _page(

@@ -8,7 +8,6 @@ once. Photos go through the evidence pipeline before the visit's write transacti
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.auth.principal import Principal
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden
@@ -70,7 +70,7 @@ async def _form_page(
         }
     else:
         values = {
-            "visited_at": datetime.now(zone).strftime("%Y-%m-%dT%H:%M"),
+            "visited_at": clock.now_in(zone).strftime("%Y-%m-%dT%H:%M"),
             "duration_minutes": str(DEFAULT_MINUTES),
             "need_areas": set(),
             "checklist": set(),

@@ -24,6 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import ConsoleMessage, Error, Page, Response
 
+from backend import clock
 from tests import personas
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -176,6 +177,8 @@ def running_server(workdir: Path, *, public_host: str = "127.0.0.1") -> Iterator
         CARELOG_PORT=str(port),
         CARELOG_PUBLIC_ORIGIN=base_url,
         CARELOG_ENV="test",
+        # The server keeps the tests' clock (tests/conftest.py), so "today" is the same day on both sides.
+        CARELOG_TODAY=clock.today_in(clock.REFERENCE_ZONE).isoformat(),
         PYTHONUNBUFFERED="1",
     )
     server = LiveServer(base_url=base_url, env=env, workdir=workdir, carelog=carelog)

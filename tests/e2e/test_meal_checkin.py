@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
+from backend import clock
 from tests import personas
 from tests.e2e.harness import BrowserLog, LiveServer, SignIn
 from tests.e2e.test_layout import assert_large_targets, assert_no_horizontal_scroll
@@ -31,7 +31,7 @@ def camera_jpeg(path: Path) -> Path:
     ):
         draw.ellipse(box, fill=colour)
     exif = Image.Exif()
-    exif[0x8769] = {0x9003: datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y:%m:%d %H:%M:%S")}
+    exif[0x8769] = {0x9003: clock.now_in(ZoneInfo("Asia/Shanghai")).strftime("%Y:%m:%d %H:%M:%S")}
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=88, exif=exif.tobytes())
     path.write_bytes(buffer.getvalue())

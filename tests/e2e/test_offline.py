@@ -11,13 +11,14 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Dialog, Page, Request, Route, expect
 
+from backend import clock
 from tests import personas
 from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn
 from tests.e2e.offline_support import (
@@ -36,9 +37,43 @@ MAX_UPLOAD = 700_000  # bytes: what a phone may send for one photo (the original
 WAIT_S = 30.0
 
 
-def meal_day(n: int) -> date:
-    """The n-th free day for these tests: four days ago and earlier (the demo checked in the last three)."""
-    return datetime.now(ZoneInfo(SHANGHAI)).date() - timedelta(days=4 + n)
+_FREE_DAYS: dict[Path, list[date]] = {}
+
+
+def meal_day(server: LiveServer, n: int) -> date:
+    """The n-th free day for these tests, read from the server's data once (so each test keeps its own
+    day, whatever the others have sent since): 钱老伯's lunch days, latest first, before the demo's
+    last three, with no check-in and in a month with a menu. None of it reads the real date: the
+    server and this test share the tests' clock, and on a month's first days they reach into last month."""
+    if server.workdir not in _FREE_DAYS:
+        today = clock.today_in(ZoneInfo(SHANGHAI))
+        with sqlite3.connect(f"file:{server.workdir / 'carelog.db'}?mode=ro", uri=True) as db:
+            starts, agreement = db.execute(
+                "SELECT a.starts_on, a.id FROM meal_agreement a JOIN person p ON p.id = a.resident_id"
+                " WHERE p.display_name = '钱老伯'"
+            ).fetchone()
+            taken = {
+                row[0]
+                for row in db.execute("SELECT day FROM meal_checkin WHERE agreement_id = ?", (agreement,))
+            }
+            planned = {
+                row[0][:7]
+                for row in db.execute(
+                    "SELECT month FROM meal_menu_entry WHERE agreement_id = ?", (agreement,)
+                )
+            }
+        first = date.fromisoformat(str(starts))
+        candidates = [today - timedelta(days=back) for back in range(4, (today - first).days + 1)]
+        _FREE_DAYS[server.workdir] = [
+            d for d in candidates if d.isoformat() not in taken and d.isoformat()[:7] in planned
+        ]
+    free = _FREE_DAYS[server.workdir]
+    if n >= len(free):
+        pytest.fail(
+            f"the demo left {len(free)} free lunch days before {clock.today_in(ZoneInfo(SHANGHAI))}",
+            pytrace=False,
+        )
+    return free[n]
 
 
 def agreement_id(server: LiveServer, resident: str) -> int:
@@ -93,7 +128,7 @@ def test_a_meal_checked_in_offline_stays_pending_through_a_reload_and_arrives_on
     artifacts_dir: Path,
     tmp_path: Path,
 ) -> None:
-    day = meal_day(0)
+    day = meal_day(live_server, 0)
     photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 50)
     assert 4_000_000 < photo.stat().st_size < 5_500_000
     agreement = agreement_id(live_server, "钱老伯")
@@ -147,7 +182,7 @@ def test_a_meal_checked_in_offline_stays_pending_through_a_reload_and_arrives_on
 def test_a_page_closed_while_sending_sends_once_when_the_app_is_opened_again(
     new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
 ) -> None:
-    day = meal_day(1)
+    day = meal_day(live_server, 1)
     photo = camera_photo(tmp_path / "lunch.jpg", day, 12, 5)
     agreement = agreement_id(live_server, "钱老伯")
     database = live_server.workdir / "carelog.db"
@@ -182,7 +217,7 @@ def test_a_page_closed_while_sending_sends_once_when_the_app_is_opened_again(
 def test_the_same_entry_sent_from_two_tabs_at_once_arrives_once(
     web_locks: bool, new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
 ) -> None:
-    day = meal_day(2 if web_locks else 3)
+    day = meal_day(live_server, 2 if web_locks else 3)
     photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 30)
     agreement = agreement_id(live_server, "钱老伯")
     database = live_server.workdir / "carelog.db"
@@ -219,7 +254,7 @@ def test_the_same_entry_sent_from_two_tabs_at_once_arrives_once(
 def test_a_refusal_after_reconnecting_is_shown_and_kept_until_she_removes_it(
     new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, artifacts_dir: Path, tmp_path: Path
 ) -> None:
-    day = meal_day(4)
+    day = meal_day(live_server, 4)
     photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 40)
     agreement = agreement_id(live_server, "钱老伯")
     database = live_server.workdir / "carelog.db"
@@ -257,7 +292,7 @@ def test_a_refusal_after_reconnecting_is_shown_and_kept_until_she_removes_it(
 def test_signing_out_with_unsent_entries_asks_first_and_then_leaves_nothing_on_the_phone(
     new_phone: NewPhone, live_server: LiveServer, sign_in: SignIn, tmp_path: Path
 ) -> None:
-    day = meal_day(5)
+    day = meal_day(live_server, 5)
     photo = camera_photo(tmp_path / "lunch.jpg", day, 11, 45)
     agreement = agreement_id(live_server, "钱老伯")
     page = new_phone()
@@ -310,7 +345,7 @@ def test_signing_out_with_unsent_entries_asks_first_and_then_leaves_nothing_on_t
 def test_a_visit_logged_offline_arrives_once_with_its_time_in_the_programme_zone(
     page: Page, live_server: LiveServer, sign_in: SignIn, browser_log: BrowserLog, tmp_path: Path
 ) -> None:
-    day = meal_day(0)
+    day = meal_day(live_server, 0)
     photo = camera_photo(tmp_path / "visit.jpg", day, 16, 20)
     open_neighbour(page, sign_in, personas.OTHER_MOTHER)
     page.goto(live_server.url("/visits/new"))

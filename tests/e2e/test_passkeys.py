@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ import pytest
 import segno
 from playwright.sync_api import CDPSession, Page, expect
 
+from backend import clock
 from tests import personas
 from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn, running_server
 
@@ -272,7 +273,7 @@ def test_adding_a_second_passkey_on_the_same_phone_explains_in_chinese(
 
 
 def today_in_utc_and_programme_zone() -> tuple[date, date]:
-    now = datetime.now(UTC)
+    now = clock.utcnow()
     return now.date(), now.astimezone(PROGRAMME_ZONE).date()
 
 

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from backend import clock
 from backend.db import Database
 from backend.evidence.imaging import process_photo
 from backend.evidence.models import CaptureSource, Photo
@@ -160,7 +161,7 @@ async def close_month(database: Database, programme_id: int, day: date) -> None:
     months through do_close_month)."""
     async with database.transaction() as db:
         period = await lock_period(db, programme_id, day, for_update=True)
-        period.closed_at = datetime.now(SHANGHAI)
+        period.closed_at = clock.now_in(SHANGHAI)
         period.audit_head_hash = "0" * 64
 
 

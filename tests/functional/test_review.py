@@ -7,11 +7,12 @@ import asyncio
 import random
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
+from backend import clock
 from backend.audit import AuditEvent
 from backend.db import Database
 from backend.errors import Forbidden
@@ -382,7 +383,7 @@ async def test_a_visit_sent_back_reaches_the_mother_and_her_correction_is_a_new_
     fields = {
         "_csrf_token": await csrf_token(mother),
         "client_uuid": str(uuid.uuid4()),
-        "visited_at": (datetime.now(UTC) + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M"),
+        "visited_at": (clock.utcnow() + timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M"),
         "duration_minutes": "60",
         "need_area": ["daily_life"],
         "note": "一起读了绘本，整理了书包。",
@@ -581,3 +582,62 @@ async def test_the_queue_reads_the_same_order_along_its_index_as_by_sorting_and_
         first = [e for e in pending if e.flagged]
     assert {f"meal-{c.id}" for c in flagged} <= {f"meal-{e.id}" for e in first}
     assert set(sorted_order[: len(first)]) == {f"meal-{e.id}" for e in first}  # flagged ones lead
+
+
+async def test_a_fix_with_a_new_photo_is_a_new_version_with_that_photo_and_the_old_one_kept(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    # The most common fix ("照片不清楚": take it again) answered 500 once; the tests only kept the photo.
+    day = past_days(1)[0]
+    meal = await clean_meal(database, world, day, seed=130)
+    worker = await client_as(personas.SOCIAL_WORKER)
+    sent_back = await decide(worker, "meal", meal.id, "needs_fix", reason="photo_unclear", note="照片不清楚")
+    assert sent_back.status_code == 303
+    neighbour = await client_as(personas.NEIGHBOUR)
+    fields = {
+        "_csrf_token": await csrf_token(neighbour),
+        "client_uuid": str(uuid.uuid4()),
+        "photo_uuid": str(uuid.uuid4()),
+        "dish": ["米饭", "青菜"],
+    }
+    photo = meal_jpeg(131, captured=at(day, 11, 50))
+    fixed = await neighbour.post(
+        f"/meals/checkins/{meal.id}/fix", data=fields, files={"photo": ("new.jpg", photo, "image/jpeg")}
+    )
+    assert fixed.status_code == 303, fixed.text
+    again = await neighbour.post(
+        f"/meals/checkins/{meal.id}/fix", data=fields, files={"photo": ("new.jpg", photo, "image/jpeg")}
+    )
+    assert again.status_code == 303 and again.headers["location"] == fixed.headers["location"]
+    old, new = await current_versions(database, meal.agreement_id, day)
+    assert new.replaces_id == old.id and new.status is CheckInStatus.PENDING
+    async with database.transaction(read_only=True) as db:
+        loaded = await db.get_one(CheckIn, new.id)
+        previous = await db.get_one(CheckIn, old.id)
+        await db.refresh(loaded, ["photo_links"])
+        await db.refresh(previous, ["photo_links"])
+        new_photos = [link.photo_id for link in loaded.photo_links]
+        old_photos = [link.photo_id for link in previous.photo_links]
+    assert len(new_photos) == 1 and new_photos != old_photos and len(old_photos) == 1
+    queue = (await worker.get("/review")).text
+    assert f"card-meal-{new.id}" in queue
+
+
+async def test_a_fix_with_a_photo_that_is_not_an_image_is_refused_in_her_language_and_nothing_changes(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    day = past_days(1)[0]
+    meal = await clean_meal(database, world, day, seed=140)
+    worker = await client_as(personas.SOCIAL_WORKER)
+    await decide(worker, "meal", meal.id, "needs_fix", reason="photo_unclear", note="照片不清楚")
+    neighbour = await client_as(personas.NEIGHBOUR)
+    fields = {"_csrf_token": await csrf_token(neighbour), "client_uuid": str(uuid.uuid4()), "dish": ["米饭"]}
+    refused = await neighbour.post(
+        f"/meals/checkins/{meal.id}/fix",
+        data=fields,
+        files={"photo": ("new.jpg", b"<html><script>alert(1)</script></html>", "image/jpeg")},
+    )
+    assert refused.status_code in (400, 415, 422), refused.status_code
+    assert 'role="alert"' in refused.text or "field-error" in refused.text
+    assert len(await current_versions(database, meal.agreement_id, day)) == 1
+    assert (await load_checkin(database, meal.id)).status is CheckInStatus.NEEDS_FIX

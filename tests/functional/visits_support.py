@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from backend import clock
 from backend.db import Database
 from backend.visits.models import Pairing, PairingStatus, Visit
 from tests.conftest import World, csrf_token
@@ -39,7 +40,7 @@ async def load_visit(database: Database, visit_id: int) -> Visit:
 def visit_body(pairing_id: int, *, photos: list[uuid.UUID] | None = None, **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "pairing_id": pairing_id,
-        "visited_at": (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0).isoformat(),
+        "visited_at": (clock.utcnow() - timedelta(hours=1)).replace(second=0, microsecond=0).isoformat(),
         "duration_minutes": 60,
         "need_areas": ["daily_life", "mind_character"],
         "checklist_item_ids": [],
@@ -68,7 +69,7 @@ async def send_photo(browser: httpx.AsyncClient, person_id: int, data: bytes) ->
 def local_now_field() -> str:
     from zoneinfo import ZoneInfo
 
-    return (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    return (clock.now_in(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
 
 
 async def form_visit(
@@ -111,7 +112,7 @@ async def a_visit_of(database: Database, world: World, child_key: str) -> int:
             return int(found)
         pairing = await db.get_one(Pairing, await pairing_id_of(database, world, child_key))
         mother = await db.get_one(User, pairing.mother_id)
-        when = datetime.now(UTC) - timedelta(days=2)
+        when = clock.utcnow() - timedelta(days=2)
         draft = VisitDraft(pairing.id, when, 60, (NeedArea.DAILY_LIFE,), (), "", ())
         visit = await do_log_visit(db, pairing, draft, [], client_uuid=uuid.uuid4(), actor=mother)
         return visit.id
