@@ -178,3 +178,30 @@ def test_settings_cannot_be_changed_after_loading() -> None:
         loaded.port = 9000  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         loaded.secret_key = "x" * 40  # type: ignore[misc]
+
+
+def test_with_only_a_port_the_printed_links_follow_the_port() -> None:
+    loaded = load_settings({"CARELOG_SECRET_KEY": KEY, "CARELOG_PORT": "8123"})
+    assert loaded.public_origin == "http://localhost:8123"
+    chosen = load_settings(
+        {"CARELOG_SECRET_KEY": KEY, "CARELOG_PORT": "8123", "CARELOG_PUBLIC_ORIGIN": "http://phone.lan:9000"}
+    )
+    assert chosen.public_origin == "http://phone.lan:9000"
+
+
+def test_a_chosen_day_is_read_for_tests_and_refused_in_production() -> None:
+    import datetime
+
+    loaded = load_settings({"CARELOG_SECRET_KEY": KEY, "CARELOG_TODAY": "2027-03-01"})
+    assert loaded.today == datetime.date(2027, 3, 1)
+    with pytest.raises(SettingsError, match="CARELOG_TODAY"):
+        load_settings({"CARELOG_SECRET_KEY": KEY, "CARELOG_TODAY": "2027-02-30"})
+    with pytest.raises(SettingsError, match="CARELOG_TODAY"):
+        load_settings(
+            {
+                "CARELOG_ENV": "production",
+                "CARELOG_SECRET_KEY": KEY,
+                "CARELOG_PUBLIC_ORIGIN": HTTPS_ORIGIN,
+                "CARELOG_TODAY": "2027-03-01",
+            }
+        )
