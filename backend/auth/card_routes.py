@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import segno
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,11 +71,25 @@ async def issue_card(
     )
 
 
-@post("/cards/{user_id:int}/recover", name="cards.recover")
-async def recover(
+@get("/cards/{user_id:int}/recover", name="cards.recover_confirm")
+async def recover_confirm(
     user_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
 ) -> Template:
+    """Signing a person out everywhere cannot be undone by her: it is asked first, naming her."""
     target = await get_issuable_user_for(db, user, user_id)
+    return Template(template_name="auth/recover_confirm.html", context={"principal": user, "person": target})
+
+
+@post("/cards/{user_id:int}/recover", name="cards.recover")
+async def recover(
+    request: Request[Any, Any, Any],
+    user_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+) -> Template | Redirect:
+    target = await get_issuable_user_for(db, user, user_id)
+    if (await request.form()).get("confirm") != "yes":  # only the confirmation page's button acts
+        return Redirect(request.app.route_reverse("cards.recover_confirm", user_id=target.id))
     sessions, keys = await pks.do_recover_account(db, target, actor=user)
     people = await list_issuable_users(db, user)
     return Template(
@@ -88,4 +103,4 @@ async def recover(
     )
 
 
-routes = [cards, issue_card, recover]
+routes = [cards, issue_card, recover_confirm, recover]

@@ -346,4 +346,7 @@ async def test_route_answers_every_persona_as_the_matrix_says(
 async def _send(browser: httpx.AsyncClient, method: str, url: str) -> httpx.Response:
     if method == "GET":
         return await browser.get(url)
-    return await browser.request(method, url, data={"_csrf_token": await csrf_token(browser)})
+    fields = {"_csrf_token": await csrf_token(browser)}
+    if url.endswith("/recover"):  # what the confirmation page's button adds: without it, only asked
+        fields["confirm"] = "yes"
+    return await browser.request(method, url, data=fields)

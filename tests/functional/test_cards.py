@@ -95,6 +95,14 @@ async def test_mothers_and_neighbours_cannot_open_the_card_page(client_as: Clien
         assert (await (await client_as(handle)).get("/cards")).status_code == 403
 
 
+async def test_nobody_outside_her_area_can_open_the_sign_out_everywhere_page(
+    client_as: ClientAs, world: World
+) -> None:
+    mother = world.user_id(personas.CARING_MOTHER)
+    for handle in (personas.OTHER_STREET_WORKER, personas.NEIGHBOUR, personas.OTHER_MOTHER):
+        assert (await (await client_as(handle)).get(f"/cards/{mother}/recover")).status_code in (403, 404)
+
+
 async def test_lost_phone_recovery_ends_sessions_and_revokes_passkeys(
     client_as: ClientAs, world: World, new_browser: NewBrowser
 ) -> None:
@@ -102,9 +110,20 @@ async def test_lost_phone_recovery_ends_sessions_and_revokes_passkeys(
     mother_phone = await client_as(personas.CARING_MOTHER)
     assert (await register(mother_phone, key)).status_code == 201
     worker = await client_as(personas.SOCIAL_WORKER)
+    mother = world.user_id(personas.CARING_MOTHER)
+    cards = (await worker.get("/cards")).text
+    assert f'href="/cards/{mother}/recover"' in cards and f'action="/cards/{mother}/recover"' not in cards
+    asked = await worker.get(f"/cards/{mother}/recover")
+    assert asked.status_code == 200 and "让王秀英在所有设备上退出？" in asked.text
+    assert 'name="confirm" value="yes"' in asked.text
+    # Without the confirmation (an old form, a stray tap): asked first, nothing done.
+    unconfirmed = await worker.post(
+        f"/cards/{mother}/recover", data={"_csrf_token": await csrf_token(worker)}
+    )
+    assert unconfirmed.status_code == 302 and unconfirmed.headers["location"] == f"/cards/{mother}/recover"
+    assert (await mother_phone.get("/")).status_code == 200
     response = await worker.post(
-        f"/cards/{world.user_id(personas.CARING_MOTHER)}/recover",
-        data={"_csrf_token": await csrf_token(worker)},
+        f"/cards/{mother}/recover", data={"_csrf_token": await csrf_token(worker), "confirm": "yes"}
     )
     assert response.status_code == 200
     assert "删除 1 个通行密钥" in response.text
