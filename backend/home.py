@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from litestar import get
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import TodayMeals, today_for_neighbour
 from backend.people.models import Area, Person, Programme, Role
 from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
+from backend.settings import Settings
 from backend.verification.returned import Returned, returned_to
 from backend.visits.home import MotherHome, WorkerHome, load_mother_home, load_worker_home
 from backend.visits.models import Pairing, PairingStatus
@@ -105,16 +107,42 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
     return data
 
 
+# Set on this phone by "Not now": the passkey suggestion stays hidden here (another phone still shows it).
+PASSKEY_OFFER_COOKIE = "passkey_offer"
+PASSKEY_OFFER_HIDDEN_DAYS = 180
+
+
 @get("/", name="home")
 async def home(
-    db: NamedDependency[AsyncSession], principal: NamedDependency[Principal | None]
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal | None],
 ) -> Template | Redirect:
     if principal is None:
         return Redirect("/signin", status_code=303)
     data = await load_home(db, principal)
+    if request.cookies.get(PASSKEY_OFFER_COOKIE) == "hidden":
+        data.offer_passkey = False
     return Template(
         template_name="home/index.html", context={"principal": principal, "home": data, "Role": Role}
     )
 
 
-routes = [home]
+@post("/home/passkey-offer/dismiss", name="home.dismiss_passkey_offer")
+async def dismiss_passkey_offer(
+    principal: NamedDependency[Principal | None], settings: NamedDependency[Settings]
+) -> Redirect:
+    response = Redirect("/" if principal is not None else "/signin", status_code=303)
+    response.set_cookie(
+        key=PASSKEY_OFFER_COOKIE,
+        value="hidden",
+        max_age=PASSKEY_OFFER_HIDDEN_DAYS * 24 * 3600,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+routes = [home, dismiss_passkey_offer]

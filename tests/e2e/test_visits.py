@@ -64,9 +64,12 @@ def test_mother_logs_a_visit_with_two_photos_on_her_phone_and_the_social_worker_
 
     worker = new_phone()
     sign_in(worker, personas.SOCIAL_WORKER)
-    worker.locator("#pending-visits a[href='" + visit_path + "']").tap()
-    expect(worker.locator("#visit-status")).to_have_class(re.compile(r"\bpending\b"))
-    expect(worker.locator(".photo-grid img")).to_have_count(2)
+    # Her home leads with what she must do; a visit waiting for review opens where she can decide it.
+    expect(worker.locator("#todo-review")).to_be_visible()
+    review_path = visit_path.replace("/visits/", "/review/visit/")
+    worker.locator("#pending-visits a[href='" + review_path + "']").tap()
+    expect(worker.locator("#decide-approve")).to_be_visible()
+    expect(worker.locator("#card-visit-" + visit_path.rsplit("/", 1)[1] + " img")).to_have_count(2)
     expect(worker.locator("#visit-correct")).to_have_count(0)  # hers to review, not to correct
     worker.screenshot(path=str(artifacts_dir / "visits-social-worker.png"), full_page=True)
     browser_log.assert_clean()

@@ -166,3 +166,18 @@ async def test_home_offers_a_passkey_until_one_is_added(client_as: ClientAs, wor
     assert 'id="passkey-offer"' in (await phone.get("/")).text
     assert (await register(phone, soft_key())).status_code == 201
     assert 'id="passkey-offer"' not in (await phone.get("/")).text
+
+
+async def test_the_passkey_suggestion_comes_after_her_meals_in_plain_words_and_can_be_hidden(
+    client_as: ClientAs, world: World
+) -> None:
+    phone = await client_as(personas.NEIGHBOUR)
+    page = (await phone.get("/")).text
+    assert "通行密钥" not in page.split('id="passkey-offer"')[1].split("</div>")[0]
+    assert "下次用指纹或刷脸登录" in page
+    assert page.index('id="meals-today"') < page.index('id="passkey-offer"')
+    hidden = await phone.post("/home/passkey-offer/dismiss", data={"_csrf_token": await csrf_token(phone)})
+    assert hidden.status_code == 303 and hidden.headers["location"] == "/"
+    assert 'id="passkey-offer"' not in (await phone.get("/")).text
+    other_phone = await client_as(personas.NEIGHBOUR)  # another phone of hers still shows it
+    assert 'id="passkey-offer"' in (await other_phone.get("/")).text

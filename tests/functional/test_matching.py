@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -198,6 +199,13 @@ async def test_social_worker_home_lists_visits_waiting_for_review_in_her_areas_o
     page = (await (await client_as(personas.SOCIAL_WORKER)).get("/")).text
     pending = page.split('id="pending-visits"')[1].split("</ul>")[0]
     assert "陈小宇" in pending and "林朵朵" in pending  # the demo's visits, not yet reviewed
+    # Each opens on its review page, where she can decide it (not on the read-only visit page).
+    assert re.findall(r'href="(/[a-z]+)/visit/\d+"', pending) == ["/review"] * pending.count("<li")
+    # Work first: entries to review, then overdue visits and what waits for review, then her people.
+    order = [
+        page.index(marker) for marker in ('id="worker-todo"', 'id="visits-worker"', 'id="people-heading"')
+    ]
+    assert order == sorted(order)
     other = (await (await client_as(personas.OTHER_STREET_WORKER)).get("/")).text
     assert 'id="pending-visits"' not in other
 
