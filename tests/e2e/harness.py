@@ -22,7 +22,7 @@ from typing import NoReturn, Protocol
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, Error, Page, Response
+from playwright.sync_api import ConsoleMessage, Error, Page, Response, expect
 
 from backend import clock
 from tests import personas
@@ -263,3 +263,11 @@ class BrowserLog:
         assert self.failed_responses == (expected_failures or []), (
             f"unexpected error responses: {self.failed_responses}"
         )
+
+
+def open_menu(page: Page) -> None:
+    """Open the top bar's menu (account, cards, settlement, language, sign-out), as a thumb would."""
+    menu = page.locator("#menu")
+    if menu.get_attribute("open") is None:
+        page.locator("#menu-button").tap()
+    expect(menu.locator(".menu-panel")).to_be_visible()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests import personas
-from tests.e2e.harness import BrowserLog, LiveServer, SignIn
+from tests.e2e.harness import BrowserLog, LiveServer, SignIn, open_menu
 
 NARROW: ViewportSize = {"width": 360, "height": 780}  # the narrowest common phone width
 MIN_TARGET_PX = 44  # WCAG 2.5.5 and Apple's guideline; Android asks for 48 dp
@@ -113,6 +113,7 @@ def test_home_page_fits_a_narrow_phone_with_large_targets_and_double_text(
     expect(page.get_by_role("heading", level=1)).to_have_text(f"您好，{name}")
     check_page(page, f"home page of the {kind} (zh)", artifacts_dir, f"layout-home-{kind}-zh-360")
 
+    open_menu(page)
     page.get_by_role("button", name="English", exact=True).tap()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {name}")
     check_page(page, f"home page of the {kind} (en)", artifacts_dir, f"layout-home-{kind}-en-360")

@@ -20,7 +20,7 @@ from playwright.sync_api import Dialog, Page, Request, Route, expect
 
 from backend import clock
 from tests import personas
-from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn
+from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn, open_menu
 from tests.e2e.offline_support import (
     SHANGHAI,
     camera_photo,
@@ -98,6 +98,7 @@ def open_neighbour(page: Page, sign_in: SignIn, handle: str = personas.NEIGHBOUR
     sign_in(page, handle)
     # Another test may have switched her to English on this server (the choice is stored): back to 中文.
     if page.locator("html").get_attribute("lang") == "en":
+        open_menu(page)
         page.get_by_role("button", name="中文", exact=True).tap()
     wait_until_controlled(page)
 
@@ -316,6 +317,7 @@ def test_signing_out_with_unsent_entries_asks_first_and_then_leaves_nothing_on_t
             dialog.accept()
 
     page.on("dialog", answer)
+    open_menu(page)
     signout = page.get_by_role("button", name="退出登录")
     signout.tap()
     expect(page.locator("#outbox-badge")).to_have_text(re.compile(r"未发送\s*1"))

@@ -21,7 +21,7 @@ from PIL import Image, ImageChops, ImageStat
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from tests import personas
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, BrowserLog, LiveServer, SignIn
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, BrowserLog, LiveServer, SignIn, open_menu
 from tests.e2e.offline_support import go_offline, go_online, wait_until_controlled
 
 ICONS = Path(__file__).resolve().parents[2] / "web" / "static" / "icons"
@@ -177,6 +177,7 @@ def test_a_new_service_worker_deletes_the_caches_of_earlier_versions(
 ) -> None:
     sign_in(page, personas.OTHER_NEIGHBOUR)
     wait_until_controlled(page)
+    open_menu(page)
     page.get_by_role("link", name="我的账号").tap()
     page.wait_for_url(live_server.url("/account"))
     # htmx keeps no copy of these pages for the back button.

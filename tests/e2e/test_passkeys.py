@@ -21,7 +21,7 @@ from playwright.sync_api import CDPSession, Page, expect
 
 from backend import clock
 from tests import personas
-from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn, running_server
+from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn, open_menu, running_server
 
 SESSION_COOKIE = "carelog_session"  # the plain-http name; https uses the __Host- prefix
 PROGRAMME_ZONE = ZoneInfo("Asia/Shanghai")  # the default CARELOG_TIME_ZONE, which the e2e server keeps
@@ -81,6 +81,7 @@ def session_cookie(page: Page) -> dict[str, object] | None:
 
 
 def sign_out(page: Page, live_server: LiveServer) -> None:
+    open_menu(page)
     page.get_by_role("button", name="退出登录", exact=True).tap()
     expect(page).to_have_url(live_server.url("/signin"))
     assert session_cookie(page) is None, "still a session cookie after signing out"
@@ -88,6 +89,7 @@ def sign_out(page: Page, live_server: LiveServer) -> None:
 
 def issue_card_on_the_card_page(worker: Page, live_server: LiveServer, artifacts_dir: Path) -> str:
     """The social worker issues a card for 王秀英; returns the sign-in link its QR code encodes."""
+    open_menu(worker)
     worker.get_by_role("link", name="登录卡", exact=True).tap()
     expect(worker).to_have_url(live_server.url("/cards"))
     expect(worker.get_by_role("heading", level=1)).to_have_text("登录卡")
@@ -136,6 +138,7 @@ def test_caring_mother_signs_in_with_a_passkey_until_she_removes_it(
     expect(mother.get_by_role("heading", level=1)).to_have_text("您好，王秀英")
 
     # She adds a passkey on the account page, keeping the suggested name.
+    open_menu(mother)
     mother.get_by_role("link", name="我的账号", exact=True).tap()
     expect(mother).to_have_url(live_server.url("/account"))
     expect(mother.get_by_text("您还没有通行密钥。")).to_be_visible()
@@ -173,6 +176,7 @@ def test_caring_mother_signs_in_with_a_passkey_until_she_removes_it(
     assert used["signCount"] > credentials[0]["signCount"], (credentials[0], used)
 
     # She removes the passkey; the phone still holds it, but the server no longer accepts it.
+    open_menu(mother)
     mother.get_by_role("link", name="我的账号", exact=True).tap()
     mother.get_by_role("button", name="删除通行密钥 我的手机", exact=True).tap()
     expect(mother).to_have_url(live_server.url("/account"))
@@ -210,6 +214,7 @@ def test_browser_without_webauthn_shows_the_plain_notice_and_cards_still_work(
 
     # The card still signs her in, and the account page offers no passkey it could not make.
     sign_in(page, personas.OTHER_MOTHER)
+    open_menu(page)
     page.get_by_role("link", name="我的账号", exact=True).tap()
     expect(page.get_by_text("此浏览器不支持通行密钥")).to_be_visible()
     expect(page.get_by_role("button", name=ADD_PASSKEY)).to_be_hidden()

@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from tests import personas
-from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn
+from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, SignIn, open_menu
 from tests.e2e.test_layout import assert_no_horizontal_scroll
 
 
@@ -83,7 +83,8 @@ def test_worker_decides_meals_and_the_neighbour_fixes_the_one_sent_back(
     # browser test of this server only reads that month, in either state.
     staff = new_phone()
     sign_in(staff, personas.STAFF)
-    staff.locator("a[href='/settlement']").first.tap()
+    open_menu(staff)
+    staff.locator("#menu a[href='/settlement']").tap()
     staff.locator("ul.list a").first.tap()
     expect(staff).to_have_url(re.compile(r"/settlement/\d+\?month=\d{4}-\d{2}$"))
     if staff.locator("#close-form").count():

@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests import personas
-from tests.e2e.harness import BrowserLog, NewPhone, SignIn
+from tests.e2e.harness import BrowserLog, NewPhone, SignIn, open_menu
 from tests.e2e.test_layout import assert_no_horizontal_scroll
 
 
@@ -19,7 +19,8 @@ def test_staff_read_the_month_and_its_printable_statement(
     page: Page, new_phone: NewPhone, sign_in: SignIn, browser_log: BrowserLog, artifacts_dir: Path
 ) -> None:
     sign_in(page, personas.STAFF)
-    page.locator("a[href='/settlement']").first.tap()
+    open_menu(page)
+    page.locator("#menu a[href='/settlement']").tap()
     expect(page).to_have_url(re.compile(r"/settlement$"))
     page.locator("ul.list a").first.tap()
     expect(page).to_have_url(re.compile(r"/settlement/\d+\?month=\d{4}-\d{2}$"))
@@ -49,13 +50,15 @@ def test_staff_read_reports_and_the_audit_trail_on_a_phone(
     page: Page, sign_in: SignIn, browser_log: BrowserLog, artifacts_dir: Path
 ) -> None:
     sign_in(page, personas.STAFF)
-    page.locator("a[href='/reports']").first.tap()
+    open_menu(page)
+    page.locator("#menu a[href='/reports']").tap()
     page.locator("ul.list a").first.tap()
     expect(page).to_have_url(re.compile(r"/reports/\d+$"))
     expect(page.locator("#total-heading")).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "reports-phone.png"), full_page=True)
     assert_no_horizontal_scroll(page, "reports")
-    page.locator("a[href='/audit']").first.tap()
+    open_menu(page)
+    page.locator("#menu a[href='/audit']").tap()
     expect(page.locator("#chain-heading")).to_be_visible()
     expect(page.locator(".audit-table tbody tr")).to_have_count(50)
     page.locator("#f-action").fill("meal_checkin")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import personas
-from tests.e2e.harness import BrowserLog, LiveServer, NewPhone
+from tests.e2e.harness import BrowserLog, LiveServer, NewPhone, open_menu
 
 SESSION_COOKIE = "carelog_session"  # the plain-http name; https uses the __Host- prefix
 
@@ -48,6 +48,7 @@ def test_caring_mother_signs_in_with_a_card_link_and_switches_to_english(
     assert cookie["sameSite"] == "Lax"
     page.screenshot(path=str(artifacts_dir / "home-zh.png"), full_page=True)
 
+    open_menu(page)
     page.get_by_role("button", name="English", exact=True).tap()
     expect(html).to_have_attribute("lang", "en")
     expect(page).to_have_url(live_server.url("/"))
@@ -56,6 +57,7 @@ def test_caring_mother_signs_in_with_a_card_link_and_switches_to_english(
     expect(children.get_by_role("link", name=re.compile("陈小宇"))).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "home-en.png"), full_page=True)
 
+    open_menu(page)
     page.get_by_role("button", name="Sign out", exact=True).tap()
     expect(page).to_have_url(live_server.url("/signin"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
