@@ -52,6 +52,7 @@ async def queue(
     approved: FromQuery[int | None] = None,
     sampled: FromQuery[int | None] = None,
     error: FromQuery[str | None] = None,
+    decided: FromQuery[str | None] = None,
 ) -> Template:
     policy.require_reviewer(user)
     chosen = EntryKind(kind) if kind in {k.value for k in EntryKind} else None
@@ -65,8 +66,22 @@ async def queue(
             "page": page,
             "done": {"approved": approved, "sampled": sampled},
             "bulk_error": error == "none",
+            "decided": await _decided(db, user, decided),
         },
     )
+
+
+async def _decided(db: AsyncSession, user: Principal, ref: str | None) -> dict[str, Any] | None:
+    """The entry just decided ("meal-12"), for the confirmation shown on the page that follows; an entry
+    this reviewer may not see is not shown (nothing is said about it)."""
+    kind, _sep, raw_id = (ref or "").partition("-")
+    if kind not in {k.value for k in EntryKind} or not raw_id.isdigit() or len(raw_id) > 12:
+        return None
+    try:
+        entry = await policy.get_entry_for_review(db, user, EntryKind(kind), int(raw_id))
+    except NotFound:
+        return None
+    return {"entry": entry, "kind": EntryKind(kind)}
 
 
 async def _entry_page(
@@ -76,6 +91,7 @@ async def _entry_page(
     *,
     form: DecisionForm | None = None,
     status_code: int = 200,
+    decided: dict[str, Any] | None = None,
 ) -> Template:
     kind = kind_of(entry)
     cards = await load_cards(db, user, [(kind, entry.id)])
@@ -88,6 +104,7 @@ async def _entry_page(
             "previous_url": _entry_url(before),
             "next_url": _entry_url(after),
             "form": form or DecisionForm(),
+            "decided": decided,
         },
         status_code=status_code,
     )
@@ -99,9 +116,10 @@ async def entry_page(
     entry_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
+    decided: FromQuery[str | None] = None,
 ) -> Template:
     entry = await policy.get_entry_for_review(db, user, _kind(kind), entry_id)
-    return await _entry_page(db, user, entry)
+    return await _entry_page(db, user, entry, decided=await _decided(db, user, decided))
 
 
 @post("/review/{kind:str}/{entry_id:int}", name="review.decide")
@@ -124,15 +142,23 @@ async def decide(
             form.errors[exc.field] = str(exc.detail)
     if form.errors:
         return await _entry_page(db, user, entry, form=form, status_code=422)
+    ref = f"{entry_kind.value}-{entry.id}"
     if request.headers.get("hx-request") and from_queue:
+        # The card becomes its result, and the navigation's count follows in the same answer.
         return Template(
             template_name="verification/_decided.html",
-            context={"principal": user, "entry": entry, "kind": entry_kind},
+            context={
+                "principal": user,
+                "entry": entry,
+                "kind": entry_kind,
+                "pending": await queue_size(db, user),
+            },
         )
     if from_queue:
-        return Redirect(f"/review#card-{entry_kind.value}-{entry.id}", status_code=303)
+        return Redirect(f"/review?{urlencode({'decided': ref})}#card-{ref}", status_code=303)
+    # The next entry opens with a line saying what was done to this one.
     _before, after = await neighbours_in_queue(db, user, entry_kind, entry.id)
-    return Redirect(_entry_url(after) or "/review", status_code=303)
+    return Redirect(f"{_entry_url(after) or '/review'}?{urlencode({'decided': ref})}", status_code=303)
 
 
 @post("/review/bulk-approve", name="review.bulk_approve")

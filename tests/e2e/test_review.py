@@ -38,6 +38,7 @@ def test_worker_decides_meals_and_the_neighbour_fixes_the_one_sent_back(
     # One tap approves (htmx swaps just that card).
     page.locator(f"#card-{approve_ref} button.approve").tap()
     expect(page.locator(f"#card-{approve_ref}")).to_have_class(re.compile(r"\bdecided\b"))
+    expect(page.locator("#nav-review .badge")).to_have_text(str(waiting - 1))  # in the same answer
 
     # Another goes back with a reason and a note, on its own page (one tap from the card).
     page.locator(f"#card-{send_back_ref} a.send-back-link").tap()
@@ -46,7 +47,12 @@ def test_worker_decides_meals_and_the_neighbour_fixes_the_one_sent_back(
     page.locator("#decision-form textarea[name=note]").fill("照片里看不到青菜")
     page.screenshot(path=str(artifacts_dir / "review-send-back.png"), full_page=True)
     page.locator("#decide-needs-fix").tap()
-    expect(page).not_to_have_url(re.compile(rf"/review/{send_back_ref.replace('-', '/')}"))
+    expect(page).not_to_have_url(re.compile(rf"/review/{send_back_ref.replace('-', '/')}$"))
+    # The next page says what was done, to whom, and why.
+    notice = page.locator("#decided-notice")
+    expect(notice).to_contain_text("钱老伯")
+    expect(notice).to_contain_text("菜品与照片不符")
+    page.screenshot(path=str(artifacts_dir / "review-after-send-back.png"), full_page=True)
     page.goto(page.url.split("/review")[0] + "/review")
     page.reload()
     expect(page.locator("#nav-review .badge")).to_have_text(str(waiting - 2))

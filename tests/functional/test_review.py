@@ -641,3 +641,40 @@ async def test_a_fix_with_a_photo_that_is_not_an_image_is_refused_in_her_languag
     assert 'role="alert"' in refused.text or "field-error" in refused.text
     assert len(await current_versions(database, meal.agreement_id, day)) == 1
     assert (await load_checkin(database, meal.id)).status is CheckInStatus.NEEDS_FIX
+
+
+async def test_after_a_send_back_the_next_page_says_what_was_done_and_only_to_a_reviewer_who_may_see_it(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    first, second = past_days(2)
+    meal = await clean_meal(database, world, first, seed=150)
+    await clean_meal(database, world, second, seed=151)
+    worker = await client_as(personas.SOCIAL_WORKER)
+    sent_back = await decide(worker, "meal", meal.id, "needs_fix", reason="photo_unclear", note="太暗")
+    assert sent_back.status_code == 303
+    location = sent_back.headers["location"]
+    assert location.endswith(f"?decided=meal-{meal.id}")
+    page = (await worker.get(location)).text
+    notice = page.split('id="decided-notice"')[1].split("</p>")[0]
+    assert "钱老伯" in notice and "照片不清楚" in notice and f'href="/review/meal/{meal.id}"' in notice
+    # Another street's worker given the same link learns nothing about the entry.
+    other = await client_as(personas.OTHER_STREET_WORKER)
+    assert 'id="decided-notice"' not in (await other.get(f"/review?decided=meal-{meal.id}")).text
+    for junk in ("meal-x", "visit-", "-1", "meal-99999999999999999999", "payout-1"):
+        assert (await worker.get(f"/review?decided={junk}")).status_code == 200
+
+
+async def test_approving_on_a_queue_card_updates_the_review_badge_in_the_same_answer(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    meals = [await clean_meal(database, world, day, seed=160 + n) for n, day in enumerate(past_days(3))]
+    worker = await client_as(personas.SOCIAL_WORKER)
+    before = int((await worker.get("/review")).text.split('id="review-badge"')[1].split(">")[1].split("<")[0])
+    answer = await worker.post(
+        f"/review/meal/{meals[0].id}",
+        data={"_csrf_token": await csrf_token(worker), "decision": "approve", "from": "queue"},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 200 and f'id="card-meal-{meals[0].id}"' in answer.text
+    badge = answer.text.split('id="review-badge"')[1]
+    assert 'hx-swap-oob="true"' in badge.split(">")[0] and badge.split(">")[1].startswith(str(before - 1))
