@@ -94,6 +94,19 @@ class History:
     def total_fen(self) -> int:
         return sum(a.amount_fen for a in self.amounts)
 
+    @property
+    def lines(self) -> list[tuple[CheckIn, list[CheckIn]]]:
+        """One line per meal: its latest version, and the versions it replaced (newest first) folded
+        under it, so a fixed meal is not listed twice."""
+        lines: dict[tuple[int, date, str], tuple[CheckIn, list[CheckIn]]] = {}
+        for checkin in self.checkins:  # newest version of each meal first (ordered by id descending)
+            key = (checkin.agreement_id, checkin.day, checkin.slot.value)
+            if key in lines:
+                lines[key][1].append(checkin)
+            else:
+                lines[key] = (checkin, [])
+        return list(lines.values())
+
 
 async def month_amounts(
     db: AsyncSession, agreement_ids: list[int], month: date

@@ -678,3 +678,24 @@ async def test_approving_on_a_queue_card_updates_the_review_badge_in_the_same_an
     assert answer.status_code == 200 and f'id="card-meal-{meals[0].id}"' in answer.text
     badge = answer.text.split('id="review-badge"')[1]
     assert 'hx-swap-oob="true"' in badge.split(">")[0] and badge.split(">")[1].startswith(str(before - 1))
+
+
+async def test_a_fixed_meal_is_one_line_in_her_history_with_the_earlier_version_folded_under_it(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    day = past_days(1)[0]
+    meal = await clean_meal(database, world, day, seed=170)
+    worker = await client_as(personas.SOCIAL_WORKER)
+    await decide(worker, "meal", meal.id, "needs_fix", reason="photo_unclear", note="太暗")
+    neighbour = await client_as(personas.NEIGHBOUR)
+    fields = {"_csrf_token": await csrf_token(neighbour), "client_uuid": str(uuid.uuid4()), "dish": ["米饭"]}
+    fixed = await neighbour.post(f"/meals/checkins/{meal.id}/fix", data=fields)
+    assert fixed.status_code == 303
+    old, new = await current_versions(database, meal.agreement_id, day)
+    page = (await neighbour.get(f"/meals/history?month={day:%Y-%m}")).text
+    meals = page.split("<h2>")[-1]
+    line = meals.split(f'id="checkin-{new.id}"')[1]
+    assert meals.count('class="checkin-card"') == 2  # the latest, and the earlier one inside its fold
+    folded = line.split('class="earlier-versions"')[1].split("</details>")[0]
+    assert f'id="checkin-{old.id}"' in folded and "之前的 1 个版本" in folded
+    assert "补正后重新提交" not in folded  # the old version offers no second fix
