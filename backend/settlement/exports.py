@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from backend.db import Database
 from backend.i18n import gettext as _
@@ -194,9 +200,20 @@ async def _closed_head(database: Database, spec: ExportSpec) -> tuple[bool, str]
     return closed, (period.audit_head_hash or "") if period is not None and closed else ""
 
 
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def _csv_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe,
+    which spreadsheets show as text; numbers such as -15.00 stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _csv_text(rows: list[list[object]]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\r\n").writerows([[_csv_safe(v) for v in row] for row in rows])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -217,11 +234,92 @@ async def stream_csv(database: Database, spec: ExportSpec) -> AsyncIterator[byte
     )
 
 
+# Spreadsheet cells are typed, so sums and filters work in Excel and WPS: amounts are numbers (fen as
+# whole numbers, yuan as exact decimals shown with two places), days and times are real dates, text is
+# text even when it starts with =, +, - or @ (a name or reason is never run as a formula).
+YUAN_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
+# Column widths in characters (a CJK character counts as about two): agreement, neighbour, resident,
+# date, meal, entry id, photo hash, reviewer, reviewed at, fen, yuan.
+MEAL_WIDTHS = (10, 12, 12, 12, 8, 10, 24, 12, 17, 12, 12)
+ADJUSTMENT_WIDTHS = (10, 12, 12, 12, 12, 12, 40)
+SUMMARY_WIDTHS = (24, 40)
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula, whatever the first character
+    elif isinstance(value, Decimal):
+        cell.number_format = YUAN_FORMAT
+    elif isinstance(value, datetime):
+        cell.number_format = TIME_FORMAT
+    elif isinstance(value, date):
+        cell.number_format = DATE_FORMAT
+    return cell
+
+
+def _append(sheet: WriteOnlyWorksheet, values: Sequence[object]) -> None:
+    sheet.append([_cell(sheet, v) for v in values])
+
+
+def _widths(sheet: WriteOnlyWorksheet, widths: Sequence[int]) -> None:
+    for n, width in enumerate(widths, start=1):  # set before the first row, as write-only mode needs
+        sheet.column_dimensions[get_column_letter(n)].width = width
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(fen) / 100  # exact: a Decimal of whole fen over 100, no float in between
+
+
+def _local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)  # spreadsheets have no time zones
+
+
+def _meal_cells(spec: ExportSpec, statement: AgreementStatement) -> list[list[object]]:
+    a = statement.agreement
+    return [
+        [
+            a.id,
+            a.neighbour.display_name,
+            a.resident.display_name,
+            meal.day,
+            spec.slots[meal.slot],
+            meal.checkin_id,
+            " ".join(meal.photo_sha256),
+            meal.reviewer or "",
+            _local(meal.reviewed_at, spec.time_zone) if meal.reviewed_at else "",
+            meal.amount_fen,
+            _yuan(meal.amount_fen),
+        ]
+        for meal in statement.meals
+    ]
+
+
+def _adjustment_cells(spec: ExportSpec, statement: AgreementStatement) -> list[list[object]]:
+    a = statement.agreement
+    return [
+        [
+            a.id,
+            a.neighbour.display_name,
+            a.resident.display_name,
+            _local(line.created_at, spec.time_zone).date(),
+            line.amount_fen,
+            _yuan(line.amount_fen),
+            line.reason or "",
+        ]
+        for line in statement.adjustments
+    ]
+
+
 async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[bytes]:
     closed, head = await _closed_head(database, spec)
     workbook = Workbook(write_only=True)
     meals_sheet = workbook.create_sheet(_("Meals"))
-    meals_sheet.append(list(spec.headers[1:12]))
+    _widths(meals_sheet, MEAL_WIDTHS)
+    meals_sheet.freeze_panes = "A2"
+    _append(meals_sheet, spec.headers[1:12])
     adjustments: list[list[object]] = []
     mismatches: list[list[object]] = []
     meals = meals_fen = adjustments_fen = 0
@@ -229,9 +327,9 @@ async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[byt
         async for statement in iter_statements(
             db, spec.programme_id, spec.month, closed=closed, only=spec.only
         ):
-            for row in _meal_rows(spec, statement):
-                meals_sheet.append(row[1:12])
-            adjustments.extend(_adjustment_rows(spec, statement))
+            for row in _meal_cells(spec, statement):
+                _append(meals_sheet, row)
+            adjustments.extend(_adjustment_cells(spec, statement))
             if statement.ledger_mismatch:
                 mismatches.append(
                     [_mismatch_label(spec, statement.agreement.id), mismatch_text(spec, statement)]
@@ -240,11 +338,13 @@ async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[byt
             meals_fen += statement.meals_fen
             adjustments_fen += statement.adjustments_fen
     adjustment_sheet = workbook.create_sheet(_("Adjustments"))
-    adjustment_sheet.append([spec.headers[i] for i in (1, 2, 3, 4, 10, 11, 12)])
+    _widths(adjustment_sheet, ADJUSTMENT_WIDTHS)
+    _append(adjustment_sheet, [spec.headers[i] for i in (1, 2, 3, 4, 10, 11, 12)])
     for row in adjustments:
-        adjustment_sheet.append([row[i] for i in (1, 2, 3, 4, 10, 11, 12)])
+        _append(adjustment_sheet, row)
     s = spec.summary
     summary = workbook.create_sheet(_("Summary"))
+    _widths(summary, SUMMARY_WIDTHS)
     total = meals_fen + adjustments_fen
     rows: list[list[object]] = [
         [s["programme"], spec.programme_name],
@@ -254,12 +354,12 @@ async def stream_xlsx(database: Database, spec: ExportSpec) -> AsyncIterator[byt
         [s["meals_fen"], meals_fen],
         [s["adjustments_fen"], adjustments_fen],
         [s["total_fen"], total],
-        [s["total_yuan"], fen_to_yuan(total)],
+        [s["total_yuan"], _yuan(total)],
         [s["head"], head],
         *mismatches,
     ]
     for line in rows:
-        summary.append(line)
+        _append(summary, line)
     with tempfile.TemporaryFile() as file:
         await anyio.to_thread.run_sync(workbook.save, file)
         file.seek(0)

@@ -1,4 +1,4 @@
-"""Settlement form input: months, the closing confirmation and adjustments (whole fen, signed)."""
+"""Settlement form input: months, the closing confirmation and adjustments (typed in yuan, kept in fen)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from litestar.exceptions import ClientException
 from backend.i18n import gettext as _
 from backend.meals.forms import parse_month
 
-_SIGNED_WHOLE = re.compile(r"[+-]?[0-9]{1,9}")
+# Yuan as people type them: 15, 15.5, -7.50, ¥15, 15元; at most two decimals (fen), no exponent, no
+# thousands separator (a comma is a decimal point on some keyboards: refused rather than guessed).
+_SIGNED_YUAN = re.compile(r"(?P<sign>[+-]?)[¥￥]?(?P<whole>[0-9]{1,7})(?:\.(?P<fraction>[0-9]{1,2}))?元?")
 
 
 def month_param(raw: str | None, default: date) -> date:
@@ -26,9 +28,14 @@ def month_param(raw: str | None, default: date) -> date:
     return month
 
 
-def parse_signed_fen(raw: str) -> int | None:
-    text = unicodedata.normalize("NFKC", raw).strip().replace("\u2212", "-")
-    return int(text) if _SIGNED_WHOLE.fullmatch(text) else None
+def parse_signed_yuan(raw: str) -> int | None:
+    """An amount typed in yuan, as exact fen (no float is ever involved); None if it is not one."""
+    text = unicodedata.normalize("NFKC", raw).strip().replace("\u2212", "-").replace(" ", "")
+    found = _SIGNED_YUAN.fullmatch(text)
+    if found is None:
+        return None
+    fen = int(found["whole"]) * 100 + int((found["fraction"] or "0").ljust(2, "0"))
+    return -fen if found["sign"] == "-" else fen
 
 
 @dataclass
@@ -42,7 +49,7 @@ class AdjustmentForm:
 
 
 def parse_adjustment_form(data: Mapping[str, object]) -> AdjustmentForm:
-    raw = {k: str(data.get(k) or "") for k in ("agreement_id", "month", "amount_fen", "reason")}
+    raw = {k: str(data.get(k) or "") for k in ("agreement_id", "month", "amount_yuan", "reason")}
     form = AdjustmentForm(raw=raw, reason=raw["reason"].strip())
     form.agreement_id = int(raw["agreement_id"]) if raw["agreement_id"].isdigit() else None
     if form.agreement_id is None:
@@ -50,5 +57,5 @@ def parse_adjustment_form(data: Mapping[str, object]) -> AdjustmentForm:
     form.month = parse_month(raw["month"]) if len(raw["month"].strip()) == 7 else None
     if form.month is None:
         form.errors["month"] = _("Choose a month as year and month, for example 2026-10.")
-    form.amount_fen = parse_signed_fen(raw["amount_fen"])
+    form.amount_fen = parse_signed_yuan(raw["amount_yuan"])
     return form

@@ -137,7 +137,8 @@ def check_adjustment(amount_fen: int | None, reason: str | None) -> dict[str, st
     errors = {}
     if amount_fen is None or amount_fen == 0 or abs(amount_fen) > MAX_ADJUSTMENT_FEN:
         errors["amount_fen"] = _(
-            "Enter the amount in whole fen, positive to pay more or negative to take back, not 0."
+            "Enter the amount in yuan with at most two decimals (for example 15 or -7.50): "
+            "positive to pay more, negative to take back, not 0."
         )
     if not (reason or "").strip():
         errors["reason"] = _("Say why the amount is corrected, and which month it corrects.")

