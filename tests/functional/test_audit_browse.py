@@ -14,7 +14,7 @@ from tests.functional.settlement_support import close, last_month, meals, this_m
 
 
 def _ids(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'<tr id="event-(\d+)">', html)]
+    return [int(n) for n in re.findall(r'<li class="audit-event" id="event-(\d+)">', html)]
 
 
 async def test_staff_filter_the_trail_and_see_the_chain_intact(
@@ -34,7 +34,7 @@ async def test_staff_filter_the_trail_and_see_the_chain_intact(
     page = await staff.get("/audit")
     assert page.status_code == 200 and "审计链完整" in page.text
     ids = _ids(page.text)
-    assert len(ids) == 50 and ids == sorted(ids, reverse=True)
+    assert len(ids) == 20 and ids == sorted(ids, reverse=True)
     older = re.search(r'href="/audit\?(before=\d+)"', page.text)
     assert older is not None
     second = await staff.get(f"/audit?{older.group(1)}")
@@ -42,6 +42,12 @@ async def test_staff_filter_the_trail_and_see_the_chain_intact(
 
     closed = await staff.get("/audit", params={"action": "settlement"})
     assert "settlement.month_closed" in closed.text and "meal_checkin.submitted" not in closed.text
+    # In words, with labelled details and short hashes: no raw JSON, no 64-character hash on the page.
+    event = closed.text.split('class="audit-event"')[1].split("</li>")[0]
+    assert "月份结算完成" in event and "结算月份" in event and "{" not in event
+    assert not re.search(r"[0-9a-f]{64}", re.sub(r'title="[^"]*"', "", event))  # full hash on hover only
+    reviewed = (await staff.get("/audit", params={"action": "meal_checkin.reviewed"})).text
+    assert "审核餐食" in reviewed and "等待审核 → 已通过" in reviewed
     exact = await staff.get("/audit", params={"action": "meal_checkin.submitted"})
     assert "meal_checkin.submitted" in exact.text and "settlement.month_closed" not in exact.text
     by_actor = await staff.get("/audit", params={"actor": personas.STAFF})

@@ -1,0 +1,204 @@
+"""The audit trail in words staff read: event names, subject types and the fields of a change.
+
+Events store codes and ids (never names), so the trail can be verified and filtered whatever the
+language; this module only turns them into labels for the page. A code without a label is shown as it
+is, so a new event is never hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backend.i18n import lazy_gettext as _l
+
+UTC_ZONE = ZoneInfo("UTC")
+
+ACTIONS: dict[str, Any] = {
+    "account.recovered": _l("Account recovered after a lost phone"),
+    "agreement.created": _l("Meal agreement created"),
+    "agreement.ended": _l("Meal agreement ended"),
+    "agreement.neighbour_confirmed": _l("Agreement confirmed by the neighbour"),
+    "agreement.resident_confirmed": _l("Agreement confirmed for the resident"),
+    "area.created": _l("Area created"),
+    "child_profile.recorded": _l("Child's profile recorded"),
+    "meal_checkin.submitted": _l("Meal checked in"),
+    "meal_checkin.superseded": _l("Meal replaced by a fix"),
+    "meal_checkin.reviewed": _l("Meal reviewed"),
+    "meal_checkin.sampled": _l("Meal held back for a closer look"),
+    "meal_menu.saved": _l("Menu saved"),
+    "meeting.recorded": _l("Meeting recorded"),
+    "membership.added": _l("Role given"),
+    "mother_profile.area_changed": _l("Caring mother's area changed"),
+    "mother_profile.set": _l("Caring mother's profile saved"),
+    "pairing.ended": _l("Pairing ended"),
+    "pairing.frequency_set": _l("Visit frequency set"),
+    "pairing.matched": _l("Child matched with a caring mother"),
+    "pairing.started": _l("Pairing started"),
+    "pairing_exit.approved": _l("Exit approved"),
+    "pairing_exit.investigated": _l("Exit investigated"),
+    "pairing_exit.requested": _l("Exit requested"),
+    "passkey.added": _l("Passkey added"),
+    "passkey.counter_regressed": _l("Passkey counter went backwards"),
+    "passkey.revoked": _l("Passkey removed"),
+    "passkey.used": _l("Signed in with a passkey"),
+    "person.created": _l("Person added"),
+    "photo.integrity_failed": _l("Photo file missing or damaged"),
+    "photo.uploaded": _l("Photo received"),
+    "photo.viewed": _l("Photo viewed"),
+    "programme.created": _l("Programme created"),
+    "session.ended": _l("Signed out"),
+    "session.started": _l("Signed in"),
+    "sessions.ended_all": _l("Signed out on every device"),
+    "settlement.adjustment_added": _l("Adjustment added"),
+    "settlement.month_closed": _l("Month closed"),
+    "signin_code.issued": _l("Sign-in card issued"),
+    "signin_code.used": _l("Sign-in card used"),
+    "user.created": _l("Account created"),
+    "user.locale_changed": _l("Language changed"),
+    "visit.logged": _l("Visit logged"),
+    "visit.corrected": _l("Visit corrected"),
+    "visit.resubmitted": _l("Visit sent again after a fix"),
+    "visit.reviewed": _l("Visit reviewed"),
+    "visit.sampled": _l("Visit held back for a closer look"),
+    "visit_checklist.item_added": _l("Checklist item added"),
+    "visit_checklist.item_retired": _l("Checklist item retired"),
+    "visit_checklist.item_reworded": _l("Checklist item reworded"),
+    "visit_checklist.seeded": _l("Visit checklist created"),
+}
+
+SUBJECTS: dict[str, Any] = {
+    "meal_agreement": _l("meal agreement"),
+    "meal_checkin": _l("meal"),
+    "meal_menu_entry": _l("menu"),
+    "visit": _l("visit"),
+    "pairing": _l("pairing"),
+    "pairing_exit": _l("exit"),
+    "person": _l("person"),
+    "photo": _l("photo"),
+    "programme": _l("programme"),
+    "area": _l("area"),
+    "user_account": _l("account"),
+    "auth_session": _l("session"),
+    "membership": _l("role"),
+    "session": _l("session"),
+    "signin_code": _l("sign-in card"),
+    "passkey": _l("passkey"),
+    "settlement_period": _l("settlement month"),
+    "settlement_ledger_line": _l("ledger line"),
+    "meeting": _l("meeting"),
+    "child_profile": _l("child's profile"),
+    "mother_profile": _l("caring mother's profile"),
+    "visit_checklist_item": _l("checklist item"),
+}
+
+FIELDS: dict[str, Any] = {
+    "status": _l("Status"),
+    "reason": _l("Reason"),
+    "note": _l("Note"),
+    "sampled": _l("Held back"),
+    "day": _l("Day"),
+    "slot": _l("Meal"),
+    "month": _l("Month"),
+    "photo_ids": _l("Photos"),
+    "flags": _l("Flags"),
+    "content_sha256": _l("Content hash"),
+    "received_sha256": _l("Photo hash"),
+    "display_sha256": _l("Display copy hash"),
+    "rate_fen": _l("Rate (fen)"),
+    "cap_fen": _l("Monthly cap (fen)"),
+    "amount_fen": _l("Amount (fen)"),
+    "total_fen": _l("Total (fen)"),
+    "starts_on": _l("Starts"),
+    "ends_on": _l("Ends"),
+    "method": _l("How"),
+    "role": _l("Role"),
+    "kind": _l("Kind"),
+    "level": _l("Level"),
+    "visited_at": _l("Visited at"),
+    "duration_minutes": _l("Minutes"),
+    "need_areas": _l("Need areas"),
+    "expires_at": _l("Valid until"),
+    "user_id": _l("Account"),
+    "agreement_id": _l("Agreement"),
+    "resident_id": _l("Resident"),
+    "neighbour_id": _l("Neighbour"),
+    "child_id": _l("Child"),
+    "mother_id": _l("Caring mother"),
+    "programme_id": _l("Programme"),
+    "area_id": _l("Area"),
+    "subject_person_id": _l("Person in the photo"),
+    "replaces_id": _l("Replaces"),
+}
+
+# Codes that appear as values, in words (statuses, meals, roles, how someone signed in).
+VALUES: dict[str, Any] = {
+    "pending": _l("waiting for review"),
+    "approved": _l("approved"),
+    "needs_fix": _l("sent back for a fix"),
+    "rejected": _l("rejected"),
+    "lunch": _l("lunch"),
+    "dinner": _l("dinner"),
+    "code": _l("sign-in card"),
+    "passkey": _l("passkey"),
+    "staff": _l("staff"),
+    "social_worker": _l("social worker"),
+    "caring_mother": _l("caring mother"),
+    "neighbour": _l("neighbour"),
+}
+
+_HASH = re.compile(r"[0-9a-f]{40,}")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}.*")
+MAX_VALUE = 120
+
+
+def action_label(code: str) -> str:
+    label = ACTIONS.get(code)
+    return str(label) if label is not None else code
+
+
+def subject_label(code: str) -> str:
+    label = SUBJECTS.get(code)
+    return str(label) if label is not None else code
+
+
+def short_hash(value: str) -> str:
+    return value[:10] + "…" if len(value) > 12 else value
+
+
+def _value(value: Any, zone: ZoneInfo = UTC_ZONE) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, list):
+        if len(value) == 2 and all(isinstance(v, str | None) for v in value) and value[0] != value[1]:
+            return f"{_value(value[0], zone)} → {_value(value[1], zone)}"  # a [before, after] pair
+        return "、".join(_value(v, zone) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_value(v, zone)}" for k, v in value.items())
+    text = str(value)
+    if text in VALUES:
+        return str(VALUES[text])
+    if _HASH.fullmatch(text):
+        return short_hash(text)
+    if _MOMENT.fullmatch(text):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(zone)
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def details(change: dict[str, Any], zone: str = "UTC") -> list[tuple[str, str]]:
+    """(label, value) lines of a change, labelled fields first in a fixed order, then the rest; times
+    are shown in `zone`."""
+    known = [k for k in FIELDS if k in change]
+    rest = sorted(k for k in change if k not in FIELDS)
+    where = ZoneInfo(zone)
+    return [(str(FIELDS[k]) if k in FIELDS else k, _value(change[k], where)) for k in [*known, *rest]]
