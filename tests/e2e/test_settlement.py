@@ -34,7 +34,18 @@ def test_staff_read_the_month_and_its_printable_statement(
     expect(page).to_have_url(re.compile(r"/statement\?month="))
     rows = page.locator(".settle-table tbody tr")
     assert rows.count() >= 39
-    expect(page.locator("code.hash").first).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    # At phone width every meal is a card: amount, reviewer and time on screen, nothing scrolls sideways,
+    # the hash short until tapped.
+    assert_no_horizontal_scroll(page, "statement")
+    first = rows.first
+    for label in ("元", "审核人", "审核时间"):
+        cell = first.locator(f"td[data-label='{label}']")
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
+    short = first.locator(".hash-tap summary code.hash")
+    expect(short).to_have_text(re.compile(r"^[0-9a-f]{10}…$"))
+    short.tap()
+    expect(first.locator(".hash-tap[open] > code.hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     page.screenshot(path=str(artifacts_dir / "settlement-statement-phone.png"), full_page=True)
 
     paper = new_phone()
@@ -43,6 +54,10 @@ def test_staff_read_the_month_and_its_printable_statement(
     paper.goto(page.url)
     paper.emulate_media(media="print")
     expect(paper.locator(".topbar")).to_be_hidden()
+    expect(paper.locator("code.hash-print").first).to_have_text(
+        re.compile(r"^[0-9a-f]{64}$")
+    )  # whole on paper
+    expect(paper.locator(".hash-tap").first).to_be_hidden()
     paper.screenshot(path=str(artifacts_dir / "settlement-statement-print.png"), full_page=True)
 
 
