@@ -103,6 +103,7 @@ async def submit_correction(
         visit = await policy.get_visit_for(db, user, visit_id)
         pairing = await policy.get_pairing_for(db, user, visit.pairing_id)
         policy.require_mother_of(user, pairing)
+        photos = await _photos(db, user, draft.photo_uuids)  # the kept ones and any new ones, hers alone
         return await do_correct_visit(
-            db, visit, pairing, draft, visit.photos, new_client_uuid=new_client_uuid, actor=user, now=now
+            db, visit, pairing, draft, photos, new_client_uuid=new_client_uuid, actor=user, now=now
         )

@@ -37,7 +37,7 @@ from backend.visits.matching_routes import routes as matching_routes
 from backend.visits.meetings_routes import routes as meeting_routes
 from backend.visits.models import NeedArea, Pairing, Visit
 from backend.visits.mother_routes import routes as mother_routes
-from backend.visits.service import CORRECTION_WINDOW, VisitRefused, may_correct_in_place
+from backend.visits.service import CORRECTION_WINDOW, MAX_PHOTOS, VisitRefused, may_correct_in_place
 
 
 async def _form_page(
@@ -210,6 +210,7 @@ async def correct(
     visit_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     visit, pairings, chosen = await _own_visit(db, user, visit_id)
     raw_form = await request.form()
@@ -217,17 +218,28 @@ async def correct(
     form = await parse_visit_form(raw_form, zone=zone, items=await checklist_for(db, chosen.programme_id))
     form.pairing_id = visit.pairing_id  # a correction stays with its child
     form.errors.pop("pairing_id", None)
-    form.errors.pop("photos", None)
+    keep = {str(v) for v in raw_form.getall("keep_photo", [])}
+    kept = [p.client_uuid for p in visit.photos if str(p.id) in keep]
+    if len(kept) + len(form.photos) > MAX_PHOTOS:
+        form.errors["photos"] = _("At most %(count)s photos, please.") % {"count": MAX_PHOTOS}
     status = 400
     if not form.errors:
         try:
-            draft = form.draft(tuple(p.client_uuid for p in visit.photos))
+            uuids = list(kept)
+            for n, data in enumerate(form.photos, start=1):
+                photo = await ingest_form_photo(
+                    state, settings, user=user, data=data, client_uuid=form.photo_uuid(n), person=chosen.child
+                )
+                uuids.append(photo.client_uuid)
+            draft = form.draft(tuple(uuids))
             result = await submit_correction(
                 state.database, user=user, visit_id=visit.id, draft=draft, new_client_uuid=form.client_uuid
             )
             return _sent(result)
         except VisitRefused as exc:
             form.errors[exc.field], status = str(exc.detail), exc.status_code
+        except PhotoRefused as exc:
+            form.errors["photos"], status = exc.message, exc.status
         except Conflict as exc:
             form.errors["form"], status = str(exc.detail), exc.status_code
     return await _form_page(db, user, pairings, chosen, form=form, visit=visit, status_code=status)

@@ -219,16 +219,16 @@ async def do_correct_visit(
         raise Conflict(_("This visit has already been replaced by a newer version."))
     if draft.pairing_id != visit.pairing_id:
         raise VisitRefused(_("A correction cannot move a visit to another child."), field="pairing_id")
-    if not may_correct_in_place(visit, now=now):
+    # Photos are evidence: a visit's photos never change in place. A correction that adds, replaces or
+    # drops a photo is a new version, and the old version keeps the photos it was sent with.
+    same_photos = sorted(p.id for p in photos) == sorted(link.photo_id for link in visit.photo_links)
+    if not same_photos or not may_correct_in_place(visit, now=now):
         return await do_log_visit(
             db, pairing, draft, photos, client_uuid=new_client_uuid, actor=actor, now=now, replaces=visit
         )
     if pairing.mother_id != actor.id or pairing.status is not PairingStatus.ACTIVE:
         raise Forbidden()
     check_draft(draft, now=now)
-    if sorted(p.id for p in photos) != sorted(link.photo_id for link in visit.photo_links):
-        # Photos are evidence: a correction keeps the ones sent (a new photo is a new visit).
-        raise VisitRefused(_("A correction keeps the visit's photos."), field="photos")
     before = visit.content_sha256
     visit.visited_at = draft.visited_at_utc
     visit.duration_minutes = draft.duration_minutes

@@ -7,6 +7,7 @@ import re
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from tests.functional.photos_support import audit_actions, photo_count
 from tests.functional.visits_support import (
     form_visit,
     load_visit,
+    local_now_field,
     pairing_id_of,
     put_visit,
     send_photo,
@@ -220,10 +222,12 @@ async def test_a_correction_within_24_hours_changes_the_visit_in_place(
     fields = {
         "_csrf_token": await csrf_token(mother),
         "client_uuid": str(uuid.uuid4()),
-        "visited_at": "2026-11-25T09:00",
+        "visited_at": local_now_field(),
         "duration_minutes": "120",
         "need_area": ["family_education"],
         "note": "更正：时长两小时",
+        # The page ticks each photo already sent; the browser sends them back, so the photos stay.
+        "keep_photo": [str(p) for p in (await load_visit_with_photos(database, visit_id))[1]],
     }
     answer = await mother.post(f"/visits/{visit_id}/correct", data=fields)
     assert answer.status_code == 303 and _visit_id(answer.headers["location"]) == visit_id
@@ -305,3 +309,90 @@ async def test_a_form_encoded_put_sent_signed_out_is_refused_as_unauthorised_not
 
 async def _counts(database: Database) -> tuple[int, int, int]:
     return (await visit_count(database), await checkin_count(database), await photo_count(database))
+
+
+async def _correction_fields(mother: httpx.AsyncClient, **extra: object) -> dict[str, object]:
+    return {
+        "_csrf_token": await csrf_token(mother),
+        "client_uuid": str(uuid.uuid4()),
+        "visited_at": local_now_field(),
+        "duration_minutes": "60",
+        "need_area": ["daily_life"],
+        "note": "补一张照片",
+        **extra,
+    }
+
+
+async def test_a_correction_can_add_a_photo_as_a_new_version_and_the_old_one_keeps_its_own(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    mother = await client_as(personas.CARING_MOTHER)
+    pairing = await pairing_id_of(database, world, "xiaoyu")
+    sent = await form_visit(mother, pairing, photos=[phone_photo((320, 240), seed=21)])
+    visit_id = _visit_id(sent.headers["location"])
+    page = (await mother.get(f"/visits/{visit_id}/correct")).text
+    assert 'name="keep_photo"' in page and 'class="camera' in page
+    assert page.index('id="visit-photos"') < page.index('id="visit-checklist"')  # photos before the checklist
+    old = await load_visit_with_photos(database, visit_id)
+    fields = await _correction_fields(mother, keep_photo=[str(old[1][0])])
+    answer = await mother.post(
+        f"/visits/{visit_id}/correct",
+        data=fields,
+        files=[("photos", ("new.jpg", phone_photo((320, 240), seed=22), "image/jpeg"))],
+    )
+    assert answer.status_code == 303, answer.text
+    new_id = _visit_id(answer.headers["location"])
+    assert new_id != visit_id
+    before, before_photos = await load_visit_with_photos(database, visit_id)
+    after, after_photos = await load_visit_with_photos(database, new_id)
+    assert before.superseded_at is not None and before_photos == old[1]  # the old version is unchanged
+    assert after.replaces_id == visit_id and len(after_photos) == 2 and after_photos[0] == old[1][0]
+
+
+async def test_a_correction_can_replace_a_photo_and_refuses_more_than_six(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    mother = await client_as(personas.CARING_MOTHER)
+    pairing = await pairing_id_of(database, world, "xiaoyu")
+    sent = await form_visit(mother, pairing, photos=[phone_photo((320, 240), seed=31)])
+    visit_id = _visit_id(sent.headers["location"])
+    too_many = await mother.post(
+        f"/visits/{visit_id}/correct",
+        data=await _correction_fields(
+            mother, keep_photo=[str((await load_visit_with_photos(database, visit_id))[1][0])]
+        ),
+        files=[("photos", (f"{n}.jpg", phone_photo((64, 48), seed=40 + n), "image/jpeg")) for n in range(6)],
+    )
+    assert too_many.status_code == 400 and "最多 6 张照片" in too_many.text
+    assert (await load_visit(database, visit_id)).superseded_at is None
+    replaced = await mother.post(
+        f"/visits/{visit_id}/correct",
+        data=await _correction_fields(mother),  # nothing kept: the one photo is replaced by a new one
+        files=[("photos", ("again.jpg", phone_photo((320, 240), seed=32), "image/jpeg"))],
+    )
+    assert replaced.status_code == 303
+    _new, photos = await load_visit_with_photos(database, _visit_id(replaced.headers["location"]))
+    _old, old_photos = await load_visit_with_photos(database, visit_id)
+    assert len(photos) == 1 and photos != old_photos
+
+
+async def test_a_correction_without_photo_changes_stays_in_place(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    mother = await client_as(personas.CARING_MOTHER)
+    pairing = await pairing_id_of(database, world, "xiaoyu")
+    sent = await form_visit(mother, pairing, photos=[phone_photo((320, 240), seed=51)])
+    visit_id = _visit_id(sent.headers["location"])
+    kept = (await load_visit_with_photos(database, visit_id))[1]
+    answer = await mother.post(
+        f"/visits/{visit_id}/correct", data=await _correction_fields(mother, keep_photo=[str(kept[0])])
+    )
+    assert answer.status_code == 303 and _visit_id(answer.headers["location"]) == visit_id
+    assert (await load_visit_with_photos(database, visit_id))[1] == kept
+
+
+async def load_visit_with_photos(database: Database, visit_id: int) -> tuple[Visit, list[int]]:
+    async with database.transaction(read_only=True) as db:
+        visit = await db.get_one(Visit, visit_id)
+        await db.refresh(visit, ["photo_links"])
+        return visit, [link.photo_id for link in visit.photo_links]

@@ -14,6 +14,13 @@
     });
   }
 
+  // A camera tile whose photo is optional (a fix, a visit) says so once a photo is chosen.
+  document.addEventListener('change', function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches('.camera input[type=file]')) return;
+    input.closest('.camera').classList.toggle('has-file', !!(input.files && input.files.length));
+  });
+
   var outbox = document.getElementById('outbox');
   function waiting() {
     return window.carelogOutbox ? window.carelogOutbox.count() : 0;
