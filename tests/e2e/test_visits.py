@@ -73,3 +73,38 @@ def test_mother_logs_a_visit_with_two_photos_on_her_phone_and_the_social_worker_
     expect(worker.locator("#visit-correct")).to_have_count(0)  # hers to review, not to correct
     worker.screenshot(path=str(artifacts_dir / "visits-social-worker.png"), full_page=True)
     browser_log.assert_clean()
+
+
+def test_mother_adds_a_photo_to_a_visit_through_the_correction_form(
+    page: Page, sign_in: SignIn, browser_log: BrowserLog, artifacts_dir: Path, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "IMG_101.jpg", tmp_path / "IMG_102.jpg"
+    first.write_bytes(phone_photo((1280, 960), seed=61))
+    second.write_bytes(phone_photo((1280, 960), seed=62))
+    sign_in(page, personas.CARING_MOTHER)
+    page.goto(page.url.rstrip("/") + "/visits/new")
+    page.locator("#visit-minutes").fill("45")
+    page.locator("input[name=need_area][value=daily_life]").check()
+    camera = page.locator("label.camera[for=visit-photos]")
+    expect(camera).to_be_visible()
+    # The camera tile comes before the checklist, as on the meal check-in.
+    assert camera.bounding_box()["y"] < page.locator("#visit-checklist").bounding_box()["y"]  # type: ignore[index]
+    page.locator("#visit-photos").set_input_files(str(first))
+    expect(camera).to_have_class(re.compile(r"\bhas-file\b"))
+    page.locator("#visit-submit").tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+\?sent=1$"), timeout=30_000)
+    expect(page.locator(".photo-grid img")).to_have_count(1)
+    old_path = re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
+
+    page.locator("#visit-correct").tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+/correct$"))
+    expect(page.locator("input[name=keep_photo]")).to_have_count(1)
+    expect(page.locator("input[name=keep_photo]")).to_be_checked()
+    page.locator("#visit-photos").set_input_files(str(second))  # a new photo through the plain form
+    page.locator("#visit-note").fill("补一张照片")
+    page.screenshot(path=str(artifacts_dir / "visits-correct-with-photo.png"), full_page=True)
+    page.locator("#visit-submit").tap()
+    expect(page).to_have_url(re.compile(r"/visits/\d+\?sent=1$"), timeout=30_000)
+    assert re.sub(r"^https?://[^/]+", "", page.url).split("?")[0] != old_path  # a new version
+    expect(page.locator(".photo-grid img")).to_have_count(2)
+    browser_log.assert_clean()
