@@ -361,3 +361,20 @@ async def test_coordinates_are_never_shown_to_a_caring_mother(
         assert "31.123" not in page.text and "121.987" not in page.text and "31.456" not in page.text, url
     assert (await mother.get(f"/children/{world.person_id('xiaoyu')}/profile")).status_code == 403
     assert (await mother.get(f"/mothers/{world.user_id(personas.CARING_MOTHER)}/profile")).status_code == 403
+
+
+async def test_a_worker_reaches_visit_frequency_and_ending_a_pairing_from_the_childs_page(
+    client_as: ClientAs, world: World
+) -> None:
+    worker = await client_as(personas.SOCIAL_WORKER)
+    page = (await worker.get(f"/people/{world.person_id('xiaoyu')}")).text
+    section = page.split('id="pairing-work"')[1].split("</section>")[0]
+    frequency = re.search(r'id="frequency-link" href="(/pairings/\d+/frequency)"', section)
+    exit_link = re.search(r'id="exit-link" href="(/pairings/\d+/exit)"', section)
+    assert frequency and exit_link
+    assert (await worker.get(frequency.group(1))).status_code == 200
+    assert (await worker.get(exit_link.group(1))).status_code == 200
+    waiting = (await worker.get(f"/people/{world.person_id('xiaoqi')}")).text  # no mother yet
+    assert f'href="/pairings/match/{world.person_id("xiaoqi")}"' in waiting
+    mother = await client_as(personas.CARING_MOTHER)  # her own child's page: no pairing work
+    assert 'id="pairing-work"' not in (await mother.get(f"/people/{world.person_id('xiaoyu')}")).text
