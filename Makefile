@@ -11,7 +11,11 @@ MO := $(PO:.po=.mo)
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev messages extract lint typecheck pytest clean
+# axe-core for the browser tests' accessibility sweep (tests/e2e/test_sweep.py), pinned, from npm.
+AXE_VERSION := 4.10.3
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+
+.PHONY: run test install install-dev messages extract lint typecheck pytest clean axe
 
 run: install messages
 	$(BIN)/carelog migrate
@@ -52,7 +56,13 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-pytest: install-dev messages
+axe: $(AXE)
+$(AXE): | $(BIN)/python
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --no-save --no-audit --no-fund --loglevel=error --prefix $(VENV)/axe axe-core@$(AXE_VERSION) >/dev/null; \
+	else echo "npm is missing: the accessibility sweep will skip (and fail with CI=true)"; fi
+
+pytest: install-dev messages axe
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
