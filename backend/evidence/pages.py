@@ -1,4 +1,4 @@
-"""What a person's page shows about photos: the ones this user may see, and a fresh upload form."""
+"""What a person's page shows: the photos this user may see, an upload form and a worker's pairing work."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.evidence.policy import list_photos_of_person
-from backend.people.models import Person
+from backend.people.models import Person, PersonKind, Role
+from backend.visits.models import Pairing, PairingStatus
 
 
 async def person_page_context(
@@ -30,4 +32,18 @@ async def person_page_context(
         # A new UUID per rendered form: submitting the same form twice stores one photo.
         "upload_uuid": str(uuid.uuid4()),
         "upload_error": upload_error,
+        "pairing_work": await _pairing_work(db, user, person),
     }
+
+
+async def _pairing_work(db: AsyncSession, user: Principal, person: Person) -> dict[str, Any] | None:
+    """A worker reaches a child from her home (overdue visits, her people): the child's pairing work
+    (visit frequency, ending the pairing, or finding a mother) is one tap from the child's page."""
+    if person.kind is not PersonKind.CHILD or not (
+        user.has_role(Role.SOCIAL_WORKER) or user.has_role(Role.STAFF)
+    ):
+        return None
+    pairing = await db.scalar(
+        select(Pairing).where(Pairing.child_id == person.id, Pairing.status == PairingStatus.ACTIVE)
+    )
+    return {"pairing": pairing, "worker": user.has_role(Role.SOCIAL_WORKER)}
