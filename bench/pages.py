@@ -120,7 +120,13 @@ def ceiling_app() -> Litestar:
                 page = await load_queue(db, principal, kind=None, offset=0)
                 waiting = await queue_size(db, principal)
             done = {"approved": None, "sampled": None}
-            context = {"principal": principal, "page": page, "done": done, "bulk_error": False}
+            context = {
+                "principal": principal,
+                "page": page,
+                "done": done,
+                "bulk_error": False,
+                "decided": None,
+            }
             state.bench_ceiling = context
             state.bench_waiting = waiting
         request.state.review_pending = state.bench_waiting  # the navigation's badge, as /review shows it
