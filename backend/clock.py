@@ -20,6 +20,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC) + _shift
 
 
+def system_utcnow() -> datetime:
+    """The machine's own time, never moved: for comparing with times the operating system or a storage
+    service stamped (a file's modification time), which a chosen day does not move."""
+    return datetime.now(UTC)
+
+
 def now_in(zone: ZoneInfo) -> datetime:
     return utcnow().astimezone(zone)
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import utcnow
+from backend import clock
 from backend.evidence.models import Photo
 from backend.evidence.service import ORIGINAL_PREFIX, PHOTO_PREFIX, original_key, photo_key, read_verified
 from backend.storage import PhotoStore
@@ -39,8 +39,9 @@ async def _referenced(db: AsyncSession, key: str) -> bool:
 async def collect_garbage(
     db: AsyncSession, store: PhotoStore, *, now: datetime | None = None
 ) -> GarbageReport:
-    """Delete stored files that no photo row names and that are older than a day."""
-    cutoff = (now or utcnow()) - GRACE
+    """Delete stored files that no photo row names and that are older than a day. Ages are the store's
+    own times, so they are compared with the machine's clock, not a chosen day (backend/clock.py)."""
+    cutoff = (now or clock.system_utcnow()) - GRACE
     report = GarbageReport()
     candidates: list[str] = []
     for prefix in (PHOTO_PREFIX, ORIGINAL_PREFIX):

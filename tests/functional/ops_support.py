@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from backend import clock
 from backend.settings import Settings
 from tests.conftest import SECRET
 
@@ -31,6 +32,8 @@ def carelog_env(settings: Settings, **extra: str) -> dict[str, str]:
         "CARELOG_SECRET_KEY": SECRET,
         "CARELOG_ENV": "test",
         "CARELOG_PUBLIC_ORIGIN": settings.public_origin,
+        # The process keeps the tests' clock (tests/conftest.py): codes issued here are valid there.
+        "CARELOG_TODAY": clock.today_in(clock.REFERENCE_ZONE).isoformat(),
         "PYTHONUNBUFFERED": "1",
     }
     return env | extra

@@ -11,6 +11,7 @@ import sys
 import httpx
 import pytest
 
+from backend import clock
 from backend.settings import Settings
 from tests import personas
 from tests.conftest import SECRET, World, csrf_token
@@ -23,6 +24,7 @@ def _carelog(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
         "CARELOG_SECRET_KEY": SECRET,
         "CARELOG_PUBLIC_ORIGIN": settings.public_origin,
         "CARELOG_ENV": "test",
+        "CARELOG_TODAY": clock.today_in(clock.REFERENCE_ZONE).isoformat(),  # the tests' clock
     }
     return subprocess.run(
         [sys.executable, "-m", "backend.cli", *args], env=env, capture_output=True, text=True, check=False

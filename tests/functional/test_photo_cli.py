@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from backend import clock
 from backend.evidence.service import photo_key
 from backend.settings import Settings
 from tests import personas
@@ -37,6 +38,7 @@ def _carelog(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
         "CARELOG_PHOTO_STORE_URL": settings.photo_store_url,
         "CARELOG_SECRET_KEY": SECRET,
         "CARELOG_ENV": "test",
+        "CARELOG_TODAY": clock.today_in(clock.REFERENCE_ZONE).isoformat(),  # the tests' clock
     }
     return subprocess.run(
         [sys.executable, "-m", "backend.cli", *args], env=env, capture_output=True, text=True, check=False

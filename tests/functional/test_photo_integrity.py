@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from PIL import Image
 
+from backend import clock
 from backend.db import Database, utcnow
 from backend.evidence.maintenance import check_photos, collect_garbage
 from backend.evidence.models import Photo
@@ -129,7 +130,7 @@ async def test_gc_removes_only_unreferenced_files_older_than_a_day(
         today = await collect_garbage(db, store)
     assert today.removed == [] and await stored_keys(running_app) == kept  # too young to judge
     async with database.transaction(read_only=True) as db:
-        later = await collect_garbage(db, store, now=utcnow() + timedelta(days=2))
+        later = await collect_garbage(db, store, now=clock.system_utcnow() + timedelta(days=2))
     assert later.removed == [orphan] and later.scanned == 3
     assert await stored_keys(running_app) == sorted(set(kept) - {orphan})
     async with database.transaction(read_only=True) as db:

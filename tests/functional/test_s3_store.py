@@ -19,7 +19,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
-from backend.db import Database, utcnow
+from backend import clock
+from backend.db import Database
 from backend.evidence.maintenance import check_photos, collect_garbage
 from backend.evidence.models import Photo
 from backend.evidence.service import photo_key
@@ -119,7 +120,7 @@ async def test_photos_are_stored_served_checked_and_collected_on_s3(
     async with database.transaction(read_only=True) as db:
         assert (await check_photos(db, store)).bad == []
         young = await collect_garbage(db, store)
-        later = await collect_garbage(db, store, now=utcnow() + timedelta(days=2))
+        later = await collect_garbage(db, store, now=clock.system_utcnow() + timedelta(days=2))
     assert young.removed == [] and later.removed == [orphan]
     assert f"{PREFIX}/{orphan}" not in _keys(bucket)
 
