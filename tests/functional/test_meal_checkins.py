@@ -17,6 +17,7 @@ from backend.audit import AuditEvent
 from backend.db import Database
 from backend.meals.checkins import LATE_GRACE, CheckInRefused
 from backend.meals.clock import end_of_day
+from backend.meals.demo import WEEKLY_MENUS
 from backend.meals.menus import do_save_menu
 from backend.meals.models import Agreement, CheckIn, CheckInStatus, FlagCode, MealSlot, Signatory
 from backend.meals.service import (
@@ -259,8 +260,10 @@ async def test_a_check_in_after_the_day_and_its_grace_is_accepted_and_flagged_la
 async def test_a_clean_check_in_carries_no_flag(world: World, database: Database) -> None:
     agreement = await agreement_of(database, world.person_id("qian"))
     day = shanghai_today()
+    # The day's own menu: a clean check-in sends what was planned, whichever weekday the clock says.
+    dishes = WEEKLY_MENUS[personas.NEIGHBOUR][day.weekday()]
     checkin = await make_checkin(
-        database, agreement, day, seed=14, captured_at=at(day, 11, 40), now=at(day, 12, 5)
+        database, agreement, day, seed=14, captured_at=at(day, 11, 40), now=at(day, 12, 5), dishes=dishes
     )
     assert await _flags(database, checkin.id) == {}
 
