@@ -1,9 +1,9 @@
 """The demo's last month: lunches checked in and reviewed, so the settlement has a month to close.
 
-Per neighbour: 赵桂兰 cooked for 钱老伯 on the first 20 days, one of which her social worker rejected;
+Per neighbour: 赵桂兰 cooked for 钱老伯 on the first 19 days, one of which her social worker rejected;
 孙秀珍 for 郑奶奶 on the first 20 days; 吴凤英 for 冯爷爷 every day of the month, more than the cap pays.
-So last month settles to 19 + 20 meals at 15 yuan and 冯爷爷's capped 450 yuan: 1035.00 yuan
-(103500 fen), except in a month's first days, when the meal demo's pending days fall in last month.
+So last month settles to 18 + 20 meals at 15 yuan and 冯爷爷's capped 450 yuan: 1020.00 yuan
+(102000 fen), except in a month's first days, when the meal demo's pending days fall in last month.
 Everything goes through do_check_in and do_review, audited like real entries.
 """
 
@@ -25,12 +25,13 @@ from backend.verification.service import do_review
 
 # neighbour handle -> (how many days of last month she cooked (None: every day), days rejected)
 LAST_MONTH: dict[str, tuple[int | None, tuple[int, ...]]] = {
-    "demo-neighbour-zhao": (20, (5,)),
+    # 19, not 20: on the 1st of March her free February days (20th-25th) are the six the offline tests need.
+    "demo-neighbour-zhao": (19, (5,)),
     "demo-neighbour-sun": (20, ()),
     "demo-neighbour-wu": (None, ()),
 }
 # What the demo's last month settles to, in fen (see the module's docstring).
-LAST_MONTH_TOTAL_FEN = 19 * 1500 + 20 * 1500 + 45000
+LAST_MONTH_TOTAL_FEN = 18 * 1500 + 20 * 1500 + 45000
 
 
 async def create_last_month_demo(
