@@ -55,12 +55,12 @@ def quadrants(size: tuple[int, int] = (640, 480), mode: str = "RGB") -> Image.Im
     return image.convert(mode) if mode != "RGB" else image
 
 
-def exif_bytes(orientation: int = 1, *, with_gps: bool = True) -> bytes:
+def exif_bytes(orientation: int = 1, *, with_gps: bool = True, captured: str = CAPTURED) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x010F] = "PhoneMaker"
     exif[0x0110] = "Model X"
-    exif[0x8769] = {0x9003: CAPTURED, 0xA431: SERIAL}
+    exif[0x8769] = {0x9003: captured, 0xA431: SERIAL}
     if with_gps:
         exif[0x8825] = GPS
     return exif.tobytes()
@@ -72,7 +72,7 @@ def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
-def oriented_jpeg(orientation: int, size: tuple[int, int] = (640, 480)) -> bytes:
+def oriented_jpeg(orientation: int, size: tuple[int, int] = (640, 480), *, captured: str = CAPTURED) -> bytes:
     upright = quadrants(size)
     method = _INVERSE[orientation]
     stored = upright.transpose(method) if method is not None else upright
@@ -80,7 +80,7 @@ def oriented_jpeg(orientation: int, size: tuple[int, int] = (640, 480)) -> bytes
         stored,
         "JPEG",
         quality=90,
-        exif=exif_bytes(orientation),
+        exif=exif_bytes(orientation, captured=captured),
         comment=b"shot at No. 5 Wutong Lane",
         xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>',
     )

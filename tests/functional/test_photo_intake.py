@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from litestar import Litestar
 
+from backend import clock
 from backend.db import Database
 from tests import personas
 from tests.conftest import ClientAs, World, csrf_token
@@ -137,18 +139,22 @@ async def test_a_capture_time_read_by_the_phone_is_kept_when_the_file_has_none(
 
     buffer = io.BytesIO()
     quadrants().save(buffer, "JPEG")  # what a canvas-downscaled photo looks like: no EXIF at all
+    # Yesterday at 09:30 in Shanghai, on the tests' clock (a capture time in the future is not kept).
+    day = clock.today_in(clock.REFERENCE_ZONE) - timedelta(days=1)
     mother = await client_as(personas.CARING_MOTHER)
     response = await api_put(
         mother,
         buffer.getvalue(),
         person_id=world.person_id("xiaoyu"),
-        params={"captured_at": "2026-11-20T09:30:00+08:00"},
+        params={"captured_at": f"{day}T09:30:00+08:00"},
     )
-    assert response.json()["captured_at"].startswith("2026-11-20T01:30:00")
+    assert response.json()["captured_at"].startswith(f"{day}T01:30:00")
     assert response.json()["capture_source"] == "client"
-    exif = await api_put(mother, oriented_jpeg(1), person_id=world.person_id("xiaoyu"))
+    exif = await api_put(
+        mother, oriented_jpeg(1, captured=f"{day:%Y:%m:%d} 09:30:00"), person_id=world.person_id("xiaoyu")
+    )
     # EXIF DateTimeOriginal has no zone: it is read in the programme's zone (Asia/Shanghai).
-    assert exif.json()["captured_at"].startswith("2026-11-20T01:30:00")
+    assert exif.json()["captured_at"].startswith(f"{day}T01:30:00")
     assert exif.json()["capture_source"] == "exif"
 
 

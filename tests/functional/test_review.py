@@ -697,5 +697,5 @@ async def test_a_fixed_meal_is_one_line_in_her_history_with_the_earlier_version_
     line = meals.split(f'id="checkin-{new.id}"')[1]
     assert meals.count('class="checkin-card"') == 2  # the latest, and the earlier one inside its fold
     folded = line.split('class="earlier-versions"')[1].split("</details>")[0]
-    assert f'id="checkin-{old.id}"' in folded and "之前的 1 个版本" in folded
+    assert f'id="checkin-{old.id}"' in folded and "之前的版本：1 个" in folded
     assert "补正后重新提交" not in folded  # the old version offers no second fix
