@@ -20,6 +20,7 @@ from tests.e2e.harness import (
     CHROMIUM_ARGS,
     CSP_LISTENER,
     IN_CI,
+    PHONE,
     BrowserLog,
     LiveServer,
     NewPhone,
@@ -107,15 +108,7 @@ def new_phone(
     contexts: list[BrowserContext] = []
 
     def open_phone(*, user_agent: str | None = None) -> Page:
-        # A phone: a common width at its real pixel density, touch, and a Chinese-speaking owner.
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-            user_agent=user_agent,
-        )
+        context = browser.new_context(**PHONE, user_agent=user_agent)
         context.set_default_timeout(10_000)
         context.expose_function("__e2eCspViolation", browser_log.on_csp_violation)
         context.add_init_script(CSP_LISTENER)

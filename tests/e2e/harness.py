@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httpx
 import pytest
@@ -38,6 +38,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# A phone: a common width at its real pixel density, touch, and a Chinese-speaking owner.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
 SECRET_KEY = "e2e-secret-key-0123456789-abcdefghijklmn"  # 40 characters
 START_TIMEOUT_S = 30.0
 CLI_TIMEOUT_S = 60.0
@@ -271,3 +279,11 @@ def open_menu(page: Page) -> None:
     if menu.get_attribute("open") is None:
         page.locator("#menu-button").tap()
     expect(menu.locator(".menu-panel")).to_be_visible()
+
+
+def in_chinese(page: Page) -> None:
+    """Another test may have switched this persona to English on this server (the choice is stored)."""
+    if page.locator("html").get_attribute("lang") == "en":
+        open_menu(page)
+        page.locator("#language-form button[value=zh_Hans]").tap()
+        expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests import personas
-from tests.e2e.harness import IN_CI, LiveServer
+from tests.e2e.harness import IN_CI, PHONE, LiveServer, in_chinese
 
 AXE = Path(__file__).resolve().parents[2] / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 PAGE_LIMIT = 30
@@ -50,14 +50,7 @@ def axe_source() -> str:
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
     # bypass_csp: axe is injected as an inline script, which the app's CSP rightly refuses.
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-        bypass_csp=True,
-    )
+    context = browser.new_context(**PHONE, bypass_csp=True)
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
@@ -98,11 +91,7 @@ def test_every_page_a_persona_reaches_has_no_server_error_and_no_accessibility_f
     phone.goto(live_server.link_for(handle))
     phone.locator("#signin-link-form button").tap()
     phone.wait_for_url(live_server.url("/"))
-    # Another test may have switched this persona to English; the sweep reads the Chinese pages.
-    if phone.locator("html").get_attribute("lang") == "en":
-        phone.locator("#menu-button").tap()
-        phone.locator("#language-form button[value=zh_Hans]").tap()
-        phone.wait_for_url(live_server.url("/"))
+    in_chinese(phone)  # the sweep reads the Chinese pages
     origin = live_server.base_url
     queue: deque[str] = deque(["/"])
     seen_shapes: dict[str, int] = {}
