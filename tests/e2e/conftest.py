@@ -25,6 +25,7 @@ from tests.e2e.harness import (
     LiveServer,
     NewPhone,
     SignIn,
+    in_chinese,
     running_server,
 )
 
@@ -149,5 +150,6 @@ def sign_in(live_server: LiveServer) -> SignIn:
         page.goto(live_server.link_for(handle))
         page.get_by_role("button", name="登录", exact=True).tap()
         page.wait_for_url(live_server.url("/"))
+        in_chinese(page)  # the tests read Chinese pages; another test may have chosen English for her
 
     return do

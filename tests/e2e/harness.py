@@ -285,5 +285,7 @@ def in_chinese(page: Page) -> None:
     """Another test may have switched this persona to English on this server (the choice is stored)."""
     if page.locator("html").get_attribute("lang") == "en":
         open_menu(page)
-        page.locator("#language-form button[value=zh_Hans]").tap()
+        with page.expect_navigation():  # the form posts, then lands on the same page in Chinese
+            page.locator("#language-form button[value=zh_Hans]").tap()
+        page.wait_for_load_state("load")
         expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
