@@ -129,7 +129,7 @@ async def test_a_second_check_in_for_the_same_meal_is_refused_in_chinese(
     ("days_from_today", "slot", "message", "status"),
     [
         (1, "lunch", "还没到这一天，不能提前打卡。", 422),
-        (-60, "lunch", "这一天不在协议的有效日期内。", 422),
+        (-70, "lunch", "这一天不在协议的有效日期内。", 422),  # before the 1st of last month, on any day
         (0, "dinner", "这份协议不包括这一餐。", 422),
     ],
     ids=["future-day", "before-the-agreement", "meal-not-in-the-agreement"],
