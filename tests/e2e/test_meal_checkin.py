@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from backend import clock
 from tests import personas
-from tests.e2e.harness import BrowserLog, LiveServer, SignIn, open_menu
+from tests.e2e.harness import BrowserLog, LiveServer, SignIn
 from tests.e2e.test_layout import assert_large_targets, assert_no_horizontal_scroll
 
 
@@ -48,11 +48,7 @@ def test_demo_neighbour_checks_in_todays_lunch_from_the_camera_and_sees_it_pendi
 ) -> None:
     photo = camera_jpeg(tmp_path / "lunch.jpg")
     assert page.viewport_size == {"width": 390, "height": 844}
-    sign_in(page, personas.NEIGHBOUR)
-    # The layout test may have switched her to English on this server (the choice is stored): back to 中文.
-    if page.locator("html").get_attribute("lang") == "en":
-        open_menu(page)
-        page.get_by_role("button", name="中文", exact=True).tap()
+    sign_in(page, personas.NEIGHBOUR)  # in 中文 even if the layout test chose English for her
     expect(page.get_by_role("heading", level=1)).to_have_text("您好，赵桂兰")
 
     today = page.get_by_role("region", name="今天的饭菜")

@@ -95,11 +95,7 @@ def until(condition: Callable[[], bool], what: str, page: Page) -> None:
 
 
 def open_neighbour(page: Page, sign_in: SignIn, handle: str = personas.NEIGHBOUR) -> None:
-    sign_in(page, handle)
-    # Another test may have switched her to English on this server (the choice is stored): back to 中文.
-    if page.locator("html").get_attribute("lang") == "en":
-        open_menu(page)
-        page.get_by_role("button", name="中文", exact=True).tap()
+    sign_in(page, handle)  # which also brings her back to 中文 if another test chose English
     wait_until_controlled(page)
 
 
