@@ -17,7 +17,7 @@ import yaml
 
 from backend.settings import Settings, env_names, load_settings
 
-INFRA = Path(__file__).resolve().parents[2] / "infra"
+INFRA = Path(__file__).resolve().parents[3] / "infra"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}")
 

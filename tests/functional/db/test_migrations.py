@@ -70,7 +70,7 @@ def test_autogenerate_finds_no_difference_between_models_and_migrations(empty_db
 
 
 def test_migration_files_carry_dated_names() -> None:
-    versions = Path(__file__).resolve().parents[2] / "migrations" / "versions"
+    versions = Path(__file__).resolve().parents[3] / "migrations" / "versions"
     names = [p.name for p in versions.glob("*.py")]
     assert names
     for name in names:

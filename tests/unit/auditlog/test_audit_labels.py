@@ -8,7 +8,7 @@ from pathlib import Path
 from backend import i18n
 from backend.auditlog import labels
 
-BACKEND = Path(__file__).resolve().parents[2] / "backend"
+BACKEND = Path(__file__).resolve().parents[3] / "backend"
 
 
 def test_every_event_the_app_writes_has_a_label() -> None:

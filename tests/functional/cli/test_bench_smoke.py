@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+BENCH = Path(__file__).resolve().parents[3] / "bench"
 SMOKE_ENV = {
     "BENCH_WRITERS": "4",
     "BENCH_WRITES_EACH": "3",

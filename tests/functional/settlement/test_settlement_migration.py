@@ -24,6 +24,7 @@ from backend.settlement.service import do_add_adjustment
 from tests import personas
 from tests.conftest import World, _pg_dsn_for, drop_pg_database, recreate_pg_database, require_postgres
 from tests.functional import meals_support
+from tests.functional.settlement.test_settlement_mismatch import _behind_the_triggers
 from tests.functional.settlement_support import (
     close,
     last_month,
@@ -32,7 +33,6 @@ from tests.functional.settlement_support import (
     small_cap_agreement,
     this_month,
 )
-from tests.functional.test_settlement_mismatch import _behind_the_triggers
 
 A, R = CheckInStatus.APPROVED, CheckInStatus.REJECTED
 LINES = (

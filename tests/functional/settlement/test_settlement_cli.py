@@ -12,8 +12,8 @@ from backend.settlement.statements import period_of
 from tests import personas
 from tests.conftest import World
 from tests.functional import meals_support
+from tests.functional.cli.test_cli import _carelog
 from tests.functional.settlement_support import last_month, meals, review
-from tests.functional.test_cli import _carelog
 
 
 async def test_close_month_from_the_command_line(

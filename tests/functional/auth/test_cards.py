@@ -12,7 +12,7 @@ from backend.audit import AuditEvent
 from backend.db import Database
 from tests import personas
 from tests.conftest import ClientAs, NewBrowser, World, csrf_token
-from tests.functional.test_passkeys import passkey_signin, register, soft_key
+from tests.functional.auth.test_passkeys import passkey_signin, register, soft_key
 
 CODE = re.compile(r'class="code card-code">([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<')
 

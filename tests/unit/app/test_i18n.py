@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from backend.i18n import LOCALE_DIR, negotiate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 KEYWORDS = {
     "_": None,
     "gettext": None,
