@@ -1,6 +1,6 @@
-"""Every route × every persona × own/foreign object, against the access matrix in the README.
+"""Every route × every persona × own/foreign object, against the access matrix in docs/access-matrix.md.
 
-The README's table is the single statement of who may do what. This test reads it, fails when the app
+That table is the single statement of who may do what. This test reads it, fails when the app
 has a route the table does not list (or the table lists one the app does not have), and then tries
 each route as each persona, comparing status codes.
 """
@@ -26,7 +26,7 @@ from tests.data.corpus import phone_photo
 from tests.functional import meals_support, visits_support
 from tests.functional.photos_support import form_upload
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+MATRIX = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
 ANON = "signed-out"
 COLUMNS = [
     ANON,
@@ -155,7 +155,7 @@ FIXED_PARAMS = {
 
 def read_matrix() -> dict[tuple[str, str], list[str]]:
     rows: dict[tuple[str, str], list[str]] = {}
-    for line in README.read_text().splitlines():
+    for line in MATRIX.read_text().splitlines():
         match = re.match(r"^\| `([A-Z]+) (/[^`]*)` \|(.*)\|\s*$", line)
         if match:
             cells = [c.strip() for c in match.group(3).split("|")]
@@ -176,8 +176,8 @@ def app_routes(app: Litestar) -> set[tuple[str, str]]:
 def test_every_route_is_in_the_access_matrix_and_nothing_else_is(app: Litestar) -> None:
     documented = set(read_matrix())
     actual = app_routes(app)
-    assert sorted(actual - documented) == [], "routes missing from the README access matrix"
-    assert sorted(documented - actual) == [], "README access matrix lists routes the app does not have"
+    assert sorted(actual - documented) == [], "routes missing from the access matrix"
+    assert sorted(documented - actual) == [], "the access matrix lists routes the app does not have"
 
 
 def _expected(cell: str) -> tuple[int | None, int | None]:
