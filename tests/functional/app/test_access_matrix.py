@@ -26,7 +26,7 @@ from tests.data.corpus import phone_photo
 from tests.functional import meals_support, visits_support
 from tests.functional.photos_support import form_upload
 
-MATRIX = Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md"
+MATRIX = Path(__file__).resolve().parents[3] / "docs" / "access-matrix.md"
 ANON = "signed-out"
 COLUMNS = [
     ANON,
