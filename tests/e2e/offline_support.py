@@ -7,12 +7,15 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import BrowserContext, Page, Route
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.data.corpus import CAPTURED, phone_photo
+
+if TYPE_CHECKING:
+    from tests.e2e.harness import LiveServer
 
 SHANGHAI = "Asia/Shanghai"
 
@@ -136,15 +139,31 @@ def checkins_on(database: Path, agreement_id: int, day: date) -> list[StoredChec
 # ---------- bench/lighthouse.sh's helper: `python -m tests.e2e.offline_support serve|installable` ----------
 
 
+def _signed_in_cookies(server: LiveServer, handle: str) -> str:
+    """Sign `handle` in the way the e2e tests do (open the card's link, post its code) and return the
+    session's cookies as one Cookie header."""
+    import httpx
+
+    with httpx.Client(base_url=server.base_url) as browser:
+        link = server.link_for(handle)
+        browser.get(link)
+        code = link.rsplit("/", 1)[1]
+        answer = browser.post("/signin", data={"code": code, "_csrf_token": browser.cookies["csrftoken"]})
+        if answer.status_code != 303:
+            raise SystemExit(f"sign-in of {handle} failed: {answer.status_code}")
+        return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+
+
 def serve_signed_in(out: Path) -> None:
-    """Start a demo server on http://localhost, sign the demo neighbour in, write what Lighthouse needs
-    (the check-in page's URL and the session cookie) to `out` as JSON, and serve until terminated."""
+    """Start a demo server on http://localhost, sign in the demo neighbour and the demo social worker
+    (each in her own session), write what Lighthouse needs to `out` as JSON, and serve until terminated.
+
+    The JSON: base_url; checkin_url and headers (the neighbour's Cookie), as before; and `pages`, one
+    entry per page bench/lighthouse.sh measures: {"name", "url", "headers"}."""
     import json
     import signal
     import tempfile
     import threading
-
-    import httpx
 
     from tests import personas
     from tests.e2e.harness import running_server
@@ -152,23 +171,23 @@ def serve_signed_in(out: Path) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), public_host="localhost") as server:
-        with httpx.Client(base_url=server.base_url) as browser:
-            link = server.link_for(personas.NEIGHBOUR)
-            browser.get(link)
-            code = link.rsplit("/", 1)[1]
-            answer = browser.post("/signin", data={"code": code, "_csrf_token": browser.cookies["csrftoken"]})
-            if answer.status_code != 303:
-                raise SystemExit(f"sign-in failed: {answer.status_code}")
-            cookies = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+        neighbour = {"Cookie": _signed_in_cookies(server, personas.NEIGHBOUR)}
+        social_worker = {"Cookie": _signed_in_cookies(server, personas.SOCIAL_WORKER)}
         with sqlite3.connect(Path(tmp) / "carelog.db") as db:
             (agreement,) = db.execute(
                 "SELECT a.id FROM meal_agreement a JOIN person p ON p.id = a.resident_id"
                 " WHERE p.display_name = '钱老伯'"
             ).fetchone()
+        checkin_url = server.url(f"/meals/agreements/{agreement}/checkin")
         info = {
             "base_url": server.base_url,
-            "checkin_url": server.url(f"/meals/agreements/{agreement}/checkin"),
-            "headers": {"Cookie": cookies},
+            "checkin_url": checkin_url,
+            "headers": neighbour,
+            "pages": [
+                {"name": "home", "url": server.url("/"), "headers": social_worker},
+                {"name": "checkin", "url": checkin_url, "headers": neighbour},
+                {"name": "review", "url": server.url("/review"), "headers": social_worker},
+            ],
         }
         out.write_text(json.dumps(info))
         stop.wait()
