@@ -14,6 +14,7 @@ from litestar.exceptions import ClientException, HTTPException, ValidationExcept
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
+from backend.error_pages import handle_http_exception
 from backend.errors import SignInRequired
 from backend.security import session_cookie_name
 
@@ -59,8 +60,6 @@ def body_error_handlers(messages: BodyMessages) -> ExceptionHandlers:
         if type(exc) is ClientException and exc.status_code == 400:
             # Raised while reading the body, before the handler ran: not JSON at all.
             return json_error(400, str(messages.not_json))
-        from backend.app import handle_http_exception  # the app's own errors; imported late (cycle)
-
         return handle_http_exception(request, exc if isinstance(exc, HTTPException) else ClientException())
 
     return {ValidationException: invalid_body, ClientException: other_client_error}

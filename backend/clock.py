@@ -9,6 +9,7 @@ stays the real one and the clock runs on. A production server refuses the settin
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 REFERENCE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -46,3 +47,37 @@ def pretend_today(day: date | None) -> None:
 
 def shift() -> timedelta:
     return _shift
+
+
+# The calendar of a programme (or anything with a time zone): days are reckoned where it runs, while
+# times are stored in UTC. "Today", a future day and the end of a day are all local to it.
+
+
+class Zoned(Protocol):
+    @property
+    def time_zone(self) -> str: ...
+
+
+def zone_of(holder: Zoned) -> ZoneInfo:
+    return ZoneInfo(holder.time_zone)
+
+
+def local_today(holder: Zoned, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(zone_of(holder)).date()
+
+
+def end_of_day(holder: Zoned, day: date) -> datetime:
+    """Local midnight after `day`, as a UTC time."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone_of(holder)).astimezone(
+        UTC
+    )
+
+
+def add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_days(month: date) -> list[date]:
+    following = add_months(month, 1)
+    return [month + timedelta(days=n) for n in range((following - month).days)]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
-from backend.meals.clock import add_months
+from backend.clock import add_months
 from backend.meals.demo import create_meal_demo
 from backend.meals.service import do_create_agreement
 from backend.people.models import Area, Person, PersonKind, Programme, ProgrammeKind, Role, User

@@ -56,3 +56,12 @@ class TooManyAttempts(TooManyRequestsException):
             ),
             headers={"Retry-After": "900"},
         )
+
+
+class Refused(ClientException):
+    """A rule or a check refused what was sent, and nothing was stored. `field` names the form field the
+    message belongs to (a page shows it beside that field; the API sends the message as its detail)."""
+
+    def __init__(self, detail: Any, *, field: str, status_code: int = 422) -> None:
+        super().__init__(detail=str(detail), status_code=status_code)
+        self.field = field

@@ -24,9 +24,8 @@ from litestar.middleware.compression import CompressionMiddleware
 from litestar.response import Template
 from litestar.types import Receive, Scope, Send
 
-from backend.settings import PROJECT_ROOT
+from backend.static import STATIC_DIR, static_url
 
-STATIC_DIR = PROJECT_ROOT / "web" / "static"
 MANIFEST = STATIC_DIR / "manifest.webmanifest"
 SERVICE_WORKER = STATIC_DIR / "sw.js"
 OFFLINE_PATH = "/offline"
@@ -63,8 +62,6 @@ def compression_config() -> CompressionConfig:
 
 
 def _shell_urls() -> list[str]:
-    from backend.app import static_url  # the app's cache-busting URLs; imported late (cycle)
-
     return [OFFLINE_PATH, *(static_url(name) for name in SHELL_FILES)]
 
 

@@ -205,7 +205,7 @@ async def scale_up(database_url: str, agreements: int, days: int) -> int:
     from backend.evidence import service as evidence
     from backend.evidence.imaging import process_photo
     from backend.evidence.models import CaptureSource
-    from backend.meals.checkins import CheckInDraft, do_check_in
+    from backend.meals.checkin_service import CheckInDraft, do_check_in
     from backend.meals.models import Agreement, MealSlot, Signatory
     from backend.meals.service import (
         do_confirm_as_neighbour,

@@ -43,9 +43,9 @@ from sqlalchemy.orm import selectinload
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend.auth.principal import Grant, Principal
+from backend.clock import add_months, month_days
 from backend.db import Database, create_database
 from backend.evidence.models import CaptureSource, Photo
-from backend.meals.clock import add_months, month_days
 from backend.meals.models import Agreement, AgreementStatus, CheckIn, CheckInPhoto, CheckInStatus, MealSlot
 from backend.meals.queries import history_for_neighbour
 from backend.migrate import upgrade

@@ -77,5 +77,13 @@ class Photo(CreatedAt, Base):
     reuse_of: Mapped[Photo | None] = relationship(remote_side=[id])
 
     @property
+    def sent_by_id(self) -> int:  # idempotency.SentEntry: a retry must bring the same bytes
+        return self.uploaded_by_id
+
+    @property
+    def sent_sha256(self) -> str:
+        return self.received_sha256
+
+    @property
     def flags(self) -> list[str]:
         return ["possible_reuse"] if self.reuse_of_id is not None else []

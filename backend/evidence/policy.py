@@ -8,11 +8,14 @@ Sealed originals (when kept at all) are for staff of the photo's programme and a
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import NotFound
+from backend.errors import NotFound, Refused
 from backend.evidence.models import Photo
 from backend.people.models import Person
 from backend.people.policy import visible_people
@@ -31,6 +34,23 @@ async def get_photo_for(db: AsyncSession, user: Principal, photo_id: int) -> Pho
     if photo is None:
         raise NotFound()
     return photo
+
+
+async def own_photos_by_uuid(
+    db: AsyncSession, user: Principal, client_uuids: Sequence[uuid.UUID], *, missing: Refused
+) -> list[Photo]:
+    """The user's own photos with these client UUIDs, in the order given (a repeated UUID once).
+    Raises `missing` when any has not arrived: another user's UUID finds nothing, and says nothing."""
+    wanted = list(dict.fromkeys(client_uuids))
+    if not wanted:
+        return []
+    rows = await db.scalars(
+        select(Photo).where(Photo.uploaded_by_id == user.id, Photo.client_uuid.in_(wanted))
+    )
+    by_uuid = {p.client_uuid: p for p in rows}
+    if len(by_uuid) != len(wanted):
+        raise missing
+    return [by_uuid[u] for u in wanted]
 
 
 async def list_photos_of_person(

@@ -1,23 +1,19 @@
 """Photo intake (plain form and idempotent API) and the one authorised route that serves photos.
 
-The upload handlers read the signed-in user through a read-only transaction: the photo is received
-and decoded before any write transaction opens, so SQLite's write lock is held only for the insert.
+The upload handlers receive through evidence.intake (a read-only session; the photo is decoded before
+any write transaction opens, so SQLite's write lock is held only for the insert).
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from anyio import CapacityLimiter
 from litestar import Request, Response, get, post, put
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ClientException, InternalServerException
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter
@@ -26,114 +22,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api import error_spec
 from backend.auth.principal import Principal
-from backend.deps import provide_read_db
-from backend.errors import Conflict, NotFound
+from backend.errors import NotFound, Refused
 from backend.evidence import service
 from backend.evidence.forms import API_CONTENT_TYPES, media_type, parse_captured_at, parse_upload_form
-from backend.evidence.imaging import PhotoRejected
+from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.evidence.models import Photo
 from backend.evidence.pages import person_page_context
 from backend.evidence.policy import get_photo_for, may_see_original
 from backend.i18n import gettext as _
-from backend.logs import app_log
 from backend.people.policy import get_person_for
-from backend.settings import Settings
 
 # Cached by the browser only (private), for an hour; sign-out clears it (Clear-Site-Data).
 CACHE_CONTROL = "private, max-age=3600"
 PHOTO_CSP = "sandbox; default-src 'none'"
 
 
-def photo_limiter(state: State) -> CapacityLimiter:
-    """The app's one limiter for Pillow work (other intake paths, such as meal forms, share it)."""
-    limiter: CapacityLimiter | None = getattr(state, "photo_limiter", None)
-    if limiter is None:
-        # One decode per core: Pillow releases the GIL, so more would only queue inside the CPU.
-        limiter = CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
-        state.photo_limiter = limiter
-    return limiter
-
-
-def photo_limits(settings: Settings) -> service.PhotoLimits:
-    return service.PhotoLimits(
-        max_pixels=settings.max_photo_pixels,
-        keep_originals=settings.keep_originals,
-        time_zone=settings.time_zone,
-    )
-
-
-def _too_large(request: Request[Any, Any, Any], _exc: RequestEntityTooLarge) -> Response[Any]:
-    from backend.app import handle_http_exception  # the app's error pages; imported late (cycle)
-
-    settings: Settings = request.app.state.settings
-    detail = _("This file is too large (at most %(megabytes)s MB). Please send a smaller photo.") % {
-        "megabytes": f"{settings.max_upload_bytes / (1024 * 1024):g}"
-    }
-    return handle_http_exception(request, ClientException(status_code=413, detail=detail))
-
-
-def _unreadable_form(request: Request[Any, Any, Any], _exc: UnicodeDecodeError) -> Response[Any]:
-    # Litestar's multipart parser decodes a file part sent without a file name as UTF-8 text;
-    # binary bytes there would otherwise surface as a 500.
-    from backend.app import handle_http_exception
-
-    detail = _("The form could not be read. Please choose the photo again.")
-    return handle_http_exception(request, ClientException(status_code=400, detail=detail))
-
-
-def _sender_gone(request: Request[Any, Any, Any], exc: InternalServerException) -> Response[Any]:
-    # A phone that loses its signal mid-upload ends the body early; Litestar reports that as a 500.
-    # Nobody is left to read the answer, and it is not our fault: note it quietly, store nothing.
-    if exc.detail != "client disconnected prematurely":
-        from backend.app import handle_http_exception
-
-        return handle_http_exception(request, exc)
-    app_log.info("upload abandoned", extra={"route": request.scope.get("path_template") or "-"})
-    return Response({"status": 400, "detail": "client disconnected"}, status_code=400)
-
-
-# The names the meal forms imported first; photo_limiter and photo_limits are the public ones.
-_limiter, _limits = photo_limiter, photo_limits
-
-UPLOAD_OPTS: dict[str, Any] = {
-    "dependencies": {"db": Provide(provide_read_db)},
-    "exception_handlers": {
-        RequestEntityTooLarge: _too_large,
-        UnicodeDecodeError: _unreadable_form,
-        InternalServerException: _sender_gone,
-    },
-}
-
-
 @post("/people/{person_id:int}/photos", name="evidence.upload", include_in_schema=False, **UPLOAD_OPTS)
 async def upload_photo(
     request: Request[Any, Any, Any],
-    state: State,
     person_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
+    intake: NamedDependency[PhotoIntake],
 ) -> Template | Redirect:
     person = await get_person_for(db, user, person_id)
     form = await parse_upload_form(await request.form())
     error, status = (form.errors.get("photo"), 400) if not form.valid else (None, 200)
     if form.valid:
         try:
-            result = await service.ingest_photo(
-                state.database,
-                state.photo_store,
-                photo_limiter(state),
-                form.data,
-                actor=user,
-                client_uuid=form.client_uuid,
-                person=person,
-                client_captured_at=None,
-                limits=photo_limits(settings),
-            )
-            return Redirect(f"/people/{person.id}#photo-{result.photo.id}", status_code=303)
-        except PhotoRejected as exc:
-            error, status = exc.text(), exc.status
-        except Conflict as exc:
+            result = await intake.receive(form.data, actor=user, client_uuid=form.client_uuid, person=person)
+            url = request.app.route_reverse("people.detail", person_id=person.id)
+            return Redirect(f"{url}#photo-{result.entry.id}", status_code=303)
+        except Refused as exc:
             error, status = str(exc.detail), exc.status_code
     context = await person_page_context(db, user, person, upload_error=error)
     return Template(template_name="people/detail.html", context=context, status_code=status)
@@ -215,11 +135,10 @@ class _RawImageOperation(Operation):
 )
 async def put_photo(
     request: Request[Any, Any, Any],
-    state: State,
     client_uuid: FromPath[uuid.UUID],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
+    intake: NamedDependency[PhotoIntake],
     person_id: Annotated[int | None, QueryParameter(description="The person photographed")] = None,
     captured_at: Annotated[
         str | None, QueryParameter(description="ISO 8601 capture time read on the phone")
@@ -231,21 +150,14 @@ async def put_photo(
         )
     person = await get_person_for(db, user, person_id) if person_id is not None else None
     data = await request.body()
-    try:
-        result = await service.ingest_photo(
-            state.database,
-            state.photo_store,
-            photo_limiter(state),
-            data,
-            actor=user,
-            client_uuid=client_uuid,
-            person=person,
-            client_captured_at=parse_captured_at(captured_at),
-            limits=photo_limits(settings),
-        )
-    except PhotoRejected as exc:
-        raise ClientException(status_code=exc.status, detail=exc.text()) from None
-    return Response(PhotoOut.of(result.photo), status_code=201 if result.created else 200)
+    result = await intake.receive(
+        data,
+        actor=user,
+        client_uuid=client_uuid,
+        person=person,
+        client_captured_at=parse_captured_at(captured_at),
+    )
+    return Response(PhotoOut.of(result.entry), status_code=201 if result.created else 200)
 
 
 async def _load(db: AsyncSession, principal: Principal | None, photo_id: int) -> tuple[Photo, Principal]:

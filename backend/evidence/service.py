@@ -2,7 +2,8 @@
 
 Ingest runs in this order, so that a crash leaves at worst an unreferenced file, never a row without
 its file, and so that SQLite's write lock is never held while a photo is received or decoded:
-1. look for the client UUID in a read transaction (a retry is answered without decoding anything);
+1. look for the client UUID in a read transaction (a retry is answered without decoding anything;
+   backend/idempotency.py);
 2. check, decode and re-encode in a worker thread behind the app's limiter;
 3. write the files to the store (keys are content hashes, so a retry rewrites the same bytes);
 4. in one short write transaction: insert the row, flag reuse, record the audit event.
@@ -22,16 +23,15 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from litestar.exceptions import HTTPException, ServiceUnavailableException
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
 from backend.db import Database, utcnow
-from backend.errors import Conflict
 from backend.evidence.imaging import ProcessedPhoto, hamming, process_photo
 from backend.evidence.models import CaptureSource, Photo
 from backend.i18n import lazy_gettext as _l
+from backend.idempotency import Submitted, answer_retry, find_by_client_uuid, submit
 from backend.people.models import Person
 from backend.storage import PhotoStore, StorageError
 
@@ -62,14 +62,8 @@ class PhotoStoreUnavailable(ServiceUnavailableException):
         )
 
 
-def _conflict() -> Conflict:
-    return Conflict(str(_l("This photo was already sent with different content.")))
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    photo: Photo
-    created: bool
+# Said to a retry that brings other bytes under the same UUID (or another user's UUID).
+DIFFERENT_PHOTO = _l("This photo was already sent with different content.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +89,6 @@ def capture_time(
         if _EARLIEST_CAPTURE <= aware <= latest:
             return aware.astimezone(UTC), source
     return None, CaptureSource.NONE
-
-
-async def find_by_client_uuid(db: AsyncSession, client_uuid: uuid.UUID) -> Photo | None:
-    """The first photo sent under this UUID by anyone (at most one per uploader)."""
-    return await db.scalar(select(Photo).where(Photo.client_uuid == client_uuid).order_by(Photo.id).limit(1))
-
-
-def _answer_retry(existing: Photo, *, actor: Actor, received_sha256: str) -> IngestResult:
-    # Another user's UUID gets the same answer as different content: nothing about their photo leaks.
-    if existing.uploaded_by_id != actor.id or existing.received_sha256 != received_sha256:
-        raise _conflict()
-    return IngestResult(existing, created=False)
 
 
 async def _process(data: bytes, sha256: str, limits: PhotoLimits, limiter: CapacityLimiter) -> ProcessedPhoto:
@@ -137,40 +119,39 @@ async def ingest_photo(
     person: Person | None,
     client_captured_at: datetime | None,
     limits: PhotoLimits,
-) -> IngestResult:
-    """Receive one photo idempotently. Raises PhotoRejected (4xx), Conflict (409) or 503."""
+) -> Submitted[Photo]:
+    """Receive one photo idempotently. Raises PhotoRejected (4xx), Refused (409) or 503."""
     received_sha256 = hashlib.sha256(data).hexdigest()
     async with database.transaction(read_only=True) as db:
-        existing = await find_by_client_uuid(db, client_uuid)
+        existing = await find_by_client_uuid(db, Photo, client_uuid)
     if existing is not None:
-        return _answer_retry(existing, actor=actor, received_sha256=received_sha256)
+        return answer_retry(existing, actor=actor, sha256=received_sha256, different=DIFFERENT_PHOTO)
     processed = await _process(data, received_sha256, limits, limiter)
     await _store_files(store, processed, data, limits.keep_originals)
     zone = ZoneInfo(person.programme.time_zone if person is not None else limits.time_zone)
     captured_at, source = capture_time(processed.captured_at, client_captured_at, zone)
-    try:
-        async with database.transaction() as db:
-            existing = await find_by_client_uuid(db, client_uuid)
-            if existing is not None:
-                return _answer_retry(existing, actor=actor, received_sha256=received_sha256)
-            photo = await do_ingest_photo(
-                db,
-                processed,
-                actor=actor,
-                client_uuid=client_uuid,
-                person=person,
-                captured_at=captured_at,
-                capture_source=source,
-                original_kept=limits.keep_originals,
-            )
-            return IngestResult(photo, created=True)
-    except IntegrityError:
-        # An identical request committed between our check and our insert.
-        async with database.transaction(read_only=True) as db:
-            existing = await find_by_client_uuid(db, client_uuid)
-        if existing is None:
-            raise
-        return _answer_retry(existing, actor=actor, received_sha256=received_sha256)
+
+    async def create(db: AsyncSession) -> Photo:
+        return await do_ingest_photo(
+            db,
+            processed,
+            actor=actor,
+            client_uuid=client_uuid,
+            person=person,
+            captured_at=captured_at,
+            capture_source=source,
+            original_kept=limits.keep_originals,
+        )
+
+    return await submit(
+        database,
+        Photo,
+        client_uuid=client_uuid,
+        sha256=received_sha256,
+        actor=actor,
+        different=DIFFERENT_PHOTO,
+        create=create,
+    )
 
 
 async def find_reuse(

@@ -1,4 +1,5 @@
-"""The neighbour's side on the phone: the check-in page and its plain form, her history, one check-in.
+"""The neighbour's side on the phone: the check-in page and its plain form, her history, one check-in,
+and the fix of a check-in a reviewer sent back (a new version of the same meal, linked to it).
 
 The form works without JavaScript: a multipart POST with the camera photo, the ticked dishes and any
 typed ones. It is idempotent like the API: the page gives each form a fresh UUID, so a double tap on
@@ -13,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -21,19 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
 from backend.auth.principal import Principal
-from backend.errors import Conflict, Forbidden
-from backend.evidence.form_intake import PhotoRefused, ingest_form_photo
-from backend.evidence.routes import UPLOAD_OPTS
+from backend.clock import local_today
+from backend.errors import Forbidden, Refused
+from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.meals import policy
-from backend.meals.checkins import (
-    CheckInDraft,
+from backend.meals.checkin_service import (
     CheckInRefused,
     check_rules,
     current_checkin,
-    find_by_client_uuid,
-    submit_checkin,
+    require_fixable,
+    send_checkin_form,
+    send_fix_form,
 )
-from backend.meals.clock import local_today
 from backend.meals.forms import CheckInForm, parse_checkin_form, parse_day, parse_month, parse_slot
 from backend.meals.menus import planned_dishes
 from backend.meals.models import Agreement, CheckIn, MealSlot
@@ -73,6 +72,7 @@ async def _page(
 
 @get("/meals/agreements/{agreement_id:int}/checkin", name="meals.checkin_page")
 async def checkin_page(
+    request: Request[Any, Any, Any],
     agreement_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
@@ -85,7 +85,9 @@ async def checkin_page(
     chosen_day = parse_day((day or "")[:10]) or local_today(agreement.programme)
     existing = await current_checkin(db, agreement.id, chosen_slot, chosen_day)
     if existing is not None:
-        return Redirect(f"/meals/checkins/{existing.id}", status_code=303)
+        return Redirect(
+            request.app.route_reverse("meals.checkin_detail", checkin_id=existing.id), status_code=303
+        )
     form = None
     try:  # say so before she takes the photo, not after
         await check_rules(db, agreement, chosen_slot, chosen_day)
@@ -103,57 +105,95 @@ async def checkin_page(
 )
 async def checkin_submit(
     request: Request[Any, Any, Any],
-    state: State,
     agreement_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
+    intake: NamedDependency[PhotoIntake],
 ) -> Template | Redirect:
     agreement = await policy.get_agreement_for(db, user, agreement_id)
     policy.require_neighbour_of(user, agreement)
     form = await parse_checkin_form(await request.form())
+    status = 400
+    if not form.errors:
+        try:
+            checkin = await send_checkin_form(intake, user=user, agreement=agreement, form=form)
+            return sent_redirect(request, checkin)
+        except Refused as exc:
+            form.errors[exc.field], status = str(exc.detail), exc.status_code
     slot = form.slot or agreement.slots[0]
     day = form.day or local_today(agreement.programme)
-    if not form.errors:
-        existing = await find_by_client_uuid(db, form.client_uuid)
-        if existing is not None and existing.neighbour_id == user.id:
-            return sent_redirect(existing)  # the same form again: answer as the first time
-        try:
-            await check_rules(db, agreement, slot, day)  # before storing a photo for nothing
-            photo = await ingest_form_photo(
-                state,
-                settings,
-                user=user,
-                data=form.photo,
-                client_uuid=form.photo_uuid,
-                person=agreement.resident,
-            )
-            draft = CheckInDraft(agreement.id, slot, day, form.dishes, (photo.client_uuid,))
-            result = await submit_checkin(
-                state.database, user=user, draft=draft, client_uuid=form.client_uuid
-            )
-            return sent_redirect(result.checkin)
-        except CheckInRefused as exc:
-            if exc.status_code == 409:  # perhaps this very form, sent twice at once, won meanwhile
-                async with state.database.transaction(read_only=True) as fresh:
-                    existing = await find_by_client_uuid(fresh, form.client_uuid)
-                if existing is not None and existing.neighbour_id == user.id:
-                    return sent_redirect(existing)
-            form.errors[exc.field] = str(exc.detail)
-            status = exc.status_code
-        except PhotoRefused as exc:
-            form.errors["photo"], status = exc.message, exc.status
-        except Conflict as exc:
-            form.errors["form"], status = str(exc.detail), exc.status_code
-    else:
-        status = 400
     return await _page(db, user, agreement, slot=slot, day=day, form=form, status_code=status)
 
 
-def sent_redirect(checkin: CheckIn) -> Redirect:
+def sent_redirect(request: Request[Any, Any, Any], checkin: CheckIn) -> Redirect:
+    url = request.app.route_reverse("meals.history")
     return Redirect(
-        f"/meals/history?month={checkin.day:%Y-%m}&sent={checkin.id}#checkin-{checkin.id}", status_code=303
+        f"{url}?month={checkin.day:%Y-%m}&sent={checkin.id}#checkin-{checkin.id}", status_code=303
     )
+
+
+async def _fix_page(
+    db: AsyncSession,
+    user: Principal,
+    checkin: CheckIn,
+    *,
+    form: CheckInForm | None = None,
+    status_code: int = 200,
+) -> Template:
+    agreement = await policy.get_agreement_for(db, user, checkin.agreement_id)
+    dishes = list(form.dishes) if form is not None else list(checkin.dishes)
+    context: dict[str, Any] = {
+        "principal": user,
+        "agreement": agreement,
+        "slot": checkin.slot,
+        "day": checkin.day,
+        "today": local_today(agreement.programme),
+        "chips": list(dict.fromkeys([*checkin.planned_dishes, *dishes])),
+        "chosen": set(dishes),
+        "client_uuid": str(form.client_uuid if form is not None and form.errors else uuid.uuid4()),
+        "errors": form.errors if form is not None else {},
+        "fix_of": checkin,
+    }
+    return Template(template_name="meals/checkin.html", context=context, status_code=status_code)
+
+
+@get("/meals/checkins/{checkin_id:int}/fix", name="meals.fix_page")
+async def fix_page(
+    checkin_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+) -> Template:
+    """The check-in form with the dishes filled in; a new photo is optional (without one, the photos
+    already sent are kept). Both versions are kept; the new one waits for review."""
+    checkin = await policy.get_checkin_for(db, user, checkin_id)
+    require_fixable(user, checkin)
+    return await _fix_page(db, user, checkin)
+
+
+@post("/meals/checkins/{checkin_id:int}/fix", name="meals.fix_submit", include_in_schema=False, **UPLOAD_OPTS)
+async def fix_submit(
+    request: Request[Any, Any, Any],
+    checkin_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    intake: NamedDependency[PhotoIntake],
+) -> Template | Redirect:
+    checkin = await policy.get_checkin_for(db, user, checkin_id)
+    # Through the agreement, which loads the resident with her programme: a lazy load of
+    # checkin.resident cannot run in async code (it answered 500).
+    agreement = await policy.get_agreement_for(db, user, checkin.agreement_id)
+    form = await parse_checkin_form(await request.form(), photo_required=False)
+    # The meal and its day are those of the check-in being fixed, whatever the form says.
+    form.errors.pop("slot", None)
+    form.errors.pop("day", None)
+    status = 400
+    if not form.errors:
+        try:
+            fixed = await send_fix_form(intake, user=user, checkin=checkin, agreement=agreement, form=form)
+            return sent_redirect(request, fixed)
+        except Refused as exc:
+            form.errors[exc.field], status = str(exc.detail), exc.status_code
+    else:
+        require_fixable(user, checkin)
+    return await _fix_page(db, user, checkin, form=form, status_code=status)
 
 
 @get("/meals/history", name="meals.history")
@@ -201,4 +241,4 @@ async def checkin_detail(
     )
 
 
-routes = [checkin_page, checkin_submit, history, checkin_detail]
+routes = [checkin_page, checkin_submit, history, checkin_detail, fix_page, fix_submit]

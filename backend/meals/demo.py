@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageDraw
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.clock import add_months
 from backend.evidence import service as evidence
 from backend.evidence.imaging import process_photo
 from backend.evidence.models import CaptureSource, Photo
-from backend.meals.checkins import CheckInDraft, do_check_in
-from backend.meals.clock import add_months
+from backend.meals.checkin_service import CheckInDraft, do_check_in
 from backend.meals.menus import do_save_menu
 from backend.meals.models import Agreement, MealSlot, Signatory
 from backend.meals.service import do_confirm_as_neighbour, do_record_resident_confirmation

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.clock import add_months, local_today
 from backend.errors import Forbidden
-from backend.meals.clock import add_months, local_today
 from backend.meals.models import Agreement, MealSlot, MenuEntry
 from backend.settlement.models import month_of
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -58,6 +59,11 @@ class MealSlot(enum.StrEnum):
 
 # Programme-local times the photo's capture time is compared with.
 SLOT_TIMES = {MealSlot.LUNCH: time(12, 0), MealSlot.DINNER: time(18, 0)}
+
+
+def slot_moment(programme: Programme, day: date, slot: MealSlot) -> datetime:
+    """When the meal is due, as a UTC time (lunch 12:00, dinner 18:00, programme-local)."""
+    return datetime.combine(day, SLOT_TIMES[slot], tzinfo=ZoneInfo(programme.time_zone)).astimezone(UTC)
 
 
 class CheckInStatus(enum.StrEnum):
@@ -287,6 +293,14 @@ class CheckIn(ReviewMarks, CreatedAt, Base):
     @property
     def photos(self) -> list[Photo]:
         return [link.photo for link in self.photo_links]
+
+    @property
+    def sent_by_id(self) -> int:  # idempotency.SentEntry
+        return self.neighbour_id
+
+    @property
+    def sent_sha256(self) -> str:
+        return self.content_sha256
 
     @property
     def flag_codes(self) -> list[str]:

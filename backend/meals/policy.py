@@ -9,7 +9,6 @@ Someone who may see an agreement but not do the thing gets a 403.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
@@ -18,7 +17,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from backend.auth.principal import Grant, Principal
 from backend.errors import Forbidden, NotFound
-from backend.evidence.models import Photo
 from backend.meals.models import Agreement, CheckIn, CheckInPhoto
 from backend.people.models import Area, Person, ProgrammeKind, Role
 from backend.people.policy import area_and_below
@@ -145,13 +143,3 @@ def residents_for_new_agreement(user: Principal) -> ColumnElement[bool]:
         for g in meal_grants(user, Role.SOCIAL_WORKER)
     ]
     return or_(*conditions) if conditions else false()
-
-
-async def own_photos_by_uuid(db: AsyncSession, user: Principal, client_uuids: list[uuid.UUID]) -> list[Photo]:
-    """The user's own photos with these client UUIDs (another user's UUID finds nothing)."""
-    if not client_uuids:
-        return []
-    rows = await db.scalars(
-        select(Photo).where(Photo.uploaded_by_id == user.id, Photo.client_uuid.in_(client_uuids))
-    )
-    return list(rows)

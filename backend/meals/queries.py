@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
+from backend.clock import add_months, local_today
 from backend.meals import policy
-from backend.meals.clock import add_months, local_today
 from backend.meals.menus import planned_dishes
 from backend.meals.models import Agreement, AgreementStatus, CheckIn, MealSlot
 from backend.people.models import Area, Membership, Person, PersonKind, Role, User

@@ -1,10 +1,13 @@
 """Writes for neighbour meal agreements. Each do_* records its audit event in the same transaction.
 
-Menus are written in menus.py and check-ins in checkins.py.
+Menus are written in menus.py and check-ins in checkin_service.py. The forms that carry a photo of
+the signed paper send through create_agreement_from_form and confirm_for_resident, which receive the
+photo themselves and then write in one short transaction.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from sqlalchemy import select
@@ -12,10 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.auth.principal import Principal
 from backend.db import utcnow
-from backend.errors import Conflict
+from backend.errors import Conflict, Refused
+from backend.evidence.intake import PhotoIntake
 from backend.evidence.models import Photo
 from backend.i18n import lazy_gettext as _l
+from backend.meals import policy
+from backend.meals.forms import AgreementForm, ConfirmationForm
 from backend.meals.models import (
     DEFAULT_MONTHLY_CAP_FEN,
     DEFAULT_RATE_FEN,
@@ -149,3 +156,66 @@ async def do_end_agreement(
         db, actor=actor, action="agreement.ended", subject=agreement, change={"ends_on": ends_on.isoformat()}
     )
     return agreement
+
+
+async def _paper_photo(
+    intake: PhotoIntake, data: bytes | None, *, user: Principal, client_uuid: uuid.UUID, resident: Person
+) -> Photo | None:
+    if not data:
+        return None
+    received = await intake.receive(
+        data, actor=user, client_uuid=client_uuid, person=resident, field="paper_photo"
+    )
+    return received.entry
+
+
+async def create_agreement_from_form(
+    intake: PhotoIntake, *, user: Principal, form: AgreementForm, resident: Person
+) -> Agreement:
+    """A worker's new agreement, with the resident's signature (and the paper's photo) when the form has
+    them. Raises Refused for the form field at fault; nothing is stored then but the photo."""
+    assert form.neighbour_id is not None and form.starts_on is not None
+    paper = await _paper_photo(intake, form.photo, user=user, client_uuid=form.client_uuid, resident=resident)
+    try:
+        async with intake.database.transaction() as db:
+            # Loaded again in this (write) session: the page's objects belong to its read-only one.
+            resident = await db.get_one(Person, resident.id)
+            agreement = await do_create_agreement(
+                db,
+                programme=await db.get_one(Programme, resident.programme_id),
+                resident=resident,
+                neighbour=await db.get_one(User, form.neighbour_id),
+                social_worker=await db.get_one(User, user.id),
+                starts_on=form.starts_on,
+                ends_on=form.ends_on,
+                rate_fen=form.rate_fen,
+                monthly_cap_fen=form.monthly_cap_fen,
+                serves_lunch=form.serves_lunch,
+                serves_dinner=form.serves_dinner,
+                actor=user,
+            )
+            if form.signatory is not None:
+                await do_record_resident_confirmation(
+                    db, agreement, signatory=form.signatory, paper_photo=paper, actor=user
+                )
+            return agreement
+    except Conflict as exc:
+        raise Refused(exc.detail, field="form", status_code=exc.status_code) from None
+
+
+async def confirm_for_resident(
+    intake: PhotoIntake, *, user: Principal, agreement: Agreement, form: ConfirmationForm
+) -> None:
+    """The worker records the resident's signature, with the paper's photo if the form has one."""
+    assert form.signatory is not None
+    paper = await _paper_photo(
+        intake, form.photo, user=user, client_uuid=form.client_uuid, resident=agreement.resident
+    )
+    try:
+        async with intake.database.transaction() as db:
+            current = await policy.get_agreement_for(db, user, agreement.id)
+            await do_record_resident_confirmation(
+                db, current, signatory=form.signatory, paper_photo=paper, actor=user
+            )
+    except Conflict as exc:
+        raise Refused(exc.detail, field="form", status_code=exc.status_code) from None

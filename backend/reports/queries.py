@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.clock import add_months
 from backend.meals import policy as meals_policy
-from backend.meals.clock import add_months
 from backend.meals.models import Agreement, CheckIn, CheckInStatus
 from backend.people.models import Programme
 from backend.settlement.models import LedgerKind, LedgerLine

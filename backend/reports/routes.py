@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.clock import add_months, local_today
 from backend.errors import Forbidden
 from backend.i18n import gettext as _
 from backend.labels import fen_to_yuan, programme_kind_label
-from backend.meals.clock import add_months, local_today
 from backend.meals.labels import checkin_status_label
 from backend.meals.models import CheckInStatus
 from backend.people.models import Programme, Role

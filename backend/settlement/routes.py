@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
+from backend.clock import add_months, local_today
 from backend.errors import Forbidden
 from backend.i18n import gettext as _
 from backend.meals import policy as meals_policy
-from backend.meals.clock import add_months, local_today
 from backend.meals.models import Agreement
 from backend.people.models import Programme, User
 from backend.settlement import policy

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.clock import local_today
 from backend.db import utcnow
 from backend.errors import Conflict
 from backend.i18n import gettext as _
-from backend.meals.clock import local_today
 from backend.meals.models import Agreement, CheckIn
 from backend.people.models import Programme
 from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod, lock_period, month_of

@@ -23,8 +23,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend.clock import add_months
 from backend.evidence.models import Photo
-from backend.meals.clock import add_months
 from backend.meals.models import Agreement, AgreementStatus, CheckIn, CheckInPhoto, CheckInStatus, MealSlot
 from backend.people.models import Programme, User
 from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod

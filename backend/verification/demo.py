@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.meals.checkins import CheckInDraft, do_check_in
-from backend.meals.clock import add_months, month_days
+from backend.clock import add_months, month_days
+from backend.meals.checkin_service import CheckInDraft, do_check_in
 from backend.meals.demo import PAST_DAYS, WEEKLY_MENUS, demo_photo
 from backend.meals.models import Agreement, MealSlot
 from backend.storage import PhotoStore

@@ -21,7 +21,7 @@ from backend.errors import Forbidden, NotFound
 from backend.i18n import gettext as _
 from backend.people.models import Programme
 from backend.visits import policy
-from backend.visits.checklist import (
+from backend.visits.checklist_service import (
     MAX_LABEL_CHARS,
     do_add_checklist_item,
     do_retire_checklist_item,

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
 from backend.people.models import Area, Membership, Person, Programme, Role, User
-from backend.visits.checklist import checklist_for, do_seed_checklist
-from backend.visits.meetings import MeetingDraft, do_record_meeting
+from backend.visits.checklist_service import checklist_for, do_seed_checklist
+from backend.visits.meeting_service import MeetingDraft, do_record_meeting
 from backend.visits.models import ConsentMethod, MeetingLevel, NeedArea, Pairing, ReferralSource
-from backend.visits.profiles import ChildIntake, do_record_child_profile, do_set_mother_profile
+from backend.visits.profile_service import ChildIntake, do_record_child_profile, do_set_mother_profile
 from backend.visits.service import VisitDraft, do_log_visit
 
 PAIRED_DAYS_AGO = 60

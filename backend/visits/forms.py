@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from litestar.datastructures import FormMultiDict, UploadFile
 
 from backend.evidence.forms import parse_uuid
+from backend.evidence.intake import RawPhoto
 from backend.i18n import gettext as _
 from backend.visits.models import ChecklistItem, NeedArea
 from backend.visits.service import MAX_MINUTES, MAX_NOTE_CHARS, MAX_PHOTOS, MIN_MINUTES, VisitDraft
@@ -75,6 +76,9 @@ class VisitForm:
     def photo_uuid(self, n: int) -> uuid.UUID:
         """Each photo's UUID follows from the form's, so a form sent twice sends the same photos."""
         return uuid.uuid5(self.client_uuid, f"photo-{n}")
+
+    def raw_photos(self) -> list[RawPhoto]:
+        return [RawPhoto(self.photo_uuid(n), data) for n, data in enumerate(self.photos, start=1)]
 
     def draft(self, photo_uuids: tuple[uuid.UUID, ...]) -> VisitDraft:
         assert self.pairing_id is not None and self.visited_at is not None and self.duration_minutes

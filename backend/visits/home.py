@@ -13,7 +13,7 @@ from backend.people.models import Person, PersonKind, Programme, ProgrammeKind
 from backend.people.policy import visible_people
 from backend.visits import policy
 from backend.visits.due import DueState, PairingDue, due_for
-from backend.visits.meetings import meetings_attended
+from backend.visits.meeting_service import meetings_attended
 from backend.visits.models import Meeting, Pairing, PairingStatus, Visit, VisitStatus
 
 RECENT = 5

@@ -6,7 +6,7 @@ from typing import Any
 
 from backend.i18n import lazy_gettext as _l
 from backend.visits.due import DueState
-from backend.visits.matching import Nearness
+from backend.visits.matching_service import Nearness
 from backend.visits.models import (
     ConsentMethod,
     ExitStatus,

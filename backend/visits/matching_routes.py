@@ -20,7 +20,7 @@ from backend.i18n import gettext as _
 from backend.people.models import Person, PersonKind
 from backend.people.policy import get_person_for
 from backend.visits import policy
-from backend.visits.matching import child_needs, do_confirm_pairing, suggest_mothers
+from backend.visits.matching_service import child_needs, do_confirm_pairing, suggest_mothers
 from backend.visits.models import (
     ChildProfile,
     ConsentMethod,
@@ -29,7 +29,7 @@ from backend.visits.models import (
     PairingStatus,
     ReferralSource,
 )
-from backend.visits.profiles import (
+from backend.visits.profile_service import (
     ChildIntake,
     coordinate_values,
     do_record_child_profile,

@@ -259,6 +259,14 @@ class Visit(ReviewMarks, CreatedAt, Base):
     def photos(self) -> list[Photo]:
         return [link.photo for link in self.photo_links]
 
+    @property
+    def sent_by_id(self) -> int:  # idempotency.SentEntry
+        return self.mother_id
+
+    @property
+    def sent_sha256(self) -> str:
+        return self.content_sha256
+
 
 class VisitPhoto(Base):
     __tablename__ = "visit_photo"

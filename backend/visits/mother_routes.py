@@ -26,7 +26,7 @@ from backend.people.models import Area, AreaLevel, Membership, Programme, Progra
 from backend.people.policy import area_and_below, visible_programmes
 from backend.visits import policy
 from backend.visits.models import MotherProfile, NeedArea, Pairing, PairingStatus
-from backend.visits.profiles import (
+from backend.visits.profile_service import (
     MAX_CAPACITY,
     MAX_SKILLS_CHARS,
     MotherEdit,

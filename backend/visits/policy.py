@@ -8,7 +8,6 @@ logs and corrects visits; others who may see a visit but not change it get a 403
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
@@ -17,7 +16,6 @@ from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
 from backend.errors import Forbidden, NotFound
-from backend.evidence.models import Photo
 from backend.people.models import Area, Membership, Person, Programme, ProgrammeKind, Role
 from backend.people.policy import area_and_below, visible_programmes
 from backend.visits.models import Pairing, PairingStatus, Visit, VisitPhoto
@@ -114,16 +112,6 @@ async def get_visit_for(db: AsyncSession, user: Principal, visit_id: int) -> Vis
     if visit is None:
         raise NotFound()
     return visit
-
-
-async def own_photos_by_uuid(db: AsyncSession, user: Principal, client_uuids: list[uuid.UUID]) -> list[Photo]:
-    """The user's own photos with these client UUIDs (another user's UUID finds nothing)."""
-    if not client_uuids:
-        return []
-    rows = await db.scalars(
-        select(Photo).where(Photo.uploaded_by_id == user.id, Photo.client_uuid.in_(client_uuids))
-    )
-    return list(rows)
 
 
 def is_social_worker_for(user: Principal, child: Person) -> bool:

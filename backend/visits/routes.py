@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -21,23 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import clock
 from backend.auth.principal import Principal
 from backend.db import utcnow
-from backend.errors import Conflict, Forbidden
-from backend.evidence.form_intake import PhotoRefused, ingest_form_photo
-from backend.evidence.routes import UPLOAD_OPTS
+from backend.errors import Conflict, Forbidden, Refused
+from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.i18n import gettext as _
-from backend.settings import Settings
 from backend.visits import policy
-from backend.visits.api import routes as api_routes
-from backend.visits.checklist import checklist_for
-from backend.visits.checklist_routes import routes as checklist_routes
-from backend.visits.exits import routes as exit_routes
+from backend.visits.checklist_service import checklist_for
 from backend.visits.forms import DEFAULT_MINUTES, VisitForm, parse_visit_form
-from backend.visits.intake import find_by_client_uuid, submit_correction, submit_visit
-from backend.visits.matching_routes import routes as matching_routes
-from backend.visits.meetings_routes import routes as meeting_routes
 from backend.visits.models import NeedArea, Pairing, Visit
-from backend.visits.mother_routes import routes as mother_routes
-from backend.visits.service import CORRECTION_WINDOW, MAX_PHOTOS, VisitRefused, may_correct_in_place
+from backend.visits.service import (
+    CORRECTION_WINDOW,
+    MAX_PHOTOS,
+    may_correct_in_place,
+    send_correction_form,
+    send_visit_form,
+)
 
 
 async def _form_page(
@@ -114,10 +110,9 @@ async def new_visit(
 @post("/visits", name="visits.submit", include_in_schema=False, **UPLOAD_OPTS)
 async def submit(
     request: Request[Any, Any, Any],
-    state: State,
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
+    intake: NamedDependency[PhotoIntake],
 ) -> Template | Redirect:
     pairings = await policy.list_own_pairings(db, user)
     if not pairings:
@@ -132,31 +127,18 @@ async def submit(
     form = await parse_visit_form(raw_form, zone=zone, items=await checklist_for(db, chosen.programme_id))
     status = 400
     if not form.errors:
-        existing = await find_by_client_uuid(db, form.client_uuid)
-        if existing is not None and existing.mother_id == user.id:
-            return _sent(existing)  # the same form again: answer as the first time
         try:
-            uuids = []
-            for n, data in enumerate(form.photos, start=1):
-                photo = await ingest_form_photo(
-                    state, settings, user=user, data=data, client_uuid=form.photo_uuid(n), person=chosen.child
-                )
-                uuids.append(photo.client_uuid)
-            result = await submit_visit(
-                state.database, user=user, draft=form.draft(tuple(uuids)), client_uuid=form.client_uuid
-            )
-            return _sent(result.visit)
-        except VisitRefused as exc:
+            visit = await send_visit_form(intake, user=user, child=chosen.child, form=form)
+            return _sent(request, visit)
+        except Refused as exc:
             form.errors[exc.field], status = str(exc.detail), exc.status_code
-        except PhotoRefused as exc:
-            form.errors["photos"], status = exc.message, exc.status
-        except Conflict as exc:
-            form.errors["form"], status = str(exc.detail), exc.status_code
     return await _form_page(db, user, pairings, chosen, form=form, status_code=status)
 
 
-def _sent(visit: Visit) -> Redirect:
-    return Redirect(f"/visits/{visit.id}?sent=1", status_code=303)
+def _sent(request: Request[Any, Any, Any], visit: Visit) -> Redirect:
+    return Redirect(
+        request.app.route_reverse("visits.detail", visit_id=visit.id) + "?sent=1", status_code=303
+    )
 
 
 @get("/visits/{visit_id:int}", name="visits.detail")
@@ -206,11 +188,10 @@ async def correct_page(
 @post("/visits/{visit_id:int}/correct", name="visits.correct", include_in_schema=False, **UPLOAD_OPTS)
 async def correct(
     request: Request[Any, Any, Any],
-    state: State,
     visit_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
+    intake: NamedDependency[PhotoIntake],
 ) -> Template | Redirect:
     visit, pairings, chosen = await _own_visit(db, user, visit_id)
     raw_form = await request.form()
@@ -225,36 +206,13 @@ async def correct(
     status = 400
     if not form.errors:
         try:
-            uuids = list(kept)
-            for n, data in enumerate(form.photos, start=1):
-                photo = await ingest_form_photo(
-                    state, settings, user=user, data=data, client_uuid=form.photo_uuid(n), person=chosen.child
-                )
-                uuids.append(photo.client_uuid)
-            draft = form.draft(tuple(uuids))
-            result = await submit_correction(
-                state.database, user=user, visit_id=visit.id, draft=draft, new_client_uuid=form.client_uuid
+            corrected = await send_correction_form(
+                intake, user=user, visit=visit, child=chosen.child, form=form, kept=kept
             )
-            return _sent(result)
-        except VisitRefused as exc:
+            return _sent(request, corrected)
+        except Refused as exc:
             form.errors[exc.field], status = str(exc.detail), exc.status_code
-        except PhotoRefused as exc:
-            form.errors["photos"], status = exc.message, exc.status
-        except Conflict as exc:
-            form.errors["form"], status = str(exc.detail), exc.status_code
     return await _form_page(db, user, pairings, chosen, form=form, visit=visit, status_code=status)
 
 
-routes = [
-    new_visit,
-    submit,
-    detail,
-    correct_page,
-    correct,
-    *api_routes,
-    *matching_routes,
-    *exit_routes,
-    *checklist_routes,
-    *mother_routes,
-    *meeting_routes,
-]
+routes = [new_visit, submit, detail, correct_page, correct]

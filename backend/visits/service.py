@@ -7,6 +7,10 @@ and not older than MAX_AGE; photos sent by the mother herself, of this child, at
 Corrections: within CORRECTION_WINDOW of sending, while nobody has reviewed it, the mother corrects a
 visit in place (the audit event keeps the old and new content hash); after that, or once reviewed, a
 correction is a new version that replaces the old one, which stays as it was.
+
+Receiving (form and API alike) is idempotent by the visit's client UUID (backend/idempotency.py).
+Photos arrive first (PUT /api/photos, or the form's own files through send_visit_form) and are named by
+their client UUIDs, which only find the sender's own photos.
 """
 
 from __future__ import annotations
@@ -17,18 +21,27 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from litestar.exceptions import ClientException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
-from backend.db import utcnow
-from backend.errors import Conflict, Forbidden
+from backend.auth.principal import Principal
+from backend.db import Database, utcnow
+from backend.errors import Conflict, Forbidden, Refused
+from backend.evidence.intake import PhotoIntake
 from backend.evidence.models import Photo
+from backend.evidence.policy import own_photos_by_uuid
 from backend.i18n import gettext as _
+from backend.i18n import lazy_gettext as _l
+from backend.idempotency import Submitted, find_by_client_uuid, submit
 from backend.people.models import Person, Programme, User
+from backend.visits import policy
 from backend.visits.models import NeedArea, Pairing, PairingStatus, Visit, VisitPhoto, VisitStatus
+
+if TYPE_CHECKING:  # forms.py imports this module's limits and VisitDraft
+    from backend.visits.forms import VisitForm
 
 CORRECTION_WINDOW = timedelta(hours=24)
 MAX_AGE = timedelta(days=92)
@@ -38,12 +51,8 @@ MAX_PHOTOS = 6
 MAX_NOTE_CHARS = 500
 
 
-class VisitRefused(ClientException):
+class VisitRefused(Refused):
     """A rule refused the visit; `field` names the form field the message belongs to."""
-
-    def __init__(self, detail: str, *, field: str, status_code: int = 422) -> None:
-        super().__init__(detail=detail, status_code=status_code)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,3 +270,88 @@ async def do_set_visit_interval(db: AsyncSession, pairing: Pairing, days: int, *
         db, actor=actor, action="pairing.frequency_set", subject=pairing, change={"days": [before, days]}
     )
     return pairing
+
+
+DIFFERENT_VISIT = _l("This visit was already sent with different content.")
+
+
+def _photos_missing() -> VisitRefused:
+    return VisitRefused(
+        _("A photo of this visit has not arrived yet. Send the photos first."),
+        field="photos",
+        status_code=404,
+    )
+
+
+async def submit_visit(
+    database: Database,
+    *,
+    user: Principal,
+    draft: VisitDraft,
+    client_uuid: uuid.UUID,
+    now: datetime | None = None,
+) -> Submitted[Visit]:
+    async def create(db: AsyncSession) -> Visit:
+        pairing = await policy.get_pairing_for(db, user, draft.pairing_id)
+        policy.require_mother_of(user, pairing)
+        photos = await own_photos_by_uuid(db, user, draft.photo_uuids, missing=_photos_missing())
+        return await do_log_visit(db, pairing, draft, photos, client_uuid=client_uuid, actor=user, now=now)
+
+    return await submit(
+        database,
+        Visit,
+        client_uuid=client_uuid,
+        sha256=draft.content_sha256,
+        actor=user,
+        different=DIFFERENT_VISIT,
+        create=create,
+        options=policy.visit_options(),
+    )
+
+
+async def _sent_before(database: Database, user: Principal, client_uuid: uuid.UUID) -> Visit | None:
+    """Her own visit already sent under this form's UUID (a double tap, or a resend)."""
+    async with database.transaction(read_only=True) as db:
+        found = await find_by_client_uuid(db, Visit, client_uuid, policy.visit_options())
+    return found if found is not None and found.mother_id == user.id else None
+
+
+async def send_visit_form(intake: PhotoIntake, *, user: Principal, child: Person, form: VisitForm) -> Visit:
+    """The plain form's visit: its photos, then the visit; a resent form answers with the first.
+    Raises Refused (a VisitRefused, or a photo's) with the form field it belongs to."""
+    sent = await _sent_before(intake.database, user, form.client_uuid)
+    if sent is not None:
+        return sent
+    uuids = await intake.receive_all(form.raw_photos(), actor=user, person=child, field="photos")
+    result = await submit_visit(
+        intake.database, user=user, draft=form.draft(uuids), client_uuid=form.client_uuid
+    )
+    return result.entry
+
+
+async def send_correction_form(
+    intake: PhotoIntake,
+    *,
+    user: Principal,
+    visit: Visit,
+    child: Person,
+    form: VisitForm,
+    kept: Sequence[uuid.UUID],
+    now: datetime | None = None,
+) -> Visit:
+    """A correction of her visit, keeping the photos in `kept` and adding the form's new ones. Sent twice
+    (the same new UUID), it answers with the version the first one made."""
+    sent = await _sent_before(intake.database, user, form.client_uuid)
+    if sent is not None:
+        return sent
+    added = await intake.receive_all(form.raw_photos(), actor=user, person=child, field="photos")
+    draft = form.draft((*kept, *added))
+    async with intake.database.transaction() as db:
+        current = await policy.get_visit_for(db, user, visit.id)
+        pairing = await policy.get_pairing_for(db, user, current.pairing_id)
+        policy.require_mother_of(user, pairing)
+        # The kept ones and the new ones, hers alone.
+        photos = await own_photos_by_uuid(db, user, draft.photo_uuids, missing=_photos_missing())
+        return await do_correct_visit(
+            db, current, pairing, draft, photos, new_client_uuid=form.client_uuid, actor=user, now=now
+        )

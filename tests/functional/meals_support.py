@@ -19,7 +19,7 @@ from backend.db import Database
 from backend.evidence.imaging import process_photo
 from backend.evidence.models import CaptureSource, Photo
 from backend.evidence.service import do_ingest_photo
-from backend.meals.checkins import CheckInDraft, do_check_in
+from backend.meals.checkin_service import CheckInDraft, do_check_in
 from backend.meals.models import Agreement, CheckIn, MealSlot, Signatory
 from backend.meals.service import (
     do_confirm_as_neighbour,

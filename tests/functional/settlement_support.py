@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.clock import add_months
 from backend.db import Database, utcnow
-from backend.meals.clock import add_months
 from backend.meals.models import Agreement, CheckIn, CheckInStatus, Signatory
 from backend.meals.service import (
     do_confirm_as_neighbour,

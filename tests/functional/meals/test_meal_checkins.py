@@ -14,10 +14,11 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import TextClause
 
 from backend.audit import AuditEvent
+from backend.clock import end_of_day
 from backend.db import Database
-from backend.meals.checkins import LATE_GRACE, CheckInRefused
-from backend.meals.clock import end_of_day
+from backend.meals.checkin_service import CheckInRefused
 from backend.meals.demo import WEEKLY_MENUS
+from backend.meals.flags import LATE_GRACE
 from backend.meals.menus import do_save_menu
 from backend.meals.models import Agreement, CheckIn, CheckInStatus, FlagCode, MealSlot, Signatory
 from backend.meals.service import (

@@ -9,11 +9,11 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, update
 
 from backend.audit import AuditEvent, verify_chain
+from backend.clock import add_months, month_days
 from backend.db import Database
 from backend.demo import create_demo
 from backend.evidence.models import Photo
 from backend.evidence.service import photo_key
-from backend.meals.clock import add_months, month_days
 from backend.meals.demo import PAST_DAYS, WEEKLY_MENUS
 from backend.meals.menus import planned_dishes
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInStatus, FlagCode, MealSlot

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from backend.clock import add_months
 from backend.db import Database
-from backend.meals.checkins import CheckInRefused
-from backend.meals.clock import add_months
+from backend.meals.checkin_service import CheckInRefused
 from backend.meals.models import CheckInStatus
 from backend.meals.queries import month_amounts
 from backend.people.models import Programme, User
@@ -337,7 +337,7 @@ async def test_a_closing_that_comes_second_sees_the_check_in_and_refuses(
     async def check_in_held_open() -> None:
         from sqlalchemy.orm import selectinload
 
-        from backend.meals.checkins import CheckInDraft, do_check_in
+        from backend.meals.checkin_service import CheckInDraft, do_check_in
         from backend.meals.models import Agreement, MealSlot
 
         async with database.transaction() as db:
@@ -376,7 +376,7 @@ async def test_a_closing_that_comes_second_sees_the_check_in_and_refuses(
 async def test_a_fix_sent_into_a_closed_month_is_refused_and_changes_nothing(
     world: World, database: Database
 ) -> None:
-    from backend.meals.checkins import CheckInDraft, do_check_in
+    from backend.meals.checkin_service import CheckInDraft, do_check_in
     from backend.meals.models import CheckIn, MealSlot
 
     agreement = await meals_support.agreement_of(database, world.person_id("qian"))

@@ -8,9 +8,9 @@ import io
 import openpyxl
 from sqlalchemy import func, select
 
+from backend.clock import month_days
 from backend.db import Database
 from backend.demo import create_demo
-from backend.meals.clock import month_days
 from backend.settlement.models import LedgerLine
 from backend.storage import PhotoStore
 from backend.verification.demo import LAST_MONTH_TOTAL_FEN

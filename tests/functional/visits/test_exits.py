@@ -104,7 +104,7 @@ async def test_the_service_refuses_a_review_before_the_investigation_and_a_secon
 
     from backend.errors import Conflict
     from backend.people.models import User
-    from backend.visits.exits import do_decide_exit, do_record_investigation, do_request_exit
+    from backend.visits.exit_service import do_decide_exit, do_record_investigation, do_request_exit
 
     async with database.transaction() as db:
         pairing = await db.get_one(Pairing, await pairing_id_of(database, world, "lele"))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from backend.db import Database
 from backend.people.models import Person, PersonKind, User
-from backend.visits.matching import Nearness, do_confirm_pairing, suggest_mothers
+from backend.visits.matching_service import Nearness, do_confirm_pairing, suggest_mothers
 from backend.visits.models import (
     ChildProfile,
     ConsentMethod,
@@ -19,7 +19,7 @@ from backend.visits.models import (
     PairingStatus,
     ReferralSource,
 )
-from backend.visits.profiles import ChildIntake, do_record_child_profile, do_set_mother_profile
+from backend.visits.profile_service import ChildIntake, do_record_child_profile, do_set_mother_profile
 from backend.visits.service import VisitRefused
 from tests import factories, personas
 from tests.conftest import ClientAs, World, csrf_token

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.meals.checkins import CheckInDraft
-from backend.meals.clock import add_months, end_of_day, month_days, slot_moment
+from backend.clock import add_months, end_of_day, month_days
+from backend.meals.checkin_service import CheckInDraft
 from backend.meals.forms import MAX_RATE_FEN, MIN_RATE_FEN, normalize_dishes, parse_fen, split_dishes
-from backend.meals.models import MealSlot
+from backend.meals.models import MealSlot, slot_moment
 from backend.people.models import Programme
 
 

@@ -22,7 +22,7 @@ from backend.api import BodyMessages, body_error_handlers, error_spec, signed_in
 from backend.auth.principal import Principal
 from backend.deps import provide_read_db
 from backend.i18n import lazy_gettext as _l
-from backend.meals.checkins import CheckInDraft, submit_checkin
+from backend.meals.checkin_service import CheckInDraft, submit_checkin
 from backend.meals.forms import MAX_DISH_CHARS, MAX_DISHES, MAX_PHOTOS, normalize_dishes
 from backend.meals.models import CheckIn, FlagCode, MealSlot
 
@@ -130,7 +130,7 @@ async def put_checkin(
         replaces_id=data.replaces_id,
     )
     result = await submit_checkin(state.database, user=user, draft=draft, client_uuid=client_uuid)
-    return Response(CheckInOut.of(result.checkin), status_code=201 if result.created else 200)
+    return Response(CheckInOut.of(result.entry), status_code=201 if result.created else 200)
 
 
 routes = [put_checkin]

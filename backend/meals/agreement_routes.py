@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -16,14 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
-from backend.errors import Conflict, Forbidden
-from backend.evidence.form_intake import PhotoRefused, ingest_form_photo
+from backend.clock import local_today, month_days
+from backend.errors import Conflict, Forbidden, Refused
+from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.evidence.models import Photo
 from backend.evidence.policy import visible_photos
-from backend.evidence.routes import UPLOAD_OPTS
 from backend.i18n import gettext as _
 from backend.meals import policy, service
-from backend.meals.clock import local_today, month_days
 from backend.meals.forms import (
     OVERRIDE_ROWS,
     AgreementForm,
@@ -36,9 +34,8 @@ from backend.meals.forms import (
 from backend.meals.menus import do_save_menu, editable_months, load_menu
 from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import agreement_checkins, neighbours_for, residents_for_new_agreement
-from backend.people.models import Person, Programme, Role, User
+from backend.people.models import Programme, Role
 from backend.people.policy import get_person_for
-from backend.settings import Settings
 
 
 @get("/meals/agreements", name="meals.agreements")
@@ -87,10 +84,9 @@ async def agreement_new(db: NamedDependency[AsyncSession], user: NamedDependency
 @post("/meals/agreements", name="meals.agreement_create", include_in_schema=False, **UPLOAD_OPTS)
 async def agreement_create(
     request: Request[Any, Any, Any],
-    state: State,
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
+    intake: NamedDependency[PhotoIntake],
 ) -> Template | Redirect:
     if not policy.may_create_agreements(user):
         raise Forbidden()
@@ -109,47 +105,11 @@ async def agreement_create(
     if form.errors or resident is None:
         return await _new_page(db, user, form, status_code=400)
     try:
-        paper = None
-        if form.photo:
-            paper = await ingest_form_photo(
-                state, settings, user=user, data=form.photo, client_uuid=form.client_uuid, person=resident
-            )
-        async with state.database.transaction() as write:
-            agreement = await _create(write, user, form, resident)
-            if form.signatory is not None:
-                await service.do_record_resident_confirmation(
-                    write, agreement, signatory=form.signatory, paper_photo=paper, actor=user
-                )
-    except PhotoRefused as exc:
-        form.errors["paper_photo"] = exc.message
-        return await _new_page(db, user, form, status_code=exc.status)
-    except Conflict as exc:
-        form.errors["form"] = str(exc.detail)
+        agreement = await service.create_agreement_from_form(intake, user=user, form=form, resident=resident)
+    except Refused as exc:
+        form.errors[exc.field] = str(exc.detail)
         return await _new_page(db, user, form, status_code=exc.status_code)
-    return Redirect(f"/meals/agreements/{agreement.id}", status_code=303)
-
-
-async def _create(db: AsyncSession, user: Principal, form: AgreementForm, resident: Person) -> Agreement:
-    assert form.neighbour_id is not None and form.starts_on is not None
-    # Loaded again in this (write) session: the page's objects belong to its read-only one.
-    resident = await db.get_one(Person, resident.id)
-    neighbour = await db.get_one(User, form.neighbour_id)
-    worker = await db.get_one(User, user.id)
-    programme = await db.get_one(Programme, resident.programme_id)
-    return await service.do_create_agreement(
-        db,
-        programme=programme,
-        resident=resident,
-        neighbour=neighbour,
-        social_worker=worker,
-        starts_on=form.starts_on,
-        ends_on=form.ends_on,
-        rate_fen=form.rate_fen,
-        monthly_cap_fen=form.monthly_cap_fen,
-        serves_lunch=form.serves_lunch,
-        serves_dinner=form.serves_dinner,
-        actor=user,
-    )
+    return Redirect(request.app.route_reverse("meals.agreement", agreement_id=agreement.id), status_code=303)
 
 
 async def _detail_page(
@@ -218,43 +178,23 @@ async def agreement_confirm(
 )
 async def resident_confirmation(
     request: Request[Any, Any, Any],
-    state: State,
     agreement_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-    settings: NamedDependency[Settings],
+    intake: NamedDependency[PhotoIntake],
 ) -> Template | Redirect:
     agreement = await policy.get_agreement_for(db, user, agreement_id)
     policy.require_social_worker_of(user, agreement)
     form = await parse_confirmation_form(await request.form())
     if form.errors:
         return await _detail_page(db, user, agreement, errors=form.errors, status_code=400)
-    assert form.signatory is not None
     try:
-        paper = None
-        if form.photo:
-            paper = await ingest_form_photo(
-                state,
-                settings,
-                user=user,
-                data=form.photo,
-                client_uuid=form.client_uuid,
-                person=agreement.resident,
-            )
-        async with state.database.transaction() as write:
-            current = await policy.get_agreement_for(write, user, agreement_id)
-            await service.do_record_resident_confirmation(
-                write, current, signatory=form.signatory, paper_photo=paper, actor=user
-            )
-    except PhotoRefused as exc:
+        await service.confirm_for_resident(intake, user=user, agreement=agreement, form=form)
+    except Refused as exc:
         return await _detail_page(
-            db, user, agreement, errors={"paper_photo": exc.message}, status_code=exc.status
+            db, user, agreement, errors={exc.field: str(exc.detail)}, status_code=exc.status_code
         )
-    except Conflict as exc:
-        return await _detail_page(
-            db, user, agreement, errors={"form": str(exc.detail)}, status_code=exc.status_code
-        )
-    return Redirect(f"/meals/agreements/{agreement.id}", status_code=303)
+    return Redirect(request.app.route_reverse("meals.agreement", agreement_id=agreement.id), status_code=303)
 
 
 @post("/meals/agreements/{agreement_id:int}/end", name="meals.agreement_end")

@@ -24,9 +24,8 @@ from backend.deps import provide_read_db
 from backend.i18n import gettext as _
 from backend.i18n import lazy_gettext as _l
 from backend.visits import policy
-from backend.visits.checklist import checklist_for
+from backend.visits.checklist_service import checklist_for
 from backend.visits.forms import normalize_note
-from backend.visits.intake import submit_visit
 from backend.visits.models import NeedArea, Visit
 from backend.visits.service import (
     MAX_MINUTES,
@@ -35,6 +34,7 @@ from backend.visits.service import (
     MIN_MINUTES,
     VisitDraft,
     VisitRefused,
+    submit_visit,
 )
 
 
@@ -145,7 +145,7 @@ async def put_visit(
         photo_uuids=tuple(data.photo_uuids),
     )
     result = await submit_visit(state.database, user=user, draft=draft, client_uuid=client_uuid)
-    return Response(VisitOut.of(result.visit), status_code=201 if result.created else 200)
+    return Response(VisitOut.of(result.entry), status_code=201 if result.created else 200)
 
 
 routes = [put_visit]

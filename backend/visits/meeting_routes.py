@@ -20,7 +20,7 @@ from backend.auth.principal import Principal
 from backend.errors import Conflict, NotFound
 from backend.people.models import Area, Programme, ProgrammeKind
 from backend.visits import policy
-from backend.visits.meetings import (
+from backend.visits.meeting_service import (
     LEVEL_OF_AREA,
     MAX_OTHERS,
     MAX_TEXT_CHARS,

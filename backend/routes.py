@@ -1,0 +1,63 @@
+"""Every route handler of the app, in the order it mounts them. Only app.py imports this table; no
+route module imports another."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Router
+
+from backend.auditlog.routes import routes as audit_routes
+from backend.auth.card_routes import routes as card_routes
+from backend.auth.passkey_routes import routes as passkey_routes
+from backend.auth.routes import routes as auth_routes
+from backend.db import LONG_READS_OPT
+from backend.evidence.routes import routes as evidence_routes
+from backend.health import healthz, healthz_head
+from backend.home import routes as home_routes
+from backend.meals.agreement_routes import routes as meal_agreement_routes
+from backend.meals.api_routes import routes as meal_api_routes
+from backend.meals.checkin_routes import routes as checkin_routes
+from backend.people.routes import routes as people_routes
+from backend.pwa import routes as pwa_routes
+from backend.reports.routes import routes as reports_routes
+from backend.settlement.routes import routes as settlement_routes
+from backend.verification.routes import routes as verification_routes
+from backend.visits.api_routes import routes as visit_api_routes
+from backend.visits.checklist_routes import routes as checklist_routes
+from backend.visits.exit_routes import routes as exit_routes
+from backend.visits.matching_routes import routes as matching_routes
+from backend.visits.meeting_routes import routes as meeting_routes
+from backend.visits.mother_routes import routes as mother_routes
+from backend.visits.routes import routes as visit_routes
+
+
+def route_handlers() -> list[Any]:
+    return [
+        healthz,
+        healthz_head,
+        *home_routes,
+        *auth_routes,
+        *passkey_routes,
+        *card_routes,
+        *people_routes,
+        *evidence_routes,
+        *meal_agreement_routes,
+        *checkin_routes,
+        *meal_api_routes,
+        *visit_routes,
+        *visit_api_routes,
+        *matching_routes,
+        *exit_routes,
+        *checklist_routes,
+        *mother_routes,
+        *meeting_routes,
+        # Whole months and programmes: their reads stay off the event loop's thread (db.py).
+        Router(
+            path="/",
+            route_handlers=[*settlement_routes, *reports_routes, *audit_routes],
+            opt={LONG_READS_OPT: True},
+        ),
+        *verification_routes,
+        *pwa_routes,
+    ]
