@@ -25,8 +25,10 @@ from typing import Any, ClassVar, TypeVarTuple
 import aiosqlite
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
+    ColumnElement,
     ForeignKey,
     MetaData,
+    and_,
     event,
     false,
     make_url,
@@ -39,6 +41,7 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from backend.clock import utcnow as utcnow  # the app's clock, importable from here as before
 from backend.settings import Settings
+from backend.sql import matches_partial_index
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -74,6 +77,9 @@ class CreatedAt:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+PENDING = "pending"
+
+
 class ReviewMarks:
     """What a review leaves on an entry (meal check-ins and visits; see verification/): who decided
     and when (statements print both beside each paid meal), and when a bulk approval held the entry
@@ -88,6 +94,20 @@ class ReviewMarks:
     # (migration 0014): verification.service.is_flagged of the entry while it is pending. Set when the
     # entry is sent (a meal's flags, a visit's reused photo) and when a bulk approval samples it.
     flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    # Both kinds of entry (CheckIn, Visit) have a `status` whose waiting value is "pending", and a
+    # `superseded_at` set when a newer version replaces them.
+    @classmethod
+    def awaiting_review(cls) -> ColumnElement[bool]:
+        """The pending-entry condition, written once: the current version, still waiting for review;
+        in the form the partial indexes of migrations 0011 and 0012 match (sql.matches_partial_index)."""
+        status = cls.status  # type: ignore[attr-defined]
+        superseded_at = cls.superseded_at  # type: ignore[attr-defined]
+        return and_(matches_partial_index(status, status.type.enum_class(PENDING)), superseded_at.is_(None))
+
+    @property
+    def is_awaiting_review(self) -> bool:
+        return self.superseded_at is None and self.status == PENDING  # type: ignore[attr-defined]
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int, *, query_only: bool = False) -> None:

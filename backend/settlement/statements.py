@@ -29,7 +29,6 @@ from backend.meals.models import Agreement, AgreementStatus, CheckIn, CheckInPho
 from backend.people.models import Programme, User
 from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod
 from backend.settlement.rules import capped_total, meal_amounts
-from backend.sql import matches_partial_index
 
 BATCH_AGREEMENTS = 100
 
@@ -217,8 +216,7 @@ async def pending_in_month(db: AsyncSession, programme_id: int, month: date) -> 
         select(func.count()).where(
             CheckIn.programme_id == programme_id,
             _in_month(CheckIn.day, month),
-            matches_partial_index(CheckIn.status, CheckInStatus.PENDING),
-            CheckIn.superseded_at.is_(None),
+            CheckIn.awaiting_review(),
         )
     )
     return int(count or 0)

@@ -21,8 +21,7 @@ from backend.db import read_columns
 from backend.evidence.models import Photo
 from backend.evidence.policy import visible_photos
 from backend.meals import policy as meals_policy
-from backend.meals.models import CheckIn, CheckInStatus
-from backend.sql import matches_partial_index
+from backend.meals.models import CheckIn
 from backend.verification.models import Entry, EntryKind
 from backend.verification.policy import reviewable_checkins, reviewable_visits
 from backend.verification.service import is_flagged
@@ -37,7 +36,7 @@ from backend.verification.views import (
     photo_view,
 )
 from backend.visits import policy as visits_policy
-from backend.visits.models import Visit, VisitStatus
+from backend.visits.models import Visit
 
 PAGE_SIZE = 20
 # The page is read along the order index once the scope holds this many times the rows it needs.
@@ -46,16 +45,14 @@ WALK_FROM = 4
 
 def _meal_filter(user: Principal, *, indexed: bool = True) -> tuple[Any, ...]:
     return (
-        matches_partial_index(CheckIn.status, CheckInStatus.PENDING),
-        CheckIn.superseded_at.is_(None),
+        CheckIn.awaiting_review(),
         reviewable_checkins(user, indexed=indexed),
     )
 
 
 def _visit_filter(user: Principal, *, indexed: bool = True) -> tuple[Any, ...]:
     return (
-        matches_partial_index(Visit.status, VisitStatus.PENDING),
-        Visit.superseded_at.is_(None),
+        Visit.awaiting_review(),
         reviewable_visits(user, indexed=indexed),
     )
 

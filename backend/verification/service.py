@@ -170,13 +170,7 @@ async def do_bulk_approve(
     now = now or utcnow()
     rng = rng or random.SystemRandom()
     result = BulkResult()
-    eligible = [
-        entry
-        for entry in entries
-        if not is_flagged(entry)
-        and entry.superseded_at is None
-        and entry.status in (CheckInStatus.PENDING, VisitStatus.PENDING)
-    ]
+    eligible = [entry for entry in entries if not is_flagged(entry) and entry.is_awaiting_review]
     result.skipped = [entry for entry in entries if entry not in eligible]
     held = set(map(id, rng.sample(eligible, sample_size(len(eligible), sample_percent))))
     for entry in eligible:

@@ -14,7 +14,7 @@ from backend.people.policy import visible_people
 from backend.visits import policy
 from backend.visits.due import DueState, PairingDue, due_for
 from backend.visits.meeting_service import meetings_attended
-from backend.visits.models import Meeting, Pairing, PairingStatus, Visit, VisitStatus
+from backend.visits.models import Meeting, Pairing, PairingStatus, Visit
 
 RECENT = 5
 
@@ -77,9 +77,7 @@ async def load_worker_home(db: AsyncSession, user: Principal, *, limit: int = 10
     overdue = sorted((d for d in due if d.state is DueState.OVERDUE), key=lambda d: (d.due_on, d.pairing.id))
     pending = await db.scalars(
         select(Visit)
-        .where(
-            Visit.status == VisitStatus.PENDING, Visit.superseded_at.is_(None), policy.visible_visits(user)
-        )
+        .where(Visit.awaiting_review(), policy.visible_visits(user))
         .options(*policy.visit_options())
         .order_by(Visit.submitted_at.desc(), Visit.id.desc())
         .limit(20)

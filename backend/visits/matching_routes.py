@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import clock
 from backend.auth.principal import Principal
 from backend.errors import Conflict, NotFound
-from backend.i18n import gettext as _
 from backend.people.models import Person, PersonKind
 from backend.people.policy import get_person_for
 from backend.visits import policy
+from backend.visits.forms import coordinate_values, parse_child_profile_form
 from backend.visits.matching_service import child_needs, do_confirm_pairing, suggest_mothers
 from backend.visits.models import (
     ChildProfile,
@@ -29,14 +29,7 @@ from backend.visits.models import (
     PairingStatus,
     ReferralSource,
 )
-from backend.visits.profile_service import (
-    ChildIntake,
-    coordinate_values,
-    do_record_child_profile,
-    form_text,
-    needs_consent,
-    parse_coordinates,
-)
+from backend.visits.profile_service import do_record_child_profile, needs_consent
 from backend.visits.service import VisitRefused
 
 
@@ -142,13 +135,6 @@ async def child_profile(
     return await _profile_page(db, user, child)
 
 
-def _enum_or_none(cls: Any, raw: object) -> Any:
-    try:
-        return cls(raw) if isinstance(raw, str) and raw else None
-    except ValueError:
-        return None
-
-
 @post("/children/{child_id:int}/profile", name="visits.child_profile_save")
 async def child_profile_save(
     request: Request[Any, Any, Any],
@@ -158,45 +144,15 @@ async def child_profile_save(
 ) -> Template | Redirect:
     child = await _child_for(db, user, child_id)
     policy.require_social_worker_for(user, child)
-    form = await request.form()
-    source = _enum_or_none(ReferralSource, form.get("referral_source"))
-    needs = tuple(
-        a for a in NeedArea if a.value in set(v for v in form.getall("need", []) if isinstance(v, str))
-    )
-    raw_day = form.get("consent_on")
-    try:
-        consent_on = date.fromisoformat(raw_day) if isinstance(raw_day, str) and len(raw_day) == 10 else None
-    except ValueError:
-        consent_on = None
-    method = _enum_or_none(ConsentMethod, form.get("consent_method"))
-    raw_latitude, raw_longitude = form_text(form, "latitude"), form_text(form, "longitude")
-    values = {
-        "referral_source": source.value if source else "",
-        "needs": {a.value for a in needs},
-        "consent_on": consent_on.isoformat() if consent_on else "",
-        "consent_method": method.value if method else "",
-        "latitude": raw_latitude,
-        "longitude": raw_longitude,
-    }
-    if source is None:
-        return await _profile_page(
-            db,
-            user,
-            child,
-            values=values,
-            errors={"referral_source": _("Choose how the child was referred.")},
-            status_code=400,
-        )
-    try:
-        where = parse_coordinates(raw_latitude, raw_longitude)
-        await do_record_child_profile(
-            db, child, ChildIntake(source, needs, consent_on, method, where), actor=user, today=_today(child)
-        )
-    except VisitRefused as exc:
-        return await _profile_page(
-            db, user, child, values=values, errors={exc.field: str(exc.detail)}, status_code=400
-        )
-    return Redirect(f"/pairings/match/{child.id}", status_code=303)
+    form = parse_child_profile_form(await request.form())
+    if form.intake is not None and not form.errors:
+        try:
+            await do_record_child_profile(db, child, form.intake, actor=user, today=_today(child))
+        except VisitRefused as exc:
+            form.errors[exc.field] = str(exc.detail)
+        else:
+            return Redirect(request.app.route_reverse("visits.match", child_id=child.id), status_code=303)
+    return await _profile_page(db, user, child, values=form.values, errors=form.errors, status_code=400)
 
 
 routes = [match, confirm_pairing, child_profile, child_profile_save]

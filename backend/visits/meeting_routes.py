@@ -1,5 +1,5 @@
 """Pages for caring mothers' meetings: an area's meetings (latest first) with the form to record one,
-and one meeting. Forms work without JavaScript; see meetings.py for the rules and who sees what."""
+and one meeting. Forms work without JavaScript; see meeting_service.py for the rules and who sees what."""
 
 from __future__ import annotations
 
@@ -20,13 +20,12 @@ from backend.auth.principal import Principal
 from backend.errors import Conflict, NotFound
 from backend.people.models import Area, Programme, ProgrammeKind
 from backend.visits import policy
+from backend.visits.forms import parse_meeting_form
 from backend.visits.meeting_service import (
     LEVEL_OF_AREA,
     MAX_OTHERS,
     MAX_TEXT_CHARS,
-    MeetingDraft,
     area_mothers,
-    clean_text,
     do_record_meeting,
     get_meeting_for,
     meetings_of,
@@ -109,10 +108,6 @@ async def meetings(
     return await _page(db, user, area, programme)
 
 
-def _number(raw: object, limit: int = 6) -> int | None:
-    return int(raw) if isinstance(raw, str) and raw.strip().isdigit() and len(raw) <= limit else None
-
-
 @post("/areas/{area_id:int}/meetings", name="visits.meeting_record")
 async def meeting_record(
     request: Request[Any, Any, Any],
@@ -120,40 +115,9 @@ async def meeting_record(
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
 ) -> Template | Redirect:
-    form = await request.form()
-    area, programme = await _area_work(db, user, area_id, _number(form.get("programme_id"), 9))
-
-    def text(name: str, limit: int) -> str:
-        value = form.get(name)
-        return clean_text(value[:limit]) if isinstance(value, str) else ""
-
-    raw_day, raw_level = text("held_on", 10), text("level", 32)
-    try:
-        held_on: date | None = date.fromisoformat(raw_day) if len(raw_day) == 10 else None
-    except ValueError:
-        held_on = None
-    level = MeetingLevel(raw_level) if raw_level in set(MeetingLevel) else None
-    attendee_ids = tuple(
-        int(v)
-        for v in form.getall("attendee", [])[:500]
-        if isinstance(v, str) and v.isdigit() and len(v) < 10
-    )
-    values: dict[str, Any] = {
-        "held_on": raw_day,
-        "level": raw_level,
-        "attendees": set(attendee_ids),
-        "others_count": text("others_count", 6),
-        "results": text("results", MAX_TEXT_CHARS * 2),
-        "problems": text("problems", MAX_TEXT_CHARS * 2),
-    }
-    draft = MeetingDraft(
-        level=level,
-        held_on=held_on,
-        attendee_ids=attendee_ids,
-        others_count=_number(values["others_count"] or "0"),
-        results=values["results"],
-        problems=values["problems"],
-    )
+    form = parse_meeting_form(await request.form())
+    area, programme = await _area_work(db, user, area_id, form.programme_id)
+    draft, values = form.draft, form.values
     try:
         meeting = await do_record_meeting(db, programme, area, draft, actor=user, today=_today(programme))
     except VisitRefused as exc:
@@ -161,7 +125,8 @@ async def meeting_record(
     except Conflict as exc:
         errors, status = {"held_on": str(exc.detail)}, 409
     else:
-        return Redirect(f"/meetings/{meeting.id}?recorded=1", status_code=303)
+        url = request.app.route_reverse("visits.meeting", meeting_id=meeting.id)
+        return Redirect(f"{url}?recorded=1", status_code=303)
     return await _page(db, user, area, programme, values=values, errors=errors, status_code=status)
 
 

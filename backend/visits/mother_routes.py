@@ -25,16 +25,9 @@ from backend.i18n import gettext as _
 from backend.people.models import Area, AreaLevel, Membership, Programme, ProgrammeKind, Role
 from backend.people.policy import area_and_below, visible_programmes
 from backend.visits import policy
+from backend.visits.forms import coordinate_values, parse_mother_profile_form, parse_number
 from backend.visits.models import MotherProfile, NeedArea, Pairing, PairingStatus
-from backend.visits.profile_service import (
-    MAX_CAPACITY,
-    MAX_SKILLS_CHARS,
-    MotherEdit,
-    coordinate_values,
-    do_edit_mother_profile,
-    form_text,
-    parse_coordinates,
-)
+from backend.visits.profile_service import MAX_CAPACITY, MAX_SKILLS_CHARS, MotherEdit, do_edit_mother_profile
 from backend.visits.service import VISIT_INTERVAL_CHOICES, VisitRefused, do_set_visit_interval
 
 
@@ -172,10 +165,6 @@ async def mother_profile(
     return await _profile_page(db, user, membership, saved=bool(saved))
 
 
-def _digits(raw: object, limit: int = 9) -> int | None:
-    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= limit else None
-
-
 @post("/mothers/{mother_id:int}/profile", name="visits.mother_profile_save")
 async def mother_profile_save(
     request: Request[Any, Any, Any],
@@ -183,39 +172,28 @@ async def mother_profile_save(
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
 ) -> Template | Redirect:
-    form = await request.form()
-    membership = await _editable_membership(db, user, mother_id, _digits(form.get("programme_id")))
-    offered = {v for v in form.getall("offer", []) if isinstance(v, str)}
-    raw_skills, raw_capacity = form.get("skills"), form.get("capacity")
-    values: dict[str, Any] = {
-        "area_id": _digits(form.get("area_id")),
-        "offers": offered,
-        "skills": raw_skills[:1000] if isinstance(raw_skills, str) else "",
-        "capacity": raw_capacity[:10] if isinstance(raw_capacity, str) else "",
-        "latitude": form_text(form, "latitude"),
-        "longitude": form_text(form, "longitude"),
-    }
+    form = parse_mother_profile_form(await request.form())
+    membership = await _editable_membership(db, user, mother_id, form.programme_id)
     areas = {a.id: a for a in await areas_worked(db, user, membership.programme)}
-    capacity = _digits(values["capacity"], 3)
-    try:
-        area = areas.get(values["area_id"] or 0)
-        if area is None:
-            raise VisitRefused(_("Choose one of your areas."), field="area_id")
-        if capacity is None:
-            raise VisitRefused(_("Enter how many children she can take."), field="capacity")
+    area = areas.get(form.area_id or 0)
+    if area is None:
+        form.errors["area_id"] = _("Choose one of your areas.")
+    if area is not None and form.capacity is not None and not form.errors:
         edit = MotherEdit(
             area=area,
-            offers=tuple(a for a in NeedArea if a.value in offered),
-            skills=values["skills"],
-            capacity=capacity,
-            coordinates=parse_coordinates(values["latitude"], values["longitude"]),
+            offers=form.offers,
+            skills=form.values["skills"],
+            capacity=form.capacity,
+            coordinates=form.coordinates,
         )
-        await do_edit_mother_profile(db, membership, edit, actor=user, load=await _load(db, membership))
-    except VisitRefused as exc:
-        return await _profile_page(
-            db, user, membership, values=values, errors={exc.field: str(exc.detail)}, status_code=400
-        )
-    return Redirect(f"/mothers/{mother_id}/profile?saved=1", status_code=303)
+        try:
+            await do_edit_mother_profile(db, membership, edit, actor=user, load=await _load(db, membership))
+        except VisitRefused as exc:
+            form.errors[exc.field] = str(exc.detail)
+        else:
+            url = request.app.route_reverse("visits.mother_profile", mother_id=mother_id)
+            return Redirect(f"{url}?saved=1", status_code=303)
+    return await _profile_page(db, user, membership, values=form.values, errors=form.errors, status_code=400)
 
 
 # ---- a pairing's expected visit frequency ----
@@ -255,7 +233,7 @@ async def frequency_save(
     user: NamedDependency[Principal],
 ) -> Template | Redirect:
     pairing = await _pairing(db, user, pairing_id)
-    days = _digits((await request.form()).get("days"), 3) or 0
+    days = parse_number((await request.form()).get("days"), 3) or 0
     try:
         await do_set_visit_interval(db, pairing, days, actor=user)
     except VisitRefused as exc:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from types import EllipsisType
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +20,6 @@ from backend.audit import Actor
 from backend.i18n import gettext as _
 from backend.people.models import Area, Membership, Person, PersonKind, Programme, User
 from backend.visits.models import (
-    COORDINATE_DECIMALS,
     ChildProfile,
     ConsentMethod,
     MotherProfile,
@@ -44,37 +41,6 @@ class ChildIntake:
     consent_on: date | None
     consent_method: ConsentMethod | None
     coordinates: Coordinates | None = None
-
-
-def form_text(form: Any, name: str, limit: int = 40) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def coordinate_values(profile: ChildProfile | MotherProfile | None) -> dict[str, str]:
-    """The form's values for a stored profile (empty when it has no coordinates)."""
-    if profile is None or profile.latitude is None or profile.longitude is None:
-        return {"latitude": "", "longitude": ""}
-    return {"latitude": f"{profile.latitude:.3f}", "longitude": f"{profile.longitude:.3f}"}
-
-
-def parse_coordinates(raw_latitude: str, raw_longitude: str) -> Coordinates | None:
-    """Both empty: none. Otherwise two decimal numbers in range, rounded to be coarse on purpose."""
-    raw_latitude, raw_longitude = raw_latitude.strip(), raw_longitude.strip()
-    if not raw_latitude and not raw_longitude:
-        return None
-    try:
-        latitude, longitude = Decimal(raw_latitude[:20]), Decimal(raw_longitude[:20])
-    except InvalidOperation:
-        latitude = longitude = Decimal("NaN")
-    if not (
-        latitude.is_finite() and longitude.is_finite() and -90 <= latitude <= 90 and -180 <= longitude <= 180
-    ):
-        raise VisitRefused(
-            _("Enter both latitude (-90 to 90) and longitude (-180 to 180) as decimal degrees, or neither."),
-            field="coordinates",
-        )
-    return round(float(latitude), COORDINATE_DECIMALS), round(float(longitude), COORDINATE_DECIMALS)
 
 
 def needs_consent(child: Person, on: date) -> bool:
