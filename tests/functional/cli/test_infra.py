@@ -1,6 +1,6 @@
 """infra/ checked without a container engine (none runs here): compose.yaml parsed and held against the
 app's settings, the Caddyfile validated by Caddy itself, the Dockerfile against both. A real
-`docker compose up` remains untested; the README says so.
+`docker compose up` remains untested; docs/operations.md says so.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def test_the_dockerfile_is_slim_non_root_and_serves_with_granian(compose: dict[s
 
 
 def test_postgresql_admits_every_connection_three_instances_can_hold(compose: dict[str, Any]) -> None:
-    """The README's example runs three instances of CARELOG_WORKERS workers, each worker holding at its
+    """The example in docs/operations.md runs three instances of CARELOG_WORKERS workers, each worker holding at its
     peak the page reader's pool and the writer's pool with its overflow."""
     from backend.db import PAGE_READER_POOL, POSTGRESQL_WRITER_POOL
 

@@ -1,6 +1,6 @@
 """The S3 photo store path, end to end, against moto's S3 server on loopback (a real HTTP S3 protocol).
 
-This is the only S3 service it is tested against here; see the README's deployment section. The
+This is the only S3 service it is tested against here; see the deployment section of docs/operations.md. The
 database does not matter to the store, so these run on SQLite.
 """
 
