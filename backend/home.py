@@ -119,7 +119,7 @@ async def home(
     principal: NamedDependency[Principal | None],
 ) -> Template | Redirect:
     if principal is None:
-        return Redirect("/signin", status_code=303)
+        return Redirect(request.app.route_reverse("auth.signin_form"), status_code=303)
     data = await load_home(db, principal)
     if request.cookies.get(PASSKEY_OFFER_COOKIE) == "hidden":
         data.offer_passkey = False
@@ -130,9 +130,12 @@ async def home(
 
 @post("/home/passkey-offer/dismiss", name="home.dismiss_passkey_offer")
 async def dismiss_passkey_offer(
-    principal: NamedDependency[Principal | None], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal | None],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
-    response = Redirect("/" if principal is not None else "/signin", status_code=303)
+    target = "home" if principal is not None else "auth.signin_form"
+    response = Redirect(request.app.route_reverse(target), status_code=303)
     response.set_cookie(
         key=PASSKEY_OFFER_COOKIE,
         value="hidden",

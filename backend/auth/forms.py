@@ -32,7 +32,7 @@ def parse_code_form(form: Mapping[str, Any]) -> CodeForm:
     return result
 
 
-def safe_next(raw: object, default: str = "/") -> str:
+def safe_next(raw: object, default: str) -> str:
     """Only a path on this site: never an absolute URL, a scheme-relative //host, or a backslash trick."""
     value = str(raw or "")
     if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:

@@ -105,28 +105,34 @@ async def register(
         )
     except PasskeyError as exc:
         return _refused(exc)
-    return Response({"ok": True, "redirect": "/account"}, status_code=201)
+    return Response({"ok": True, "redirect": request.app.route_reverse("account")}, status_code=201)
 
 
 @post("/account/passkeys/{passkey_id:int}/revoke", name="passkey.revoke")
 async def revoke(
-    passkey_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+    request: Request[Any, Any, Any],
+    passkey_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
 ) -> Redirect:
     passkey = await pks.get_own_passkey(db, user, passkey_id)
     if passkey is None:
         raise NotFound()
     await pks.do_revoke_passkey(db, passkey, actor=user)
-    return Redirect("/account", status_code=303)
+    return Redirect(request.app.route_reverse("account"), status_code=303)
 
 
 @post("/account/signout-everywhere", name="account.signout_everywhere")
 async def signout_everywhere(
-    db: NamedDependency[AsyncSession], settings: NamedDependency[Settings], user: NamedDependency[Principal]
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    user: NamedDependency[Principal],
 ) -> Redirect:
     account_user = await db.get(User, user.id)
     assert account_user is not None
     await pks.do_end_sessions(db, account_user, actor=user)
-    response = Redirect("/signin", status_code=303)
+    response = Redirect(request.app.route_reverse("auth.signin_form"), status_code=303)
     response.delete_cookie(key=session_cookie_name(settings), path="/")
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
@@ -165,7 +171,11 @@ async def signin_with_passkey(
     except PasskeyError as exc:
         await ratelimit.record_failure(db, ratelimit.PASSKEY_PER_CLIENT, client)
         return _refused(exc)
-    return set_session_cookies(Response({"ok": True, "redirect": "/"}, status_code=200), started, settings)
+    return set_session_cookies(
+        Response({"ok": True, "redirect": request.app.route_reverse("home")}, status_code=200),
+        started,
+        settings,
+    )
 
 
 routes = [

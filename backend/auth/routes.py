@@ -71,7 +71,7 @@ async def signin_form(
     request: Request[Any, Any, Any], principal: NamedDependency[Principal | None]
 ) -> Template | Redirect:
     if principal is not None:
-        return Redirect("/", status_code=303)
+        return Redirect(request.app.route_reverse("home"), status_code=303)
     return _signin_page(request)
 
 
@@ -111,15 +111,20 @@ async def signin(
         return _signin_page(request, form.code, {"code": str(exc.message)}, status=400)
     if principal is not None:  # signing in on a phone that was signed in as someone else
         await service.do_sign_out(db, principal.session_id, actor=principal)
-    return set_session_cookies(Redirect("/", status_code=303), started, settings)
+    return set_session_cookies(
+        Redirect(request.app.route_reverse("home"), status_code=303), started, settings
+    )
 
 
 @post("/signout", name="auth.signout")
 async def signout(
-    db: NamedDependency[AsyncSession], settings: NamedDependency[Settings], user: NamedDependency[Principal]
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    user: NamedDependency[Principal],
 ) -> Redirect:
     await service.do_sign_out(db, user.session_id, actor=user)
-    response = Redirect("/signin", status_code=303)
+    response = Redirect(request.app.route_reverse("auth.signin_form"), status_code=303)
     response.delete_cookie(key=session_cookie_name(settings), path="/")
     # Tell the browser to drop anything it kept for this site (cache and storage; cookies are ours).
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
@@ -135,7 +140,7 @@ async def change_language(
 ) -> Redirect | Response[str]:
     form = await request.form()
     language = parse_language(form)
-    target = safe_next(form.get("next"))
+    target = safe_next(form.get("next"), default=request.app.route_reverse("home"))
     if language is None:
         return Redirect(target, status_code=303)
     if principal is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post, put
+from litestar import Litestar, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
 from litestar.openapi.datastructures import ResponseSpec
@@ -76,7 +76,7 @@ class PhotoOut:
     thumb_url: str
 
     @classmethod
-    def of(cls, photo: Photo) -> PhotoOut:
+    def of(cls, photo: Photo, app: Litestar) -> PhotoOut:
         return cls(
             id=photo.id,
             client_uuid=photo.client_uuid,
@@ -89,8 +89,8 @@ class PhotoOut:
             captured_at=photo.captured_at,
             capture_source=photo.capture_source.value,
             flags=photo.flags,
-            display_url=f"/photos/{photo.id}/display",
-            thumb_url=f"/photos/{photo.id}/thumb",
+            display_url=app.route_reverse("evidence.display", photo_id=photo.id),
+            thumb_url=app.route_reverse("evidence.thumb", photo_id=photo.id),
         )
 
 
@@ -157,7 +157,7 @@ async def put_photo(
         person=person,
         client_captured_at=parse_captured_at(captured_at),
     )
-    return Response(PhotoOut.of(result.entry), status_code=201 if result.created else 200)
+    return Response(PhotoOut.of(result.entry, request.app), status_code=201 if result.created else 200)
 
 
 async def _load(db: AsyncSession, principal: Principal | None, photo_id: int) -> tuple[Photo, Principal]:

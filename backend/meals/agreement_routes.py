@@ -162,12 +162,15 @@ async def agreement_detail(
 
 @post("/meals/agreements/{agreement_id:int}/confirm", name="meals.agreement_confirm")
 async def agreement_confirm(
-    agreement_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+    request: Request[Any, Any, Any],
+    agreement_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
 ) -> Redirect:
     agreement = await policy.get_agreement_for(db, user, agreement_id)
     policy.require_neighbour_of(user, agreement)
     await service.do_confirm_as_neighbour(db, agreement, actor=user)
-    return Redirect("/", status_code=303)
+    return Redirect(request.app.route_reverse("home"), status_code=303)
 
 
 @post(
@@ -213,7 +216,7 @@ async def agreement_end(
         await service.do_end_agreement(db, agreement, ends_on=ends_on, actor=user)
     except Conflict as exc:
         return await _detail_page(db, user, agreement, errors={"ends_on": str(exc.detail)}, status_code=409)
-    return Redirect(f"/meals/agreements/{agreement.id}", status_code=303)
+    return Redirect(request.app.route_reverse("meals.agreement", agreement_id=agreement.id), status_code=303)
 
 
 async def _menu_page(
@@ -303,7 +306,8 @@ async def menu_save(
         raw = {k: v[:600] for k, v in data.items() if isinstance(v, str)}
         return await _menu_page(db, user, agreement, month, errors=form.errors, status_code=400, raw=raw)
     await do_save_menu(db, agreement, month=month, weekdays=form.weekdays, days=form.days, actor=user)
-    return Redirect(f"/meals/agreements/{agreement.id}/menu?month={month:%Y-%m}&saved=1", status_code=303)
+    url = request.app.route_reverse("meals.menu", agreement_id=agreement.id)
+    return Redirect(f"{url}?month={month:%Y-%m}&saved=1", status_code=303)
 
 
 routes = [

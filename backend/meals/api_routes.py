@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Response, put
+from litestar import Litestar, Request, Response, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
@@ -57,7 +57,7 @@ class CheckInOut(msgspec.Struct):
     url: str
 
     @classmethod
-    def of(cls, checkin: CheckIn) -> CheckInOut:
+    def of(cls, checkin: CheckIn, app: Litestar) -> CheckInOut:
         return cls(
             id=checkin.id,
             client_uuid=checkin.client_uuid,
@@ -71,7 +71,7 @@ class CheckInOut(msgspec.Struct):
             replaces_id=checkin.replaces_id,
             late=checkin.has_flag(FlagCode.LATE),
             submitted_at=checkin.submitted_at,
-            url=f"/meals/checkins/{checkin.id}",
+            url=app.route_reverse("meals.checkin_detail", checkin_id=checkin.id),
         )
 
 
@@ -116,6 +116,7 @@ BODY_ERRORS = body_error_handlers(
     exception_handlers=BODY_ERRORS,
 )
 async def put_checkin(
+    request: Request[Any, Any, Any],
     state: State,
     client_uuid: FromPath[uuid.UUID],
     data: JSONBody[CheckInIn],
@@ -130,7 +131,7 @@ async def put_checkin(
         replaces_id=data.replaces_id,
     )
     result = await submit_checkin(state.database, user=user, draft=draft, client_uuid=client_uuid)
-    return Response(CheckInOut.of(result.entry), status_code=201 if result.created else 200)
+    return Response(CheckInOut.of(result.entry, request.app), status_code=201 if result.created else 200)
 
 
 routes = [put_checkin]

@@ -103,8 +103,9 @@ async def settlement_month(
     return await _month_page(db, user, programme, month_param(month, _default_month(programme)))
 
 
-def _month_url(programme_id: int, month: date) -> str:
-    return f"/settlement/{programme_id}?month={month.strftime('%Y-%m')}"
+def _month_url(request: Request[Any, Any, Any], programme_id: int, month: date) -> str:
+    url = request.app.route_reverse("settlement.month", meal_programme_id=programme_id)
+    return f"{url}?month={month.strftime('%Y-%m')}"
 
 
 async def _after_rollback(db: AsyncSession, programme_id: int) -> Programme:
@@ -135,7 +136,7 @@ async def settlement_close(
         return await _month_page(
             db, user, programme, month, errors={"close": str(exc.detail)}, status_code=409
         )
-    return Redirect(_month_url(programme.id, month), status_code=303)
+    return Redirect(_month_url(request, programme.id, month), status_code=303)
 
 
 @post("/settlement/{meal_programme_id:int}/adjustments", name="settlement.adjustment")
@@ -174,7 +175,7 @@ async def settlement_adjustment(
         programme = await _after_rollback(db, programme.id)
         errors = {"month": str(exc.detail)}
         return await _month_page(db, user, programme, shown, errors=errors, raw=form.raw, status_code=409)
-    return Redirect(_month_url(programme.id, form.month), status_code=303)
+    return Redirect(_month_url(request, programme.id, form.month), status_code=303)
 
 
 async def _statement_page(

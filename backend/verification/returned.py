@@ -26,12 +26,6 @@ class Returned:
     entry: Entry
 
     @property
-    def fix_url(self) -> str:
-        if self.kind is EntryKind.MEAL:
-            return f"/meals/checkins/{self.entry.id}/fix"
-        return f"/visits/{self.entry.id}/correct"
-
-    @property
     def person_name(self) -> str:
         entry = self.entry
         return entry.resident.display_name if isinstance(entry, CheckIn) else entry.child.display_name

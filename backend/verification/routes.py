@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, get, post
+from litestar import Litestar, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,8 +39,8 @@ def _kind(raw: str) -> EntryKind:
         raise NotFound() from None
 
 
-def _entry_url(ref: tuple[EntryKind, int] | None) -> str | None:
-    return f"/review/{ref[0].value}/{ref[1]}" if ref else None
+def _entry_url(app: Litestar, ref: tuple[EntryKind, int] | None) -> str | None:
+    return app.route_reverse("review.entry", kind=ref[0].value, entry_id=ref[1]) if ref else None
 
 
 @get("/review", name="review.queue")
@@ -85,6 +86,7 @@ async def _decided(db: AsyncSession, user: Principal, ref: str | None) -> dict[s
 
 
 async def _entry_page(
+    request: Request[Any, Any, Any],
     db: AsyncSession,
     user: Principal,
     entry: Entry,
@@ -101,8 +103,8 @@ async def _entry_page(
         context={
             "principal": user,
             "card": cards[0],
-            "previous_url": _entry_url(before),
-            "next_url": _entry_url(after),
+            "previous_url": _entry_url(request.app, before),
+            "next_url": _entry_url(request.app, after),
             "form": form or DecisionForm(),
             "decided": decided,
         },
@@ -112,6 +114,7 @@ async def _entry_page(
 
 @get("/review/{kind:str}/{entry_id:int}", name="review.entry")
 async def entry_page(
+    request: Request[Any, Any, Any],
     kind: FromPath[str],
     entry_id: FromPath[int],
     db: NamedDependency[AsyncSession],
@@ -119,12 +122,12 @@ async def entry_page(
     decided: FromQuery[str | None] = None,
 ) -> Template:
     entry = await policy.get_entry_for_review(db, user, _kind(kind), entry_id)
-    return await _entry_page(db, user, entry, decided=await _decided(db, user, decided))
+    return await _entry_page(request, db, user, entry, decided=await _decided(db, user, decided))
 
 
 @post("/review/{kind:str}/{entry_id:int}", name="review.decide")
 async def decide(
-    request: Request[Any, Any, Any],
+    request: HTMXRequest,
     kind: FromPath[str],
     entry_id: FromPath[int],
     db: NamedDependency[AsyncSession],
@@ -141,9 +144,9 @@ async def decide(
         except ReviewRefused as exc:
             form.errors[exc.field] = str(exc.detail)
     if form.errors:
-        return await _entry_page(db, user, entry, form=form, status_code=422)
+        return await _entry_page(request, db, user, entry, form=form, status_code=422)
     ref = f"{entry_kind.value}-{entry.id}"
-    if request.headers.get("hx-request") and from_queue:
+    if request.htmx and from_queue:
         # The card becomes its result, and the navigation's count follows in the same answer.
         return Template(
             template_name="verification/_decided.html",
@@ -154,11 +157,13 @@ async def decide(
                 "pending": await queue_size(db, user),
             },
         )
+    queue_url = request.app.route_reverse("review.queue")
     if from_queue:
-        return Redirect(f"/review?{urlencode({'decided': ref})}#card-{ref}", status_code=303)
+        return Redirect(f"{queue_url}?{urlencode({'decided': ref})}#card-{ref}", status_code=303)
     # The next entry opens with a line saying what was done to this one.
     _before, after = await neighbours_in_queue(db, user, entry_kind, entry.id)
-    return Redirect(f"{_entry_url(after) or '/review'}?{urlencode({'decided': ref})}", status_code=303)
+    next_url = _entry_url(request.app, after) or queue_url
+    return Redirect(f"{next_url}?{urlencode({'decided': ref})}", status_code=303)
 
 
 @post("/review/bulk-approve", name="review.bulk_approve")
@@ -170,12 +175,13 @@ async def bulk_approve(
 ) -> Redirect:
     policy.require_reviewer(user)
     refs, error = parse_bulk_form(await request.form())
+    queue_url = request.app.route_reverse("review.queue")
     if error:
-        return Redirect("/review?error=none", status_code=303)
+        return Redirect(f"{queue_url}?error=none", status_code=303)
     entries = await load_reviewable(db, user, refs)
     result = await do_bulk_approve(db, entries, actor=user, sample_percent=settings.review_sample_percent)
     query = urlencode({"approved": len(result.approved), "sampled": len(result.sampled)})
-    return Redirect(f"/review?{query}", status_code=303)
+    return Redirect(f"{queue_url}?{query}", status_code=303)
 
 
 routes = [queue, entry_page, decide, bulk_approve]

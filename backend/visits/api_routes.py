@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Response, put
+from litestar import Litestar, Request, Response, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
@@ -66,7 +66,7 @@ class VisitOut(msgspec.Struct):
     url: str
 
     @classmethod
-    def of(cls, visit: Visit) -> VisitOut:
+    def of(cls, visit: Visit, app: Litestar) -> VisitOut:
         return cls(
             id=visit.id,
             client_uuid=visit.client_uuid,
@@ -80,7 +80,7 @@ class VisitOut(msgspec.Struct):
             status=visit.status.value,
             version=visit.version,
             submitted_at=visit.submitted_at,
-            url=f"/visits/{visit.id}",
+            url=app.route_reverse("visits.detail", visit_id=visit.id),
         )
 
 
@@ -122,6 +122,7 @@ BODY_ERRORS = body_error_handlers(
     exception_handlers=BODY_ERRORS,
 )
 async def put_visit(
+    request: Request[Any, Any, Any],
     state: State,
     user: NamedDependency[Principal],
     client_uuid: FromPath[uuid.UUID],
@@ -145,7 +146,7 @@ async def put_visit(
         photo_uuids=tuple(data.photo_uuids),
     )
     result = await submit_visit(state.database, user=user, draft=draft, client_uuid=client_uuid)
-    return Response(VisitOut.of(result.entry), status_code=201 if result.created else 200)
+    return Response(VisitOut.of(result.entry, request.app), status_code=201 if result.created else 200)
 
 
 routes = [put_visit]

@@ -76,6 +76,10 @@ async def _page(
     return Template(template_name="visits/checklist.html", context=context, status_code=status_code)
 
 
+def _checklist_url(request: Request[Any, Any, Any], programme: Programme) -> str:
+    return request.app.route_reverse("visits.checklist", programme_id=programme.id)
+
+
 async def _fields(request: Request[Any, Any, Any]) -> tuple[str, NeedArea | None]:
     form = await request.form()
     label, area = form.get("label"), form.get("need_area")
@@ -114,7 +118,7 @@ async def checklist_add(
         return await _page(
             db, user, programme, errors={exc.field: str(exc.detail)}, values=values, status_code=status
         )
-    return Redirect(f"/programmes/{programme.id}/checklist?saved=1", status_code=303)
+    return Redirect(f"{_checklist_url(request, programme)}?saved=1", status_code=303)
 
 
 @post("/checklist/{item_id:int}", name="visits.checklist_reword")
@@ -135,19 +139,22 @@ async def checklist_reword(
         return await _page(
             db, user, programme, errors={f"item-{item.id}": str(exc.detail)}, status_code=status
         )
-    return Redirect(f"/programmes/{programme.id}/checklist?saved=1#item-{item.id}", status_code=303)
+    return Redirect(f"{_checklist_url(request, programme)}?saved=1#item-{item.id}", status_code=303)
 
 
 @post("/checklist/{item_id:int}/retire", name="visits.checklist_retire")
 async def checklist_retire(
-    item_id: FromPath[int], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+    request: Request[Any, Any, Any],
+    item_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
 ) -> Template | Redirect:
     item, programme = await _item(db, user, item_id)
     try:
         await do_retire_checklist_item(db, item, actor=user)
     except VisitRefused as exc:
         return await _page(db, user, programme, errors={f"item-{item.id}": str(exc.detail)}, status_code=409)
-    return Redirect(f"/programmes/{programme.id}/checklist?saved=1", status_code=303)
+    return Redirect(f"{_checklist_url(request, programme)}?saved=1", status_code=303)
 
 
 routes = [checklist_page, checklist_add, checklist_reword, checklist_retire]

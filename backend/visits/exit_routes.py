@@ -98,7 +98,7 @@ async def exit_step(
         return await _page(db, user, pairing, error=str(exc.detail), status_code=400)
     except Conflict as exc:
         return await _page(db, user, pairing, error=str(exc.detail), status_code=409)
-    return Redirect(f"/pairings/{pairing.id}/exit", status_code=303)
+    return Redirect(request.app.route_reverse("visits.exit", pairing_id=pairing.id), status_code=303)
 
 
 routes = [exit_page, exit_step]

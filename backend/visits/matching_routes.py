@@ -92,7 +92,8 @@ async def confirm_pairing(
         return await _match_page(db, user, child, error=str(exc.detail), status_code=400)
     except Conflict as exc:
         return await _match_page(db, user, child, error=str(exc.detail), status_code=409)
-    return Redirect(f"/pairings/match/{child.id}?paired=1", status_code=303)
+    url = request.app.route_reverse("visits.match", child_id=child.id)
+    return Redirect(f"{url}?paired=1", status_code=303)
 
 
 async def _profile_page(

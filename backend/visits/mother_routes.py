@@ -240,7 +240,8 @@ async def frequency_save(
         return _frequency_page(user, pairing, error=str(exc.detail), status_code=400)
     except Conflict as exc:
         return _frequency_page(user, pairing, error=str(exc.detail), status_code=409)
-    return Redirect(f"/pairings/match/{pairing.child_id}?frequency=1", status_code=303)
+    url = request.app.route_reverse("visits.match", child_id=pairing.child_id)
+    return Redirect(f"{url}?frequency=1", status_code=303)
 
 
 routes = [hub, mother_profile, mother_profile_save, frequency, frequency_save]
