@@ -17,7 +17,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from backend import clock, i18n
+from backend import clock, i18n, links
 from backend.db import create_database
 from backend.deps import provide_db, provide_principal, provide_settings, provide_user
 from backend.error_pages import exception_handlers
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Li
             await database.dispose()
 
     engine = JinjaTemplateEngine.from_environment(build_jinja_environment(settings))
+    engine.register_template_callable(key="url_for", template_callable=links.url_for)  # cached (links.py)
     return Litestar(
         route_handlers=[static_files(), *route_handlers()],
         dependencies={

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth import passkey_service as pks
 from backend.auth import ratelimit
 from backend.auth.browsers import in_app_browser
+from backend.auth.cookies import set_session_cookies
 from backend.auth.passkeys import MAX_RESPONSE_BYTES, PasskeyError, RelyingParty
 from backend.auth.principal import Principal
-from backend.auth.routes import set_session_cookies
 from backend.auth.service import keyed_hash
 from backend.errors import NotFound, TooManyAttempts
 from backend.i18n import gettext as _

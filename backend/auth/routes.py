@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import ratelimit, service
 from backend.auth.browsers import in_app_browser
+from backend.auth.cookies import LANG_COOKIE_MAX_AGE, set_session_cookies
 from backend.auth.forms import parse_code_form, parse_language, safe_next
 from backend.auth.principal import Principal
 from backend.auth.service import keyed_hash
@@ -21,35 +22,6 @@ from backend.i18n import set_language
 from backend.logs import app_log
 from backend.security import client_address, session_cookie_name
 from backend.settings import Settings
-
-LANG_COOKIE_MAX_AGE = 400 * 24 * 3600
-ResponseT = TypeVar("ResponseT", bound=Response[Any])
-
-
-def set_session_cookies(
-    response: ResponseT, started: service.StartedSession, settings: Settings
-) -> ResponseT:
-    """The new session's cookie, and the user's language so pages follow her setting on this phone."""
-    response.set_cookie(
-        key=session_cookie_name(settings),
-        value=started.token,
-        max_age=settings.session_hours * 3600,
-        path="/",
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
-    if started.user.locale:
-        response.set_cookie(
-            key="lang",
-            value=started.user.locale,
-            max_age=LANG_COOKIE_MAX_AGE,
-            path="/",
-            secure=settings.secure_cookies,
-            httponly=True,
-            samesite="lax",
-        )
-    return response
 
 
 def _signin_page(
