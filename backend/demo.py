@@ -18,13 +18,8 @@ from backend.clock import add_months
 from backend.meals.demo import create_meal_demo
 from backend.meals.service import do_create_agreement
 from backend.people.models import Area, Person, PersonKind, Programme, ProgrammeKind, Role, User
-from backend.people.service import (
-    do_add_membership,
-    do_create_area,
-    do_create_person,
-    do_create_programme,
-    do_create_user,
-)
+from backend.people.person_service import do_create_person
+from backend.people.service import do_add_membership, do_create_area, do_create_programme, do_create_user
 from backend.storage import PhotoStore
 from backend.verification.demo import create_last_month_demo
 from backend.visits.demo import create_visits_demo

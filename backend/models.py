@@ -5,7 +5,7 @@ from backend.auth.models import Ceremony, Passkey, RateBucket, Session, SignInCo
 from backend.db import Base
 from backend.evidence.models import Photo
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, MenuEntry
-from backend.people.models import Area, Membership, Person, Programme, User
+from backend.people.models import Area, Membership, Person, Programme, User, UserReference
 from backend.settlement.models import LedgerLine, SettlementPeriod
 from backend.visits.models import (
     ChecklistItem,
@@ -42,6 +42,7 @@ __all__ = [
     "SettlementPeriod",
     "SignInCode",
     "User",
+    "UserReference",
     "Visit",
     "VisitPhoto",
 ]

@@ -213,7 +213,7 @@ async def scale_up(database_url: str, agreements: int, days: int) -> int:
         do_record_resident_confirmation,
     )
     from backend.people.models import Area, Person, PersonKind, Programme, User
-    from backend.people.service import do_create_person
+    from backend.people.person_service import do_create_person
     from backend.settings import Settings
 
     database = create_database(Settings(environment="test", database_url=database_url, secret_key=SECRET))

@@ -9,13 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
 from backend.people.models import Area, Person, PersonKind, Programme, ProgrammeKind, Role, User
-from backend.people.service import (
-    do_add_membership,
-    do_create_area,
-    do_create_person,
-    do_create_programme,
-    do_create_user,
-)
+from backend.people.person_service import do_create_person
+from backend.people.service import do_add_membership, do_create_area, do_create_programme, do_create_user
 
 _seq = itertools.count(1)
 

@@ -67,6 +67,20 @@ ACTIONS: dict[str, Any] = {
     "visit_checklist.item_retired": _l("Checklist item retired"),
     "visit_checklist.item_reworded": _l("Checklist item reworded"),
     "visit_checklist.seeded": _l("Visit checklist created"),
+    "area.renamed": _l("Area renamed"),
+    "area.closed": _l("Area closed"),
+    "area.reopened": _l("Area reopened"),
+    "membership.ended": _l("Role ended"),
+    "person.updated": _l("Person's details changed"),
+    "person.moved": _l("Person moved to another area"),
+    "person.ended": _l("Participation ended"),
+    "person.resumed": _l("Participation resumed"),
+    "programme.rules_changed": _l("Programme rules changed"),
+    "user.access_ended": _l("Sessions and unused cards ended"),
+    "user.deactivated": _l("Account deactivated"),
+    "user.reactivated": _l("Account reactivated"),
+    "user.renamed": _l("Name changed"),
+    "user.reference_set": _l("Reference set"),
 }
 
 SUBJECTS: dict[str, Any] = {
@@ -131,6 +145,13 @@ FIELDS: dict[str, Any] = {
     "area_id": _l("Area"),
     "subject_person_id": _l("Person in the photo"),
     "replaces_id": _l("Replaces"),
+    "parent_id": _l("Above"),
+    "time_zone": _l("Time zone"),
+    "monthly_cap_fen": _l("Monthly cap (fen)"),
+    "visit_interval_days": _l("Visit every (days)"),
+    "fields": _l("Fields changed"),
+    "sessions_ended": _l("Sessions ended"),
+    "codes_voided": _l("Unused cards voided"),
 }
 
 # Codes that appear as values, in words (statuses, meals, roles, how someone signed in).
@@ -147,6 +168,12 @@ VALUES: dict[str, Any] = {
     "social_worker": _l("social worker"),
     "caring_mother": _l("caring mother"),
     "neighbour": _l("neighbour"),
+    "deactivated": _l("account deactivated"),
+    "last_membership_ended": _l("last role ended"),
+    "moved_away": _l("moved away"),
+    "aged_out": _l("aged out"),
+    "died": _l("died"),
+    "left_scheme": _l("left the scheme"),
 }
 
 _HASH = re.compile(r"[0-9a-f]{40,}")

@@ -219,3 +219,30 @@ async def load_principal(db: AsyncSession, token: str, *, secret_key: str) -> Pr
         is_admin=is_admin,
         grants=grants,
     )
+
+
+async def do_end_access(db: AsyncSession, user: User, *, actor: Actor | None, reason: str) -> tuple[int, int]:
+    """End every session of the user and void her unused sign-in codes, at once: her account was
+    deactivated or her last membership ended. Returns (sessions ended, codes voided)."""
+    now = utcnow()
+    sessions = await db.execute(
+        update(Session)
+        .where(Session.user_id == user.id, Session.revoked_at.is_(None), Session.expires_at > now)
+        .values(revoked_at=now)
+        .returning(Session.id)
+    )
+    codes = await db.execute(
+        update(SignInCode)
+        .where(SignInCode.user_id == user.id, SignInCode.used_at.is_(None), SignInCode.expires_at > now)
+        .values(expires_at=now)
+        .returning(SignInCode.id)
+    )
+    ended, voided = len(sessions.all()), len(codes.all())
+    await audit.record(
+        db,
+        actor=actor,
+        action="user.access_ended",
+        subject=user,
+        change={"reason": reason, "sessions_ended": ended, "codes_voided": voided},
+    )
+    return ended, voided

@@ -32,7 +32,7 @@ from backend.meals.forms import (
     parse_month,
 )
 from backend.meals.menus import do_save_menu, editable_months, load_menu
-from backend.meals.models import Agreement, AgreementStatus
+from backend.meals.models import DEFAULT_MONTHLY_CAP_FEN, DEFAULT_RATE_FEN, Agreement, AgreementStatus
 from backend.meals.queries import agreement_checkins, neighbours_for, residents_for_new_agreement
 from backend.people.models import Programme, Role
 from backend.people.policy import get_person_for
@@ -70,6 +70,9 @@ async def _new_page(
         "starts_on": raw.get("starts_on") or (today.isoformat() if today else ""),
         "errors": form.errors if form is not None else {},
         "client_uuid": str(form.client_uuid if form is not None else uuid.uuid4()),
+        # The programme's rules, the most an agreement may carry (meals/service.do_create_agreement).
+        "programme_rate_fen": (programme.rate_fen if programme else None) or DEFAULT_RATE_FEN,
+        "programme_cap_fen": (programme.monthly_cap_fen if programme else None) or DEFAULT_MONTHLY_CAP_FEN,
     }
     return Template(template_name="meals/agreement_new.html", context=context, status_code=status_code)
 

@@ -22,7 +22,7 @@ from litestar.datastructures import FormMultiDict, UploadFile
 
 from backend.evidence.forms import parse_uuid
 from backend.i18n import gettext as _
-from backend.meals.models import DEFAULT_MONTHLY_CAP_FEN, DEFAULT_RATE_FEN, MealSlot, Signatory
+from backend.meals.models import MealSlot, Signatory
 
 MAX_DISHES = 12
 MAX_DISH_CHARS = 40
@@ -158,8 +158,9 @@ class AgreementForm:
     ends_on: date | None = None
     serves_lunch: bool = True
     serves_dinner: bool = False
-    rate_fen: int = DEFAULT_RATE_FEN
-    monthly_cap_fen: int = DEFAULT_MONTHLY_CAP_FEN
+    # None: the programme's (meals/service.do_create_agreement).
+    rate_fen: int | None = None
+    monthly_cap_fen: int | None = None
     signatory: Signatory | None = None
     photo: bytes = b""
     client_uuid: uuid.UUID = field(default_factory=uuid.uuid4)
@@ -201,17 +202,22 @@ async def parse_agreement_form(form: FormMultiDict) -> AgreementForm:
     result.serves_dinner = form.get("serves_dinner") == "on"
     if not (result.serves_lunch or result.serves_dinner):
         result.errors["slots"] = _("Choose lunch, dinner or both.")
-    rate, error = parse_fen(raw["rate_fen"], minimum=MIN_RATE_FEN, maximum=MAX_RATE_FEN)
+    # Left empty: the programme's rate and cap (meals/service.agreement_terms).
+    rate, error = (None, None)
+    if raw["rate_fen"].strip():
+        rate, error = parse_fen(raw["rate_fen"], minimum=MIN_RATE_FEN, maximum=MAX_RATE_FEN)
     if error:
         result.errors["rate_fen"] = error
     else:
-        result.rate_fen = rate or DEFAULT_RATE_FEN
-    cap, error = parse_fen(raw["monthly_cap_fen"], minimum=MIN_RATE_FEN, maximum=MAX_CAP_FEN)
+        result.rate_fen = rate
+    cap, error = (None, None)
+    if raw["monthly_cap_fen"].strip():
+        cap, error = parse_fen(raw["monthly_cap_fen"], minimum=MIN_RATE_FEN, maximum=MAX_CAP_FEN)
     if error:
         result.errors["monthly_cap_fen"] = error
     else:
-        result.monthly_cap_fen = cap or DEFAULT_MONTHLY_CAP_FEN
-        if rate is not None and result.monthly_cap_fen < rate:
+        result.monthly_cap_fen = cap
+        if rate is not None and cap is not None and cap < rate:
             result.errors["monthly_cap_fen"] = _("The monthly cap cannot be less than one meal.")
     if raw["signatory"]:
         result.signatory = parse_signatory(raw["signatory"])

@@ -34,6 +34,32 @@ from backend.meals.models import (
 from backend.people.models import Person, Programme, User
 
 
+def agreement_terms(
+    programme: Programme, rate_fen: int | None, monthly_cap_fen: int | None
+) -> tuple[int, int]:
+    """The rate and cap an agreement carries: the programme's unless lower ones are given. Higher ones
+    are refused (a Refused naming the form field)."""
+    programme_rate = programme.rate_fen or DEFAULT_RATE_FEN
+    programme_cap = programme.monthly_cap_fen or DEFAULT_MONTHLY_CAP_FEN
+    rate_fen = programme_rate if rate_fen is None else rate_fen
+    monthly_cap_fen = programme_cap if monthly_cap_fen is None else monthly_cap_fen
+    if rate_fen > programme_rate:
+        raise Refused(
+            _l("The rate cannot be higher than the programme's (%(yuan)s yuan a meal).")
+            % {"yuan": f"{programme_rate / 100:.2f}"},
+            field="rate_fen",
+        )
+    if monthly_cap_fen > programme_cap:
+        raise Refused(
+            _l("The monthly cap cannot be higher than the programme's (%(yuan)s yuan).")
+            % {"yuan": f"{programme_cap / 100:.2f}"},
+            field="monthly_cap_fen",
+        )
+    if monthly_cap_fen < rate_fen:
+        raise Refused(_l("The monthly cap cannot be less than one meal."), field="monthly_cap_fen")
+    return rate_fen, monthly_cap_fen
+
+
 async def do_create_agreement(
     db: AsyncSession,
     *,
@@ -43,13 +69,15 @@ async def do_create_agreement(
     social_worker: User,
     starts_on: date,
     ends_on: date | None = None,
-    rate_fen: int = DEFAULT_RATE_FEN,
-    monthly_cap_fen: int = DEFAULT_MONTHLY_CAP_FEN,
+    rate_fen: int | None = None,
+    monthly_cap_fen: int | None = None,
     serves_lunch: bool = True,
     serves_dinner: bool = False,
     actor: Actor | None,
 ) -> Agreement:
-    """Create an agreement; the social worker who creates it stands for the project (its first party)."""
+    """Create an agreement; the social worker who creates it stands for the project (its first party).
+    Its rate and cap are the programme's unless lower ones are given; higher ones are refused."""
+    rate_fen, monthly_cap_fen = agreement_terms(programme, rate_fen, monthly_cap_fen)
     current = await db.scalar(
         select(Agreement.id).where(
             Agreement.resident_id == resident.id, Agreement.status == AgreementStatus.ACTIVE
@@ -175,6 +203,11 @@ async def create_agreement_from_form(
     """A worker's new agreement, with the resident's signature (and the paper's photo) when the form has
     them. Raises Refused for the form field at fault; nothing is stored then but the photo."""
     assert form.neighbour_id is not None and form.starts_on is not None
+    async with intake.database.transaction(read_only=True) as db:
+        # Before the paper's photo is stored: a refused agreement leaves nothing behind.
+        agreement_terms(
+            await db.get_one(Programme, resident.programme_id), form.rate_fen, form.monthly_cap_fen
+        )
     paper = await _paper_photo(intake, form.photo, user=user, client_uuid=form.client_uuid, resident=resident)
     try:
         async with intake.database.transaction() as db:

@@ -43,9 +43,21 @@ class ProgrammeKind(enum.StrEnum):
 
 
 class AreaLevel(enum.StrEnum):
+    """The Chinese administrative levels, highest first: 省, 市, 区/县, 街道/乡镇, 社区/村."""
+
+    PROVINCE = "province"
+    CITY = "city"
     DISTRICT = "district"
     STREET = "street"
     COMMUNITY = "community"
+
+    @property
+    def depth(self) -> int:
+        return list(AreaLevel).index(self)
+
+    def below(self) -> list[AreaLevel]:
+        """The levels an area under this one may have (a municipality's districts sit right under it)."""
+        return list(AreaLevel)[self.depth + 1 :]
 
 
 class Role(enum.StrEnum):
@@ -59,6 +71,13 @@ class PersonKind(enum.StrEnum):
     CHILD = "child"
     RESIDENT = "resident"
     GUARDIAN = "guardian"
+
+
+class EndReason(enum.StrEnum):
+    MOVED_AWAY = "moved_away"
+    AGED_OUT = "aged_out"
+    DIED = "died"
+    LEFT_SCHEME = "left_scheme"
 
 
 class Area(CreatedAt, Base):
@@ -76,12 +95,25 @@ class Area(CreatedAt, Base):
     level: Mapped[AreaLevel] = mapped_column(str_enum(AreaLevel, "area_level"))
     name: Mapped[str] = mapped_column(String(100))
     path: Mapped[str] = mapped_column(String(255), unique=True, default="")
+    # Closed areas take no new people or members; everything recorded under them stays.
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     parent: Mapped[Area | None] = relationship(remote_side=[id])
 
 
 class Programme(CreatedAt, Base):
     __tablename__ = "programme"
+    __table_args__ = (
+        CheckConstraint("rate_fen IS NULL OR rate_fen > 0", name="rate_positive"),
+        CheckConstraint(
+            "monthly_cap_fen IS NULL OR (rate_fen IS NOT NULL AND monthly_cap_fen >= rate_fen)",
+            name="cap_at_least_rate",
+        ),
+        CheckConstraint(
+            "visit_interval_days IS NULL OR (visit_interval_days >= 1 AND visit_interval_days <= 365)",
+            name="visit_interval_range",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ProgrammeKind] = mapped_column(str_enum(ProgrammeKind, "programme_kind"))
@@ -89,6 +121,12 @@ class Programme(CreatedAt, Base):
     # The programme's own area (usually a district): its staff oversee everything under it.
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"), index=True)
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # The programme's rules (set by staff, audited): a meal programme pays rate_fen a meal up to
+    # monthly_cap_fen a month, and no agreement may carry more; a caring-mother programme expects a
+    # visit every visit_interval_days unless a pairing says otherwise.
+    rate_fen: Mapped[int | None] = mapped_column(Integer, default=None)
+    monthly_cap_fen: Mapped[int | None] = mapped_column(Integer, default=None)
+    visit_interval_days: Mapped[int | None] = mapped_column(Integer, default=None)
 
     area: Mapped[Area] = relationship()
 
@@ -101,6 +139,8 @@ class User(CreatedAt, Base):
     # A short login name used by staff on the command line and in card lists; never shown in URLs.
     handle: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    # Pinyin initials of the name (赵桂兰 -> "zgl"), kept with it for search (people/names.py).
+    name_initials: Mapped[str] = mapped_column(String(100), default="", server_default="")
     locale: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A system administrator acts as staff of every programme.
@@ -129,6 +169,23 @@ class Membership(CreatedAt, Base):
     area: Mapped[Area] = relationship()
 
 
+class UserReference(CreatedAt, Base):
+    """The scheme's own number (编号) for someone who uses Carelog (a caring mother, a neighbour, a
+    social worker), unique within the programme, by which a spreadsheet import finds her again. People
+    served carry theirs on Person.reference."""
+
+    __tablename__ = "user_reference"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "reference"),
+        UniqueConstraint("programme_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+
+
 class Person(CreatedAt, Base):
     """Someone a programme serves: a child, a housebound resident, or a guardian.
 
@@ -142,6 +199,9 @@ class Person(CreatedAt, Base):
             "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)", name="birth_year"
         ),
         Index(None, "programme_id", "area_id"),
+        # 编号: the scheme's own stable reference, unique within the programme (the import matches on it).
+        UniqueConstraint("programme_id", "reference"),
+        CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,6 +212,15 @@ class Person(CreatedAt, Base):
     birth_year: Mapped[int | None] = mapped_column(Integer)
     guardian_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    reference: Mapped[str | None] = mapped_column(String(64), default=None)
+    name_initials: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    note: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Participation ended (moved away, aged out, died, left the scheme): kept in history, statements
+    # and reports, but no longer offered for new work.
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    end_reason: Mapped[EndReason | None] = mapped_column(
+        str_enum(EndReason, "person_end_reason"), default=None
+    )
 
     programme: Mapped[Programme] = relationship()
     area: Mapped[Area] = relationship()

@@ -131,8 +131,8 @@ def test_the_dockerfile_is_slim_non_root_and_serves_with_granian(compose: dict[s
 
 
 def test_postgresql_admits_every_connection_three_instances_can_hold(compose: dict[str, Any]) -> None:
-    """The example in docs/operations.md runs three instances of CARELOG_WORKERS workers, each worker holding at its
-    peak the page reader's pool and the writer's pool with its overflow."""
+    """The example in docs/operations.md runs three instances of CARELOG_WORKERS workers, each worker
+    holding at its peak the page reader's pool and the writer's pool with its overflow."""
     from backend.db import PAGE_READER_POOL, POSTGRESQL_WRITER_POOL
 
     command = compose["services"]["postgres"]["command"]

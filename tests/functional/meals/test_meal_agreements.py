@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from backend.audit import AuditEvent
 from backend.db import Database
+from backend.evidence.models import Photo
 from backend.meals.models import Agreement, AgreementStatus, Signatory
 from backend.people.models import Area, Person, Programme
 from tests import factories, personas
@@ -110,7 +111,7 @@ async def test_social_worker_makes_an_agreement_and_the_neighbour_confirms_it_on
     )
 
 
-@pytest.mark.parametrize("rate", ["15.5", "-15", "1e9", "十五元", "1,500", "", "0", "100001", "15.00"])
+@pytest.mark.parametrize("rate", ["15.5", "-15", "1e9", "十五元", "1,500", "0", "100001", "15.00"])
 async def test_an_amount_that_is_not_a_whole_number_of_fen_is_refused_with_a_clear_message(
     client_as: ClientAs, world: World, database: Database, rate: str
 ) -> None:
@@ -124,19 +125,56 @@ async def test_an_amount_that_is_not_a_whole_number_of_fen_is_refused_with_a_cle
     assert await _agreement_count(database) == before
 
 
-@pytest.mark.parametrize(("typed", "fen"), [("1800", 1800), ("１８００", 1800), (" 1200 ", 1200)])
+@pytest.mark.parametrize(("typed", "fen"), [("1400", 1400), ("１４００", 1400), (" 1200 ", 1200)])
 async def test_a_whole_number_of_fen_is_taken_exactly(
     client_as: ClientAs, world: World, database: Database, typed: str, fen: int
 ) -> None:
     worker = await client_as(personas.SOCIAL_WORKER)
     resident = await _new_resident(database, world)
     response = await _create(
-        worker, _fields(resident, world.user_id(personas.NEIGHBOUR), rate_fen=typed, monthly_cap_fen="54000")
+        worker, _fields(resident, world.user_id(personas.NEIGHBOUR), rate_fen=typed, monthly_cap_fen="42000")
     )
     assert response.status_code == 303
     async with database.transaction(read_only=True) as db:
         agreement = await db.scalar(select(Agreement).where(Agreement.resident_id == resident))
-    assert agreement is not None and (agreement.rate_fen, agreement.monthly_cap_fen) == (fen, 54000)
+    assert agreement is not None and (agreement.rate_fen, agreement.monthly_cap_fen) == (fen, 42000)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("rate_fen", "1600", "餐费不能高于项目标准（每餐 15.00 元）。"),
+        ("monthly_cap_fen", "45100", "每月上限不能高于项目标准（450.00 元）。"),
+    ],
+)
+async def test_an_agreement_above_the_programmes_rate_or_cap_is_refused_and_nothing_is_stored(
+    client_as: ClientAs, world: World, database: Database, field: str, value: str, message: str
+) -> None:
+    worker = await client_as(personas.SOCIAL_WORKER)
+    before = await _agreement_count(database)
+    async with database.transaction(read_only=True) as db:
+        photos_before = await db.scalar(select(func.count(Photo.id)))
+    resident = await _new_resident(database, world)
+    fields = _fields(resident, world.user_id(personas.NEIGHBOUR), **{field: value}, signatory="resident")
+    response = await _create(worker, fields, paper=meal_jpeg(7))
+    assert response.status_code == 422 and message in response.text
+    assert await _agreement_count(database) == before
+    async with database.transaction(read_only=True) as db:
+        assert await db.scalar(select(func.count(Photo.id))) == photos_before  # the paper was not kept
+
+
+async def test_an_agreement_without_a_rate_takes_the_programmes(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    worker = await client_as(personas.SOCIAL_WORKER)
+    resident = await _new_resident(database, world)
+    response = await _create(
+        worker, _fields(resident, world.user_id(personas.NEIGHBOUR), rate_fen="", monthly_cap_fen="")
+    )
+    assert response.status_code == 303
+    async with database.transaction(read_only=True) as db:
+        agreement = await db.scalar(select(Agreement).where(Agreement.resident_id == resident))
+    assert agreement is not None and (agreement.rate_fen, agreement.monthly_cap_fen) == (1500, 45000)
 
 
 async def test_a_cap_below_one_meal_is_refused(client_as: ClientAs, world: World, database: Database) -> None:
