@@ -146,7 +146,7 @@ class _LoopThreadConnection(aiosqlite.Connection):
 
     Opening, closing and setting the isolation level still go through aiosqlite's thread, which each
     connection keeps; only _execute, which every other call goes through, is replaced (aiosqlite 0.22,
-    pinned in pyproject; tests/functional/test_db_threads.py checks that statements run on the caller's
+    pinned in pyproject; tests/functional/db/test_db_threads.py checks that statements run on the caller's
     thread and that the write engine's still do not)."""
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -231,7 +231,7 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     A connection that served a request a moment ago is almost always still there. When it is not (the
     server restarted within those seconds), the statement fails, SQLAlchemy sees the disconnect and
     replaces every older connection of the pool, and that one request is answered "busy, try again"
-    (503, app.handle_database_error), never a 500; tests/functional/test_page_reader.py restarts the
+    (503, error_pages.handle_database_error), never a 500; tests/functional/db/test_page_reader.py restarts the
     connections under a live app to hold this."""
 
     @event.listens_for(engine.sync_engine, "checkin")
