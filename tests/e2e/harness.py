@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -165,16 +166,25 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(workdir: Path, *, public_host: str = "127.0.0.1") -> Iterator[LiveServer]:
+def running_server(
+    workdir: Path,
+    *,
+    public_host: str = "127.0.0.1",
+    demo: bool = True,
+    today: date | None = None,
+    port: int | None = None,
+) -> Iterator[LiveServer]:
     """`public_host` names the server in its public origin (it always listens on 127.0.0.1).
 
     Passkeys need "localhost": WebAuthn refuses an IP address as RP ID, and the app takes its RP ID
-    from the public origin's host name.
+    from the public origin's host name. `demo=False` starts from an empty database (migrated, no
+    demo: the first run of a real scheme). A server started again on the same `workdir` keeps its
+    database; `today` moves its clock (the tests' clock by default) and `port` keeps its origin.
     """
     carelog = Path(sys.executable).parent / "carelog"
     if not carelog.exists():
         _fail(f"the carelog console script is missing next to {sys.executable} (pip install -e .)")
-    port = _free_port()
+    port = port or _free_port()
     base_url = f"http://{public_host}:{port}"
     # Settings refuse unknown CARELOG_* variables, so start from an environment without any.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
@@ -186,17 +196,20 @@ def running_server(workdir: Path, *, public_host: str = "127.0.0.1") -> Iterator
         CARELOG_PUBLIC_ORIGIN=base_url,
         CARELOG_ENV="test",
         # The server keeps the tests' clock (tests/conftest.py), so "today" is the same day on both sides.
-        CARELOG_TODAY=clock.today_in(clock.REFERENCE_ZONE).isoformat(),
+        CARELOG_TODAY=(today or clock.today_in(clock.REFERENCE_ZONE)).isoformat(),
         PYTHONUNBUFFERED="1",
     )
     server = LiveServer(base_url=base_url, env=env, workdir=workdir, carelog=carelog)
     (workdir / "photos").mkdir(exist_ok=True)
     server.run_cli("migrate")
-    demo_out = server.run_cli("demo")
-    server.demo_links = {name: server.checked_link(url) for name, url in parse_demo_links(demo_out).items()}
-    missing = sorted(set(DEMO_NAMES.values()) - set(server.demo_links))
-    if missing:
-        _fail(f"`carelog demo` printed no link for {missing}:\n{demo_out}")
+    if demo:
+        demo_out = server.run_cli("demo")
+        server.demo_links = {
+            name: server.checked_link(url) for name, url in parse_demo_links(demo_out).items()
+        }
+        missing = sorted(set(DEMO_NAMES.values()) - set(server.demo_links))
+        if missing:
+            _fail(f"`carelog demo` printed no link for {missing}:\n{demo_out}")
 
     out_path, err_path = workdir / "serve.out", server.stderr_path
     with out_path.open("wb") as out, err_path.open("wb") as err:
