@@ -40,7 +40,8 @@ async def test_neighbour_writes_next_months_menu_and_it_plans_each_day(
     neighbour = await client_as(personas.NEIGHBOUR)
     agreement = await agreement_of(database, world.person_id("qian"))
     next_month = add_months(shanghai_today().replace(day=1), 1)
-    special = next_month.replace(day=15)
+    # A day of its own, not a Monday: the Monday line written later must not reach it (15 Feb 2027 is one).
+    special = next_month.replace(day=15 if next_month.replace(day=15).weekday() != 0 else 16)
     url = f"/meals/agreements/{agreement.id}/menu"
     page = await neighbour.get(f"{url}?month={next_month:%Y-%m}")
     assert page.status_code == 200 and 'id="menu-form"' in page.text and 'name="lunch-w0"' in page.text
