@@ -16,7 +16,7 @@ from backend.auth.models import Passkey
 from backend.auth.principal import Principal
 from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import TodayMeals, today_for_neighbour
-from backend.people.models import Area, Person, Programme, Role
+from backend.people.models import Area, Membership, Person, Programme, Role
 from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
 from backend.settings import Settings
 from backend.verification.returned import Returned, returned_to
@@ -29,6 +29,15 @@ class ProgrammeSummary:
     programme: Programme
     people: int
     areas: list[Area] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FirstStep:
+    """Something a new district must do before Carelog is of use: "programme", "areas", "staff" or
+    "social_worker" (for `programme`)."""
+
+    what: str
+    programme: Programme | None = None
 
 
 @dataclass
@@ -44,6 +53,8 @@ class HomeData:
     returned: list[Returned] = field(default_factory=list)
     # Signed in with a card and no passkey yet: the page offers to add one.
     offer_passkey: bool = False
+    # A district set up without the demo: what to create first (empty once it has them).
+    first_steps: list[FirstStep] = field(default_factory=list)
 
 
 async def load_home(db: AsyncSession, user: Principal) -> HomeData:
@@ -75,6 +86,7 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
                 await db.scalars(select(Area).where(area_and_below(programme.area.path)).order_by(Area.path))
             ).all()
             data.programmes.append(ProgrammeSummary(programme, count or 0, list(areas)))
+        data.first_steps = await first_steps(db, user, data.programmes)
     if user.has_role(Role.SOCIAL_WORKER):
         data.people = await list_people_for(db, user)
         data.visits_worker = await load_worker_home(db, user)
@@ -105,6 +117,30 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
     if user.has_role(Role.NEIGHBOUR) or user.has_role(Role.CARING_MOTHER):
         data.returned = await returned_to(db, user)
     return data
+
+
+async def first_steps(
+    db: AsyncSession, user: Principal, summaries: list[ProgrammeSummary]
+) -> list[FirstStep]:
+    if not summaries:
+        return [FirstStep("programme")] if user.is_admin else []
+    steps: list[FirstStep] = []
+    for summary in summaries:
+        programme = summary.programme
+        if len(summary.areas) <= 1:
+            steps.append(FirstStep("areas", programme))
+        roles = set(
+            await db.scalars(
+                select(Membership.role)
+                .where(Membership.programme_id == programme.id, Membership.ended_at.is_(None))
+                .distinct()
+            )
+        )
+        if user.is_admin and Role.STAFF not in roles:
+            steps.append(FirstStep("staff", programme))
+        if Role.SOCIAL_WORKER not in roles:
+            steps.append(FirstStep("social_worker", programme))
+    return steps
 
 
 # Set on this phone by "Not now": the passkey suggestion stays hidden here (another phone still shows it).

@@ -18,6 +18,8 @@ _PERSON_KIND = {
     PersonKind.GUARDIAN: _l("Guardian"),
 }
 _AREA_LEVEL = {
+    AreaLevel.PROVINCE: _l("Province"),
+    AreaLevel.CITY: _l("City"),
     AreaLevel.DISTRICT: _l("District"),
     AreaLevel.STREET: _l("Street"),
     AreaLevel.COMMUNITY: _l("Community"),
