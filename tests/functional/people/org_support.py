@@ -1,4 +1,4 @@
-"""Helpers for the organisation page tests: an administrator on an empty database, forms posted as pages do."""
+"""Helpers for the organisation page tests: an administrator on an empty database, forms as pages post."""
 
 from __future__ import annotations
 
