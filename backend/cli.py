@@ -1,5 +1,5 @@
-"""The `carelog` command: serve | migrate | demo | create-admin | issue-code | close-month | verify-audit |
-gc-photos | check | backup | restore.
+"""The `carelog` command: serve | migrate | demo | create-admin | issue-code | close-month | import |
+verify-audit | gc-photos | check | backup | restore.
 
 Commands print no personal data beyond what the operator asked for (a link for a named user).
 """
@@ -234,6 +234,75 @@ def cmd_close_month(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """The page's code path: check the whole file; with errors print them and write nothing."""
+    from pathlib import Path
+
+    from backend.errors import Forbidden, Refused
+    from backend.people.import_service import check_file, do_commit_plan, get_plan_for, importer_for
+    from backend.people.models import Programme, User
+
+    settings = _settings()
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"carelog: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        programme = await db.get(Programme, args.programme)
+        if programme is None:
+            print("carelog: no programme with that id", file=sys.stderr)
+            return 1
+        actor = None
+        if args.by:
+            actor = await db.scalar(
+                select(User).where(User.handle == args.by.lower(), User.is_active.is_(True))
+            )
+            if actor is None:
+                print("carelog: no active user with that user name", file=sys.stderr)
+                return 1
+        importer = await importer_for(
+            db, actor.id if actor else None, programme, is_admin=bool(actor and actor.is_admin)
+        )
+        plan = await check_file(db, programme, data, importer=importer, store=not args.dry_run)
+        print(f"read as {plan.encoding}: {len(plan.rows)} rows")
+        for warning in plan.warnings:
+            print(f"warning: {warning}")
+        for row in plan.errors:
+            print(f"line {row.line}: {row.reason}", file=sys.stderr)
+        counts = ", ".join(f"{a} {plan.count(a)}" for a in ("create", "update", "unchanged"))
+        if plan.errors:
+            print(f"carelog: {len(plan.errors)} rows with errors; nothing was imported", file=sys.stderr)
+            raise _Rollback(1)
+        if args.dry_run:
+            print(f"dry run: {counts}; nothing was written")
+            return 0
+        assert plan.plan_id is not None
+        await do_commit_plan(db, await get_plan_for(db, plan.plan_id, actor=actor), importer=importer)
+        print(f"imported: {counts}")
+        return 0
+
+    try:
+        return int(asyncio.run(_with_db(settings, work)) or 0)
+    except _Rollback as exc:
+        return exc.code
+    except Forbidden:
+        print("carelog: that user may not import into this programme", file=sys.stderr)
+        return 1
+    except Refused as exc:
+        print(f"carelog: not imported: {exc.detail}", file=sys.stderr)
+        return 1
+
+
+class _Rollback(Exception):
+    """Ends a command's transaction without writing (its exit code)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     from backend.audit import verify_chain
 
@@ -365,6 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", required=True, help="YYYY-MM, a month that has ended")
     p.add_argument("--by", help="user name of the staff member closing it (default: the operator, no user)")
     p.set_defaults(func=cmd_close_month)
+    p = sub.add_parser("import", help="import a registry spreadsheet (XLSX or CSV) into a programme")
+    p.add_argument("file", metavar="FILE", help="an XLSX or CSV file in the template's columns")
+    p.add_argument("--programme", type=int, required=True, help="the programme's id")
+    p.add_argument("--dry-run", action="store_true", help="check and print the plan; write nothing")
+    p.add_argument(
+        "--by", help="user name of the staff member or social worker importing (default: the operator)"
+    )
+    p.set_defaults(func=cmd_import)
     sub.add_parser("verify-audit", help="recompute the audit chain; name the first bad event").set_defaults(
         func=cmd_verify_audit
     )

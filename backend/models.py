@@ -5,6 +5,7 @@ from backend.auth.models import Ceremony, Passkey, RateBucket, Session, SignInCo
 from backend.db import Base
 from backend.evidence.models import Photo
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, MenuEntry
+from backend.people.import_models import ImportPlan
 from backend.people.models import Area, Membership, Person, Programme, User, UserReference
 from backend.settlement.models import LedgerLine, SettlementPeriod
 from backend.visits.models import (
@@ -28,6 +29,7 @@ __all__ = [
     "CheckInPhoto",
     "ChecklistItem",
     "ChildProfile",
+    "ImportPlan",
     "LedgerLine",
     "Membership",
     "MenuEntry",

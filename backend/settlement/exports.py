@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from backend.meals.labels import slot_label
 from backend.meals.models import MealSlot
 from backend.people.models import Programme
 from backend.settlement.statements import AgreementStatement, iter_statements, period_of
+from backend.spreadsheet_safety import formula_safe as _csv_safe
 
 CHUNK = 64 * 1024
 
@@ -198,17 +198,6 @@ async def _closed_head(database: Database, spec: ExportSpec) -> tuple[bool, str]
         period = await period_of(db, spec.programme_id, spec.month)
     closed = period is not None and period.closed_at is not None
     return closed, (period.audit_head_hash or "") if period is not None and closed else ""
-
-
-_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
-
-
-def _csv_safe(value: object) -> object:
-    """Text that a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe,
-    which spreadsheets show as text; numbers such as -15.00 stay numbers."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
 
 
 def _csv_text(rows: list[list[object]]) -> bytes:
