@@ -20,6 +20,7 @@ from backend.meals.api_routes import routes as meal_api_routes
 from backend.meals.checkin_routes import routes as checkin_routes
 from backend.people.admin_routes import routes as people_admin_routes
 from backend.people.import_routes import routes as people_import_routes
+from backend.people.person_routes import routes as person_routes
 from backend.people.routes import routes as people_routes
 from backend.people.user_routes import routes as people_user_routes
 from backend.pwa import routes as pwa_routes
@@ -43,6 +44,7 @@ def route_handlers() -> list[Any]:
         *auth_routes,
         *passkey_routes,
         *card_routes,
+        *person_routes,
         *people_routes,
         *people_import_routes,
         *people_admin_routes,

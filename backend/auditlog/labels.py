@@ -77,6 +77,7 @@ ACTIONS: dict[str, Any] = {
     "person.moved": _l("Person moved to another area"),
     "person.ended": _l("Participation ended"),
     "person.resumed": _l("Participation resumed"),
+    "person.consent_paper_attached": _l("Photo of the signed consent paper attached"),
     "programme.rules_changed": _l("Programme rules changed"),
     "user.access_ended": _l("Sessions and unused cards ended"),
     "user.deactivated": _l("Account deactivated"),

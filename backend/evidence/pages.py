@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.principal import Principal
 from backend.evidence.policy import list_photos_of_person
 from backend.people.models import Person, PersonKind, Role
+from backend.people.remit import in_remit
 from backend.visits.models import Pairing, PairingStatus
 
 
@@ -33,6 +34,8 @@ async def person_page_context(
         "upload_uuid": str(uuid.uuid4()),
         "upload_error": upload_error,
         "pairing_work": await _pairing_work(db, user, person),
+        # Edit, move and end links for those who keep this person (people/remit.py).
+        "may_keep": in_remit(user, person.programme_id, person.area.path),
     }
 
 

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
 from backend.clock import local_today, month_days
@@ -33,8 +34,9 @@ from backend.meals.forms import (
 )
 from backend.meals.menus import do_save_menu, editable_months, load_menu
 from backend.meals.models import DEFAULT_MONTHLY_CAP_FEN, DEFAULT_RATE_FEN, Agreement, AgreementStatus
-from backend.meals.queries import agreement_checkins, neighbours_for, residents_for_new_agreement
-from backend.people.models import Programme, Role
+from backend.meals.queries import agreement_checkins, neighbours_for, new_agreement_residents
+from backend.people.lists import PEOPLE, ListQuery, keyset_page
+from backend.people.models import Person, Programme, Role
 from backend.people.policy import get_person_for
 
 
@@ -53,17 +55,42 @@ async def agreement_list(db: NamedDependency[AsyncSession], user: NamedDependenc
 
 
 async def _new_page(
-    db: AsyncSession, user: Principal, form: AgreementForm | None = None, *, status_code: int = 200
+    db: AsyncSession,
+    user: Principal,
+    form: AgreementForm | None = None,
+    *,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Template:
-    residents = await residents_for_new_agreement(db, user)
+    """The form; `typed` is what a resident search (a GET of the same form) brought back to keep."""
+    raw = form.raw if form is not None else (typed or {})
+    # The picker is a search: a page of matching residents, never the whole province in a <select>.
+    search = ListQuery.from_params(
+        {"q": raw.get("resident_q", ""), "after": raw.get("resident_after")}, size=20
+    )
+    residents = await keyset_page(
+        db,
+        new_agreement_residents(user),
+        PEOPLE,
+        search,
+        options=(selectinload(Person.area), selectinload(Person.programme)),
+    )
+    chosen = None
+    if raw.get("resident_id", "").isdigit():
+        chosen = await db.scalar(
+            new_agreement_residents(user)
+            .where(Person.id == int(raw["resident_id"]))
+            .options(selectinload(Person.area))
+        )
     # Today in the worker's meal programme's time zone, the usual first day.
     grant = next(iter(policy.meal_grants(user, Role.SOCIAL_WORKER)), None)
     programme = await db.get(Programme, grant.programme_id) if grant else None
     today = local_today(programme) if programme else None
-    raw = form.raw if form is not None else {}
     context = {
         "principal": user,
         "residents": residents,
+        "resident_search": search,
+        "chosen_resident": chosen,
         "neighbours": await neighbours_for(db, user),
         "form": form or AgreementForm(),
         "raw": raw,
@@ -78,10 +105,13 @@ async def _new_page(
 
 
 @get("/meals/agreements/new", name="meals.agreement_new")
-async def agreement_new(db: NamedDependency[AsyncSession], user: NamedDependency[Principal]) -> Template:
+async def agreement_new(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+) -> Template:
     if not policy.may_create_agreements(user):
         raise Forbidden()
-    return await _new_page(db, user)
+    typed = {k: v[:600] for k, v in request.query_params.items() if k != "_csrf_token"}
+    return await _new_page(db, user, typed=typed)
 
 
 @post("/meals/agreements", name="meals.agreement_create", include_in_schema=False, **UPLOAD_OPTS)
@@ -95,9 +125,10 @@ async def agreement_create(
         raise Forbidden()
     form = await parse_agreement_form(await request.form())
     resident = await get_person_for(db, user, form.resident_id) if form.resident_id is not None else None
-    if resident is not None and resident.id not in {
-        r.id for r in await residents_for_new_agreement(db, user)
-    }:
+    if (
+        resident is not None
+        and await db.scalar(new_agreement_residents(user).where(Person.id == resident.id)) is None
+    ):
         form.errors["resident_id"] = _("This resident cannot have a new meal agreement here.")
     if resident is not None and form.neighbour_id is not None:
         found = await neighbours_for(db, user, programme_id=resident.programme_id, user_id=form.neighbour_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import Select, and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -171,20 +171,16 @@ async def agreement_checkins(
     return list(rows)
 
 
-async def residents_for_new_agreement(db: AsyncSession, user: Principal) -> list[Person]:
-    """Residents in the worker's meal programmes and areas who have no current agreement."""
+def new_agreement_residents(user: Principal) -> Select[Person]:
+    """Current (not ended) residents in the worker's meal programmes and areas with no current
+    agreement: what the picker offers (by pages, backend/people/lists.py) and the form accepts."""
     current = select(Agreement.resident_id).where(Agreement.status == AgreementStatus.ACTIVE)
-    rows = await db.scalars(
-        select(Person)
-        .where(
-            policy.residents_for_new_agreement(user),
-            Person.kind == PersonKind.RESIDENT,
-            Person.id.not_in(current),
-        )
-        .options(selectinload(Person.area), selectinload(Person.programme))
-        .order_by(Person.area_id, Person.display_name, Person.id)
+    return select(Person).where(
+        policy.residents_for_new_agreement(user),
+        Person.kind == PersonKind.RESIDENT,
+        Person.ended_at.is_(None),
+        Person.id.not_in(current),
     )
-    return list(rows)
 
 
 async def neighbours_for(

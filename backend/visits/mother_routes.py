@@ -8,7 +8,7 @@ frequency is set by the social workers of the child's area; staff and the mother
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from litestar import Request, get, post
@@ -22,7 +22,8 @@ from sqlalchemy.orm import selectinload
 from backend.auth.principal import Principal
 from backend.errors import Conflict, Forbidden
 from backend.i18n import gettext as _
-from backend.people.models import Area, AreaLevel, Membership, Programme, ProgrammeKind, Role
+from backend.people.lists import USERS, ListQuery, Status, keyset_page
+from backend.people.models import Area, AreaLevel, Membership, Programme, ProgrammeKind, Role, User
 from backend.people.policy import area_and_below, visible_programmes
 from backend.visits import policy
 from backend.visits.forms import coordinate_values, parse_mother_profile_form, parse_number
@@ -36,6 +37,7 @@ class ProgrammeWork:
     programme: Programme
     is_staff: bool
     mothers: list[Membership] = field(default_factory=list)
+    next_after: str | None = None
     meeting_areas: list[Area] = field(default_factory=list)
 
 
@@ -45,8 +47,43 @@ async def areas_worked(db: AsyncSession, user: Principal, programme: Programme) 
     return [a for a in areas if policy.works_in(user, programme.id, a.path)]
 
 
+async def _mothers_page(
+    db: AsyncSession, user: Principal, programme: Programme, query: ListQuery
+) -> tuple[list[Membership], str | None]:
+    """One page of the programme's caring mothers (keyset, by name; backend/people/lists.py)."""
+    theirs = (
+        select(Membership.id)
+        .where(
+            Membership.user_id == User.id,
+            Membership.programme_id == programme.id,
+            Membership.user_id != user.id,
+            policy.visible_mother_memberships(user),
+        )
+        .exists()
+    )
+    # Mothers are current by their membership (visible_mother_memberships keeps current ones only).
+    page = await keyset_page(db, select(User).where(theirs), USERS, replace(query, status=Status.ALL))
+    if not page.rows:
+        return [], None
+    memberships = await db.scalars(
+        select(Membership)
+        .where(
+            Membership.user_id.in_([u.id for u in page.rows]),
+            Membership.programme_id == programme.id,
+            policy.visible_mother_memberships(user),
+        )
+        .options(selectinload(Membership.user), selectinload(Membership.area))
+    )
+    first: dict[int, Membership] = {}
+    for m in memberships:
+        first.setdefault(m.user_id, m)
+    return [first[u.id] for u in page.rows if u.id in first], page.next_after
+
+
 @get("/caring-mothers", name="visits.hub")
-async def hub(db: NamedDependency[AsyncSession], user: NamedDependency[Principal]) -> Template:
+async def hub(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
+) -> Template:
     if not policy.uses_caring_mothers_work(user):
         raise Forbidden()
     programmes = await db.scalars(
@@ -55,6 +92,7 @@ async def hub(db: NamedDependency[AsyncSession], user: NamedDependency[Principal
         .options(selectinload(Programme.area))
         .order_by(Programme.id)
     )
+    search = ListQuery.from_params(request.query_params)
     work = []
     for programme in programmes:
         if not (
@@ -62,26 +100,30 @@ async def hub(db: NamedDependency[AsyncSession], user: NamedDependency[Principal
             or any(g.programme_id == programme.id for g in user.grants_for(Role.SOCIAL_WORKER))
         ):
             continue
-        mothers = await db.scalars(
-            select(Membership)
-            .where(
-                Membership.programme_id == programme.id,
-                Membership.user_id != user.id,
-                policy.visible_mother_memberships(user),
-            )
-            .options(selectinload(Membership.user), selectinload(Membership.area))
-            .order_by(Membership.area_id, Membership.user_id)
-        )
+        query = replace(search, after=request.query_params.get(f"after{programme.id}"))
+        mothers, next_after = await _mothers_page(db, user, programme, query)
         areas = await areas_worked(db, user, programme)
         work.append(
             ProgrammeWork(
                 programme=programme,
                 is_staff=policy.is_staff_of(user, programme.id),
-                mothers=list(mothers),
+                mothers=mothers,
+                next_after=next_after,
                 meeting_areas=[a for a in areas if a.level in (AreaLevel.STREET, AreaLevel.DISTRICT)],
             )
         )
-    return Template(template_name="visits/hub.html", context={"principal": user, "work": work})
+    return Template(
+        template_name="visits/hub.html",
+        context={"principal": user, "work": work, "query": search, "areas": await _hub_areas(db, user, work)},
+    )
+
+
+async def _hub_areas(db: AsyncSession, user: Principal, work: list[ProgrammeWork]) -> list[Area]:
+    seen: dict[int, Area] = {}
+    for item in work:
+        for area in await areas_worked(db, user, item.programme):
+            seen.setdefault(area.id, area)
+    return sorted(seen.values(), key=lambda a: a.path)
 
 
 # ---- a caring mother's profile ----

@@ -65,7 +65,7 @@ async def test_social_worker_makes_an_agreement_and_the_neighbour_confirms_it_on
     worker = await client_as(personas.SOCIAL_WORKER)
     resident = await _new_resident(database, world)
     form_page = await worker.get("/meals/agreements/new")
-    assert form_page.status_code == 200 and f'<option value="{resident}"' in form_page.text
+    assert form_page.status_code == 200 and f'name="resident_id" value="{resident}"' in form_page.text
     assert 'id="agreement-form"' in form_page.text and 'name="_csrf_token"' in form_page.text
     assert f'name="starts_on" value="{shanghai_today().isoformat()}"' in form_page.text
     response = await _create(
@@ -258,7 +258,7 @@ async def test_ending_an_agreement_keeps_its_meals_and_stops_new_ones(
     )
     # The resident is free for a new agreement now, with the history of the old one intact.
     resident = await worker.get("/meals/agreements/new")
-    assert f'<option value="{agreement.resident_id}"' in resident.text
+    assert f'name="resident_id" value="{agreement.resident_id}"' in resident.text
 
 
 async def test_each_sees_the_agreements_of_their_own_patch(client_as: ClientAs, world: World) -> None:

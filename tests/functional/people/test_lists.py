@@ -42,7 +42,9 @@ async def _all_pages(database: Database, query: ListQuery) -> tuple[list[int], i
                 db,
                 select(Person).where(true()),
                 PEOPLE,
-                ListQuery(q=query.q, area_id=query.area_id, status=query.status, after=after, size=query.size),
+                ListQuery(
+                    q=query.q, area_id=query.area_id, status=query.status, after=after, size=query.size
+                ),
             )
         seen.extend(p.id for p in page.rows)
         pages += 1
@@ -91,7 +93,9 @@ async def test_search_finds_by_characters_and_by_pinyin_initials(database: Datab
 async def test_area_filter_takes_the_area_and_everything_under_it(database: Database) -> None:
     areas = await _registry(database)
     in_second, _ = await _all_pages(database, ListQuery(area_id=areas["second"], status=Status.ALL, size=50))
-    under_street, _ = await _all_pages(database, ListQuery(area_id=areas["street"], status=Status.ALL, size=50))
+    under_street, _ = await _all_pages(
+        database, ListQuery(area_id=areas["street"], status=Status.ALL, size=50)
+    )
     assert len(in_second) == 125 and len(under_street) == 250
     unknown, _ = await _all_pages(database, ListQuery(area_id=999_999, status=Status.ALL))
     assert unknown == []
