@@ -231,8 +231,8 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     A connection that served a request a moment ago is almost always still there. When it is not (the
     server restarted within those seconds), the statement fails, SQLAlchemy sees the disconnect and
     replaces every older connection of the pool, and that one request is answered "busy, try again"
-    (503, error_pages.handle_database_error), never a 500; tests/functional/db/test_page_reader.py restarts the
-    connections under a live app to hold this."""
+    (503, error_pages.handle_database_error), never a 500; tests/functional/db/test_page_reader.py
+    restarts the connections under a live app to hold this."""
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _returned(_dbapi_connection: Any, record: Any) -> None:

@@ -12,15 +12,18 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Litestar
 from litestar.exceptions import NoRouteMatchFoundException
+from litestar.response import Redirect
 from litestar.types.internal_types import PathParameterDefinition
 from litestar.utils.path import join_paths
 
 _STRING_ALLOWED = {datetime, date, time, timedelta, float, Path, UUID}
 _MARK = "\x00"
+TOKEN_FIELD = "_csrf_token"  # noqa: S105 (the form field's name, not a secret)
 
 
 class _Route:
@@ -72,3 +75,13 @@ def reverse(app: Litestar, name: str, **path_parameters: Any) -> str:
 def url_for(context: Mapping[str, Any], /, route_name: str, **path_parameters: Any) -> str:
     """The template callable (it replaces Litestar's, with the same signature)."""
     return reverse(context["request"].app, route_name, **path_parameters)
+
+
+def strip_form_token(request: Any) -> Redirect | None:
+    """A search button that sends its POST form as a GET (to keep what was typed) also sends the form's
+    CSRF token in the query. Answer such a request with the same URL without it, so the token stays out
+    of the address bar and the history (Referrer-Policy: no-referrer keeps it from other sites)."""
+    if TOKEN_FIELD not in request.query_params:
+        return None
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != TOKEN_FIELD]
+    return Redirect(f"{request.url.path}?{urlencode(kept)}" if kept else request.url.path, status_code=303)

@@ -22,6 +22,7 @@ from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.evidence.models import Photo
 from backend.evidence.policy import visible_photos
 from backend.i18n import gettext as _
+from backend.links import strip_form_token
 from backend.meals import policy, service
 from backend.meals.forms import (
     OVERRIDE_ROWS,
@@ -107,10 +108,12 @@ async def _new_page(
 @get("/meals/agreements/new", name="meals.agreement_new")
 async def agreement_new(
     request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
-) -> Template:
+) -> Template | Redirect:
     if not policy.may_create_agreements(user):
         raise Forbidden()
-    typed = {k: v[:600] for k, v in request.query_params.items() if k != "_csrf_token"}
+    if (clean := strip_form_token(request)) is not None:
+        return clean
+    typed = {k: v[:600] for k, v in request.query_params.items()}
     return await _new_page(db, user, typed=typed)
 
 

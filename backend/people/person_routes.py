@@ -21,6 +21,7 @@ from backend.errors import Forbidden, Refused
 from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.i18n import gettext as _
 from backend.i18n import lazy_gettext as _l
+from backend.links import strip_form_token
 from backend.people import remit
 from backend.people.enrol_service import NewPerson, do_add_person
 from backend.people.lists import PEOPLE, USERS, ListQuery, keyset_page
@@ -192,9 +193,11 @@ async def _new_page(
 @get("/people/new", name="people.new")
 async def person_new(
     request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
-) -> Template:
+) -> Template | Redirect:
     _require_keeper(user)
-    raw = {k: v[:600] for k, v in request.query_params.items() if k != "_csrf_token"}
+    if (clean := strip_form_token(request)) is not None:
+        return clean
+    raw = {k: v[:600] for k, v in request.query_params.items()}
     return await _new_page(request, db, user, raw=raw)
 
 

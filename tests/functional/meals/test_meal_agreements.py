@@ -311,3 +311,21 @@ async def test_a_person_who_is_not_a_resident_cannot_get_a_meal_agreement(
     async with database.transaction(read_only=True) as db:
         assert await db.scalar(select(func.count(Agreement.id)).where(Agreement.resident_id == child)) == 0
         assert (await db.get_one(Person, child)).kind.value == "child"
+
+
+async def test_a_search_sent_as_get_keeps_the_form_token_out_of_the_address(
+    client_as: ClientAs, world: World
+) -> None:
+    worker = await client_as(personas.SOCIAL_WORKER)
+    sent = await worker.get(
+        "/meals/agreements/new", params={"_csrf_token": "abc", "resident_q": "钱", "rate_fen": "1400"}
+    )
+    assert sent.status_code == 303
+    location = sent.headers["location"]
+    assert (
+        "_csrf_token" not in location
+        and "rate_fen=1400" in location
+        and location.startswith("/meals/agreements/new?")
+    )
+    page = await worker.get(location)
+    assert page.status_code == 200 and 'value="1400"' in page.text

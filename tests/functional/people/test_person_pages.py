@@ -304,6 +304,8 @@ async def test_users_list_is_scoped(client_as: ClientAs, world: World) -> None:
     assert f'id="user-{world.user_id(personas.OUTSIDER)}"' not in page.text
     # Each row opens the user's page (people.user).
     assert f'href="/users/{world.user_id(personas.CARING_MOTHER)}"' in page.text
-    assert (await worker.get("/people/users", params={"q": "wxy", "status": "all"})).text.count('id="user-') >= 1
+    assert (await worker.get("/people/users", params={"q": "wxy", "status": "all"})).text.count(
+        'id="user-'
+    ) >= 1
     staff = await client_as(personas.STAFF)
     assert f'id="user-{world.user_id(personas.SOCIAL_WORKER)}"' in (await staff.get("/people/users")).text
