@@ -63,13 +63,17 @@ async def setup(database: Database) -> int:
                 streets[street] = await do_create_area(db, name=street, parent=district, actor=None)
             await do_create_area(db, name=community, parent=streets[street], actor=None)
         programme = await do_create_programme(
-            db, name="基准项目", kind=ProgrammeKind.CARING_MOTHERS, area=district, actor=None,
+            db,
+            name="基准项目",
+            kind=ProgrammeKind.CARING_MOTHERS,
+            area=district,
+            actor=None,
             time_zone="Asia/Shanghai",
         )
         return programme.id
 
 
-async def floor(database: Database, data: bytes, programme_id: int) -> float:
+async def floor(database: Database, data: bytes, programme_id: int) -> tuple[float, float]:
     async with database.transaction() as db:
         area_id = await db.scalar(select(Programme.area_id).where(Programme.id == programme_id))
     started = time.perf_counter()
@@ -79,9 +83,12 @@ async def floor(database: Database, data: bytes, programme_id: int) -> float:
         for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)
     ]
     book.close()
+    read_s = time.perf_counter() - started
     async with database.transaction() as db:
+        # Core, not the ORM: the ORM's bulk insert leaves out None values that have a default, which
+        # splits rows with and without a note into one statement each.
         await db.execute(
-            insert(Person),
+            insert(Person.__table__),
             [
                 {
                     "programme_id": programme_id,
@@ -98,7 +105,7 @@ async def floor(database: Database, data: bytes, programme_id: int) -> float:
     elapsed = time.perf_counter() - started
     async with database.transaction() as db:  # the import starts from an empty registry
         await db.execute(delete(Person).where(Person.programme_id == programme_id))
-    return elapsed
+    return elapsed, read_s
 
 
 async def import_file(database: Database, data: bytes, programme_id: int) -> tuple[float, float, int]:
@@ -140,25 +147,26 @@ async def one_database(kind: str, data: bytes) -> dict[str, float]:
     )
     try:
         programme_id = await setup(database)
-        floor_s = await floor(database, data, programme_id)
+        floor_s, read_s = await floor(database, data, programme_id)
         check_s, commit_s, created = await import_file(database, data, programme_id)
     finally:
         await database.dispose()
         if cleanup is not None:
             await cleanup()
     assert created == ROWS // 2 * 2, created
-    return {"floor_s": floor_s, "check_s": check_s, "commit_s": commit_s}
+    return {"floor_s": floor_s, "read_s": read_s, "check_s": check_s, "commit_s": commit_s}
 
 
 def main() -> None:
     data = workbook(ROWS)
-    print(f"{'db':<11}{'rows':>8}{'floor s':>10}{'check s':>10}{'commit s':>10}{'ratio':>8}")
+    print(f"{'db':<11}{'rows':>8}{'floor s':>10}{'(read s)':>10}{'check s':>10}{'commit s':>10}{'ratio':>8}")
     ratios = {}
     for kind in (k.strip() for k in DATABASES):
         f = asyncio.run(one_database(kind, data))
         ratios[kind] = (f["check_s"] + f["commit_s"]) / f["floor_s"]
         print(
-            f"{kind:<11}{ROWS:>8}{f['floor_s']:>10.2f}{f['check_s']:>10.2f}{f['commit_s']:>10.2f}"
+            f"{kind:<11}{ROWS:>8}{f['floor_s']:>10.2f}{f['read_s']:>10.2f}{f['check_s']:>10.2f}"
+            f"{f['commit_s']:>10.2f}"
             f"{ratios[kind]:>8.1f}"
         )
     print(f"result rows={ROWS} " + " ".join(f"ratio_{k}={v:.2f}" for k, v in ratios.items()))

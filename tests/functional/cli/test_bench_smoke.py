@@ -23,6 +23,8 @@ SMOKE_ENV = {
     "BENCH_CLIENT": "python",
     # bench/scale.py: one agreement (BENCH_AGREEMENTS above) with 200 check-ins, on both databases
     "BENCH_CHECKINS": "200",
+    # bench/import.py: 40 rows on both databases
+    "BENCH_IMPORT_ROWS": "40",
 }
 
 
