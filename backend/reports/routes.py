@@ -26,6 +26,7 @@ from backend.people.policy import visible_programmes
 from backend.reports.queries import MonthReport, month_report
 from backend.settlement.forms import month_param
 from backend.settlement.policy import get_programme_for, is_staff_of
+from backend.spreadsheet_safety import formula_safe
 from backend.visits.labels import need_area_label, visit_status_label
 from backend.visits.models import VisitStatus
 
@@ -130,7 +131,7 @@ async def report_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([_("Section"), _("Item"), _("Value")])
-    writer.writerows(report_rows(report))
+    writer.writerows([[formula_safe(v) for v in row] for row in report_rows(report)])
     name = f"report-{report.programme.id}-{report.month.strftime('%Y-%m')}.csv"
     return Response(
         ("\ufeff" + buffer.getvalue()).encode(),
