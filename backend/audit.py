@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -132,6 +133,54 @@ async def record(
     db.add(event)
     await db.flush()
     return event
+
+
+async def record_many(
+    db: AsyncSession,
+    events: Sequence[tuple[Actor | None, str, Subject, dict[str, Any] | None]],
+) -> list[str]:
+    """Append (actor, action, subject, change) events in order, as many record() calls would: the same
+    hash inputs, one utcnow() per event, but the head is locked and updated once and the events are
+    inserted with one executemany. Every subject must already have its id. Returns the events' hashes."""
+    if not events:
+        return []
+    if any(subject.id is None for _, _, subject, _ in events):
+        await db.flush()
+    head = await db.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+    if head is None:
+        raise RuntimeError("audit_head row is missing: run `carelog migrate`")
+    seq, prev_hash = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for actor, action, subject, change in events:
+        clean_change = json.loads(json.dumps(change or {}, ensure_ascii=False, default=str))
+        at = utcnow()
+        seq += 1
+        row: dict[str, Any] = {
+            "id": seq,
+            "at": at,
+            "actor_id": actor.id if actor is not None else None,
+            "action": action,
+            "subject_type": subject.__tablename__,
+            "subject_id": str(subject.id),
+            "change": clean_change,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = event_hash(
+            seq=seq,
+            at=at,
+            actor_id=row["actor_id"],
+            action=action,
+            subject_type=row["subject_type"],
+            subject_id=row["subject_id"],
+            change=clean_change,
+            prev_hash=row["prev_hash"],
+        )
+        rows.append(row)
+    await db.execute(insert(Base.metadata.tables["audit_event"]), rows)
+    # The head through the ORM, as record() does, so that a later record() in this session sees it.
+    head.seq, head.hash = seq, prev_hash
+    await db.flush()
+    return [row["hash"] for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

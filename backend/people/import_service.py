@@ -30,8 +30,9 @@ from backend.people.models import Area, Membership, PersonKind, Programme, Role
 from backend.people.person_service import (
     MAX_NOTE,
     MAX_REFERENCE,
+    NewPerson,
     PersonFields,
-    do_create_person,
+    do_create_people,
     do_move_person,
     do_update_person,
 )
@@ -449,14 +450,41 @@ def _order(row: RowPlan) -> int:
 
 async def _apply(db: AsyncSession, registry: Registry, plan: Plan, importer: Importer) -> None:
     programme, actor = plan.programme, importer.actor
-    for row in sorted((r for r in plan.rows if r.action != "unchanged"), key=_order):
+    rows = sorted((r for r in plan.rows if r.action != "unchanged"), key=_order)
+    for order in sorted({_order(r) for r in rows}):
+        group = [r for r in rows if _order(r) == order]
+        # The people created, in one batch per group (guardians before the children who name them).
+        await _create_people(db, registry, programme, [r for r in group if _is_new_person(r)], actor)
+        for row in group:
+            if _is_new_person(row):
+                continue
+            cells = row.cells
+            area = registry.areas[cells["区域"]]
+            type_label, ref = cells["类型"], cells["编号"]
+            if type_label in PERSON_TYPES:
+                await _apply_person(db, registry, programme, row, area, actor)
+            else:
+                await _apply_user(db, registry, programme, row, area, actor, USER_TYPES[type_label], ref)
+
+
+def _is_new_person(row: RowPlan) -> bool:
+    return row.action == "create" and row.cells["类型"] in PERSON_TYPES
+
+
+async def _create_people(
+    db: AsyncSession, registry: Registry, programme: Programme, rows: list[RowPlan], actor: Actor | None
+) -> None:
+    batch = []
+    for row in rows:
         cells = row.cells
-        area = registry.areas[cells["区域"]]
-        type_label, ref = cells["类型"], cells["编号"]
-        if type_label in PERSON_TYPES:
-            await _apply_person(db, registry, programme, row, area, actor)
-        else:
-            await _apply_user(db, registry, programme, row, area, actor, USER_TYPES[type_label], ref)
+        kind = PERSON_TYPES[cells["类型"]]
+        guardian = registry.people.get(cells.get("监护人编号", "")) if kind is PersonKind.CHILD else None
+        year = int(cells["出生年份"]) if cells.get("出生年份") else None
+        fields = PersonFields(cells["姓名"], year, guardian, cells["编号"], cells.get("备注") or None)
+        batch.append(NewPerson(registry.areas[cells["区域"]], kind, fields))
+    people = await do_create_people(db, batch, programme=programme, actor=actor)
+    for person in people:
+        registry.people[person.reference or ""] = person
 
 
 async def _apply_person(
@@ -466,21 +494,6 @@ async def _apply_person(
     kind = PERSON_TYPES[cells["类型"]]
     guardian = registry.people.get(cells.get("监护人编号", "")) if kind is PersonKind.CHILD else None
     year = int(cells["出生年份"]) if cells.get("出生年份") else None
-    if row.action == "create":
-        person = await do_create_person(
-            db,
-            programme=programme,
-            area=area,
-            kind=kind,
-            display_name=cells["姓名"],
-            birth_year=year,
-            guardian=guardian,
-            reference=cells["编号"],
-            note=cells.get("备注") or None,
-            actor=actor,
-        )
-        registry.people[cells["编号"]] = person
-        return
     person = registry.people[cells["编号"]]
     fields = PersonFields(cells["姓名"], year, guardian, cells["编号"], cells.get("备注") or None)
     await do_update_person(db, person, fields, actor=actor)  # type: ignore[arg-type]

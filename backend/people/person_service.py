@@ -8,10 +8,13 @@ deleted here: her participation ends, with a reason, and she stays in history, s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from backend import audit
 from backend.audit import Actor
@@ -148,6 +151,95 @@ async def do_create_person(
         change={"kind": kind.value, "programme_id": programme.id, "area_id": area.id},
     )
     return person
+
+
+@dataclass(frozen=True, slots=True)
+class NewPerson:
+    """One person for do_create_people: what do_create_person takes, row by row."""
+
+    area: Area
+    kind: PersonKind
+    fields: PersonFields
+
+
+async def do_create_people(
+    db: AsyncSession, rows: Sequence[NewPerson], *, programme: Programme, actor: Actor | None
+) -> list[Person]:
+    """do_create_person for many people at once (the spreadsheet import): the same checks and the same
+    audit event per person, but one query for the references, one executemany for the people and one
+    append to the audit chain. All or nothing: any refused row refuses the whole batch."""
+    if not rows:
+        return []
+    this_year = utcnow().year
+    anchor = await db.get_one(Area, programme.area_id)
+    cleaned = []
+    seen: set[str] = set()
+    for row in rows:
+        fields = row.fields.cleaned(row.kind, this_year=this_year)
+        _check_area(programme, row.area, anchor)
+        if fields.reference is not None:
+            if fields.reference in seen:
+                raise _refused(
+                    _l("Another person of this programme already has this reference."), "reference", 409
+                )
+            seen.add(fields.reference)
+        cleaned.append(fields)
+    if seen:
+        taken = select(Person.id).where(Person.programme_id == programme.id, Person.reference.in_(seen))
+        if await db.scalar(taken.limit(1)) is not None:
+            raise _refused(
+                _l("Another person of this programme already has this reference."), "reference", 409
+            )
+    created_at = utcnow()
+    values: list[dict[str, Any]] = [
+        {
+            "programme_id": programme.id,
+            "area_id": row.area.id,
+            "kind": row.kind,
+            "display_name": fields.display_name,
+            "name_initials": name_initials(fields.display_name),
+            "birth_year": fields.birth_year,
+            "guardian_id": fields.guardian.id if fields.guardian else None,
+            "reference": fields.reference,
+            "note": fields.note,
+            "created_by_id": actor.id if actor else None,
+            "created_at": created_at,
+            "ended_at": None,
+            "end_reason": None,
+        }
+        for row, fields in zip(rows, cleaned, strict=True)
+    ]
+    table = Person.metadata.tables["person"]
+    if len(seen) == len(values):
+        # Every row has its reference (unique in the programme): match the ids by it, which lets
+        # SQLite batch the insert too (it cannot promise RETURNING's order, so an ordered
+        # RETURNING would go row by row there).
+        returned = await db.execute(insert(table).returning(table.c.id, table.c.reference), values)
+        id_of = {reference: person_id for person_id, reference in returned}
+        ids = [id_of[value["reference"]] for value in values]
+    else:
+        returned = await db.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
+        ids = list(returned.scalars())
+    people = []
+    for person_id, value in zip(ids, values, strict=True):
+        # Into the session as if loaded, without another query: later writes may change them.
+        person = Person(id=person_id, **value)
+        make_transient_to_detached(person)
+        db.add(person)
+        people.append(person)
+    await audit.record_many(
+        db,
+        [
+            (
+                actor,
+                "person.created",
+                person,
+                {"kind": person.kind.value, "programme_id": programme.id, "area_id": person.area_id},
+            )
+            for person in people
+        ],
+    )
+    return people
 
 
 async def do_update_person(
