@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, select
+from sqlalchemy import ColumnElement, and_, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -220,10 +220,13 @@ async def do_create_people(
     else:
         returned = await db.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
         ids = list(returned.scalars())
+    # Into the session as if loaded by a query (without one), so later writes may change them. Built as
+    # a query builds them, state first and values in place: Person(**value) costs as much as the insert.
+    manager = inspect(Person).class_manager
     people = []
     for person_id, value in zip(ids, values, strict=True):
-        # Into the session as if loaded, without another query: later writes may change them.
-        person = Person(id=person_id, **value)
+        person = manager.new_instance()
+        person.__dict__.update(value, id=person_id)
         make_transient_to_detached(person)
         db.add(person)
         people.append(person)
