@@ -261,13 +261,15 @@ def test_encodings_are_detected_in_order_and_never_replaced() -> None:
 
 
 def test_the_referral_sources_are_the_chinese_labels() -> None:
-    from backend.i18n import set_language
+    from backend import i18n
 
-    set_language("zh_Hans")
+    # Set and reset through the context variable: a test that leaves another language behind changes
+    # the words of every later test in this worker (the audit labels' test failed after this one).
+    token = i18n._current.set("zh_Hans")
     try:
         assert {str(label): source for source, label in _SOURCE.items()} == SOURCES
     finally:
-        set_language("en")
+        i18n._current.reset(token)
 
 
 def _carelog(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
