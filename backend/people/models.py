@@ -133,7 +133,11 @@ class Programme(CreatedAt, Base):
 
 class User(CreatedAt, Base):
     __tablename__ = "user_account"
-    __table_args__ = (CheckConstraint("handle = lower(handle)", name="handle_lowercase"),)
+    __table_args__ = (
+        CheckConstraint("handle = lower(handle)", name="handle_lowercase"),
+        # The users list's pages in name order (people/lists.py, migration 0017).
+        Index("ix_user_account_name_order", "display_name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A short login name used by staff on the command line and in card lists; never shown in URLs.
@@ -199,6 +203,8 @@ class Person(CreatedAt, Base):
             "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)", name="birth_year"
         ),
         Index(None, "programme_id", "area_id"),
+        # The people list's pages in name order (people/lists.py, migration 0017).
+        Index("ix_person_name_order", "display_name", "id"),
         # 编号: the scheme's own stable reference, unique within the programme (the import matches on it).
         UniqueConstraint("programme_id", "reference"),
         CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_with_reason"),
