@@ -313,3 +313,50 @@ async def test_the_cli_prints_each_error_row_exits_1_and_writes_nothing(
     assert real.returncode == 0, real.stderr
     assert "create 6" in real.stdout
     assert await _referenced_people(database) == before + 6
+
+
+async def test_a_second_file_updates_names_years_areas_and_notes_and_refuses_type_changes(
+    database: Database, world: World
+) -> None:
+    """The update path: the same references with changed cells update those fields only; a reference
+    that names someone of another 类型, or an unknown area, is an error row and the file writes nothing."""
+    songfeng = "梧桐街道/松风社区"
+    rows = registry_rows(4, prefix="U")
+    rows.append(["UM1", "爱心妈妈", "更新妈妈", "", GUIYUAN, "", "", ""])
+    first = await _check(database, world, as_csv(rows))
+    assert first.plan_id is not None and first.count("create") == 5
+    await _commit(database, world, first.plan_id)
+
+    changed = [list(r) for r in rows]
+    changed[0][2], changed[0][3], changed[0][4], changed[0][7] = "新名字", "1986", songfeng, "搬家了"
+    changed[1][2] = "改名的儿童"
+    changed[4][2], changed[4][4] = "改名妈妈", songfeng
+    second = await _check(database, world, as_csv(changed))
+    assert second.errors == [], second.errors
+    assert second.count("update") == 3 and second.count("unchanged") == 2
+    assert second.plan_id is not None
+    await _commit(database, world, second.plan_id)
+    async with database.transaction(read_only=True) as db:
+        guardian = await db.scalar(select(Person).where(Person.reference == "UG00000"))
+        child = await db.scalar(select(Person).where(Person.reference == "UC00000"))
+        mother = await db.scalar(
+            select(User)
+            .join(UserReference, UserReference.user_id == User.id)
+            .where(UserReference.reference == "UM1")
+        )
+    assert guardian is not None and (guardian.display_name, guardian.birth_year, guardian.note) == (
+        "新名字",
+        1986,
+        "搬家了",
+    )
+    assert child is not None and child.display_name == "改名的儿童"
+    assert mother is not None and mother.display_name == "改名妈妈"
+    again = await _check(database, world, as_csv(changed))
+    assert again.count("unchanged") == len(again.rows)
+
+    wrong = [list(r) for r in changed]
+    wrong[0][1] = "居民"  # a guardian's reference under another 类型
+    wrong[4][1] = "社工"  # a caring mother's reference as a social worker
+    wrong[2][4] = "梧桐街道/不存在社区"
+    refused = await _check(database, world, as_csv(wrong))
+    assert len(refused.errors) >= 3 and refused.plan_id is None

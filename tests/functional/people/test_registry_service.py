@@ -45,6 +45,7 @@ from backend.people.service import (
     do_create_programme,
     do_end_membership,
     do_rename_area,
+    do_reopen_area,
     do_set_active,
     do_set_programme_rules,
     do_set_user_reference,
@@ -363,3 +364,114 @@ def _hours(n: int) -> timedelta:
 
 def _now() -> datetime:
     return utcnow()
+
+
+async def test_every_refusal_of_the_organisation_writes_names_its_field(database: Database) -> None:
+    """Bad input to each organisation write is a Refused naming the form field, and changes nothing."""
+    async with database.transaction() as db:
+        district, street, community = await factories.make_district(db)
+        other_district, *_ = await factories.make_district(db)
+        programme = await factories.make_programme(db, district)
+        programme_user = await factories.make_user(
+            db, role=Role.NEIGHBOUR, programme=programme, area=community
+        )
+        refusals = {}
+        for label, call in {
+            "empty area": lambda: do_create_area(db, name="  ", parent=street, actor=None),
+            "empty programme": lambda: do_create_programme(
+                db,
+                name=" ",
+                kind=ProgrammeKind.NEIGHBOUR_MEALS,
+                area=district,
+                time_zone="Asia/Shanghai",
+                actor=None,
+            ),
+            "programme name taken": lambda: do_create_programme(
+                db,
+                name=programme.name,
+                kind=ProgrammeKind.NEIGHBOUR_MEALS,
+                area=district,
+                time_zone="Asia/Shanghai",
+                actor=None,
+            ),
+            "no rate": lambda: do_create_programme(
+                db,
+                name="无标准",
+                kind=ProgrammeKind.NEIGHBOUR_MEALS,
+                area=district,
+                time_zone="Asia/Shanghai",
+                rules=ProgrammeRules(rate_fen=None, monthly_cap_fen=None),
+                actor=None,
+            ),
+            "interval": lambda: do_create_programme(
+                db,
+                name="间隔错",
+                kind=ProgrammeKind.CARING_MOTHERS,
+                area=district,
+                time_zone="Asia/Shanghai",
+                rules=ProgrammeRules(visit_interval_days=400),
+                actor=None,
+            ),
+            "area of another programme": lambda: do_add_membership(
+                db,
+                user=programme_user,  # noqa: B023 (called at once, in this iteration)
+                programme=programme,
+                area=other_district,
+                role=Role.NEIGHBOUR,
+                actor=None,
+            ),
+            "same role twice": lambda: do_add_membership(
+                db,
+                user=programme_user,  # noqa: B023
+                programme=programme,
+                area=community,
+                role=Role.NEIGHBOUR,
+                actor=None,
+            ),
+        }.items():
+            if label == "area of another programme":
+                programme_user = await factories.make_user(
+                    db, role=Role.NEIGHBOUR, programme=programme, area=community
+                )
+            try:
+                await call()
+            except Refused as exc:
+                refusals[label] = exc.field
+        assert refusals == {
+            "empty area": "name",
+            "empty programme": "name",
+            "programme name taken": "name",
+            "no rate": "rate",
+            "interval": "visit_interval_days",
+            "area of another programme": "area_id",
+            "same role twice": "role",
+        }
+        assert ProgrammeRules.defaults(ProgrammeKind.SOCIAL_WORK_STATION) == ProgrammeRules()
+        # The same name again changes nothing; closing twice, or reopening under a closed parent: refused.
+        assert await do_rename_area(db, community, name=community.name, actor=None) is community
+        lone = await do_create_area(db, name="空街道", parent=district, actor=None)
+        leaf = await do_create_area(db, name="空社区", parent=lone, actor=None)
+        await do_close_area(db, leaf, actor=None)
+        with pytest.raises(Refused):
+            await do_close_area(db, leaf, actor=None)
+        await do_close_area(db, lone, actor=None)
+        with pytest.raises(Refused) as closed_parent:
+            await do_create_area(db, name="新社区", parent=lone, actor=None)
+        assert closed_parent.value.field == "parent"
+        with pytest.raises(Refused):
+            await do_reopen_area(db, leaf, actor=None)
+        await do_reopen_area(db, lone, actor=None)
+        await do_reopen_area(db, leaf, actor=None)
+        assert leaf.closed_at is None and await do_reopen_area(db, leaf, actor=None) is leaf
+        # A membership ended, then given again, reuses its row; ending it twice is refused.
+        again_user = await factories.make_user(db, role=Role.NEIGHBOUR, programme=programme, area=community)
+        first = await _membership(db, again_user.id, programme.id)
+        await do_end_membership(db, first, actor=None)
+        with pytest.raises(Refused):
+            await do_end_membership(db, first, actor=None)
+        reused = await do_add_membership(
+            db, user=again_user, programme=programme, area=community, role=Role.NEIGHBOUR, actor=None
+        )
+        assert reused.id == first.id and reused.ended_at is None
+        await do_set_user_reference(db, again_user, programme, "N-9", actor=None)
+        await do_set_user_reference(db, again_user, programme, None, actor=None)  # removed
