@@ -52,6 +52,16 @@ async def find_by_client_uuid(
     return found
 
 
+async def own_original(
+    database: Database, model: type[E], client_uuid: uuid.UUID, *, actor: Actor, options: Sequence[Any] = ()
+) -> E | None:
+    """Her own entry already sent under this UUID (a form tapped twice, or sent again), read in its own
+    short transaction; None when there is none, or when it is someone else's."""
+    async with database.transaction(read_only=True) as db:
+        found = await find_by_client_uuid(db, model, client_uuid, options)
+    return found if found is not None and found.sent_by_id == actor.id else None
+
+
 def answer_retry(existing: E, *, actor: Actor, sha256: str, different: Any) -> Submitted[E]:
     """The original for the same sender and content; `different` (a message) otherwise."""
     # Another user's UUID gets the same answer as different content: nothing about theirs leaks.

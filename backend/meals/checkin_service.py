@@ -33,7 +33,7 @@ from backend.evidence.models import Photo
 from backend.evidence.policy import own_photos_by_uuid
 from backend.i18n import gettext as _
 from backend.i18n import lazy_gettext as _l
-from backend.idempotency import Submitted, find_by_client_uuid, submit
+from backend.idempotency import Submitted, own_original, submit
 from backend.meals import policy
 from backend.meals.flags import compute_flags
 from backend.meals.forms import MAX_PHOTOS, CheckInForm, dishes_error, normalize_dishes
@@ -273,12 +273,9 @@ async def submit_checkin(
 async def _sent_before(
     database: Database, user: Principal, client_uuid: uuid.UUID, *, replaces_id: int | None = None
 ) -> CheckIn | None:
-    """Her own check-in already sent under this form's UUID (a double tap, or a resend)."""
-    async with database.transaction(read_only=True) as db:
-        found = await find_by_client_uuid(db, CheckIn, client_uuid, policy.checkin_options())
-    if found is None or found.neighbour_id != user.id or found.replaces_id != replaces_id:
-        return None
-    return found
+    """Her own check-in already sent under this form's UUID, as a first sending or as this fix."""
+    found = await own_original(database, CheckIn, client_uuid, actor=user, options=policy.checkin_options())
+    return found if found is not None and found.replaces_id == replaces_id else None
 
 
 async def send_checkin_form(

@@ -35,7 +35,7 @@ from backend.evidence.models import Photo
 from backend.evidence.policy import own_photos_by_uuid
 from backend.i18n import gettext as _
 from backend.i18n import lazy_gettext as _l
-from backend.idempotency import Submitted, find_by_client_uuid, submit
+from backend.idempotency import Submitted, own_original, submit
 from backend.people.models import Person, Programme, User
 from backend.visits import policy
 from backend.visits.models import NeedArea, Pairing, PairingStatus, Visit, VisitPhoto, VisitStatus
@@ -309,17 +309,12 @@ async def submit_visit(
     )
 
 
-async def _sent_before(database: Database, user: Principal, client_uuid: uuid.UUID) -> Visit | None:
-    """Her own visit already sent under this form's UUID (a double tap, or a resend)."""
-    async with database.transaction(read_only=True) as db:
-        found = await find_by_client_uuid(db, Visit, client_uuid, policy.visit_options())
-    return found if found is not None and found.mother_id == user.id else None
-
-
 async def send_visit_form(intake: PhotoIntake, *, user: Principal, child: Person, form: VisitForm) -> Visit:
     """The plain form's visit: its photos, then the visit; a resent form answers with the first.
     Raises Refused (a VisitRefused, or a photo's) with the form field it belongs to."""
-    sent = await _sent_before(intake.database, user, form.client_uuid)
+    sent = await own_original(
+        intake.database, Visit, form.client_uuid, actor=user, options=policy.visit_options()
+    )
     if sent is not None:
         return sent
     uuids = await intake.receive_all(form.raw_photos(), actor=user, person=child, field="photos")
@@ -341,7 +336,9 @@ async def send_correction_form(
 ) -> Visit:
     """A correction of her visit, keeping the photos in `kept` and adding the form's new ones. Sent twice
     (the same new UUID), it answers with the version the first one made."""
-    sent = await _sent_before(intake.database, user, form.client_uuid)
+    sent = await own_original(
+        intake.database, Visit, form.client_uuid, actor=user, options=policy.visit_options()
+    )
     if sent is not None:
         return sent
     added = await intake.receive_all(form.raw_photos(), actor=user, person=child, field="photos")
