@@ -120,6 +120,19 @@ class Settings:
     review_sample_percent: int = 10
     log_level: str = "INFO"
     trust_proxy: bool = False
+    # Social workers' and staff's sessions end after this long without a request (mothers and
+    # neighbours keep session_hours: they sign in with a card on their own phone).
+    worker_idle_hours: int = 12
+    # An adjustment larger than this (either sign) counts only once a second staff member approves it.
+    adjustment_review_fen: int = 15_000
+    # Retention: children's visit photos, counted from the end of the pairing; meal photos, counted
+    # from the close of their month. `carelog retention` removes what is due.
+    child_photo_retention_days: int = 365
+    meal_photo_retention_days: int = 3 * 365
+    # A body arriving slower than this (after the first 10 seconds) ends with 408.
+    min_upload_bytes_per_second: int = 2048
+    # Unset: the deep health check answers only on loopback; set: also to `?token=` that matches.
+    health_token: str = field(default="", repr=False)
     # Test and development only: the date the clock starts on (see backend/clock.py).
     today: date | None = None
 
@@ -168,6 +181,24 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "review_sample_percent",
         lambda n, v: _int(n, v, minimum=0, maximum=100),
     ),
+    "CARELOG_WORKER_IDLE_HOURS": ("worker_idle_hours", lambda n, v: _int(n, v, minimum=1, maximum=24 * 14)),
+    "CARELOG_ADJUSTMENT_REVIEW_FEN": (
+        "adjustment_review_fen",
+        lambda n, v: _int(n, v, minimum=0, maximum=100_000_000),
+    ),
+    "CARELOG_CHILD_PHOTO_RETENTION_DAYS": (
+        "child_photo_retention_days",
+        lambda n, v: _int(n, v, minimum=1, maximum=365 * 30),
+    ),
+    "CARELOG_MEAL_PHOTO_RETENTION_DAYS": (
+        "meal_photo_retention_days",
+        lambda n, v: _int(n, v, minimum=1, maximum=365 * 30),
+    ),
+    "CARELOG_MIN_UPLOAD_BYTES_PER_SECOND": (
+        "min_upload_bytes_per_second",
+        lambda n, v: _int(n, v, minimum=0, maximum=10_000_000),
+    ),
+    "CARELOG_HEALTH_TOKEN": ("health_token", _secret),
     "CARELOG_TODAY": ("today", _date),
     "CARELOG_LOG_LEVEL": (
         "log_level",

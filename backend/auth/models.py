@@ -33,6 +33,12 @@ class Session(CreatedAt, Base):
     method: Mapped[str] = mapped_column(String(16))
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When a request last used it (written at most every few minutes): workers' and staff's sessions
+    # end after CARELOG_WORKER_IDLE_HOURS without one.
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the person last proved herself on this session (a passkey with user verification or a
+    # fresh code): closing a month and approving an adjustment need it within 15 minutes.
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship()
 
