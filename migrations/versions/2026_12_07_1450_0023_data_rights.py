@@ -1,4 +1,4 @@
-"""data rights: reserved for E1/E2: export, erasure, retention and notices
+"""data rights: reserved for E1: export and erasure of a person
 
 Revision ID: 0023
 Revises: 0022
