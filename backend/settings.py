@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from backend.secret_check import weak_secret_reason
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("zh_Hans", "en")
 ENVIRONMENTS = ("development", "production", "test")
@@ -243,6 +245,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "CARELOG_TODAY is for tests and demonstrations; a production server keeps real time"
         )
+    if settings.environment == "production" and settings.secret_key:
+        weak = weak_secret_reason(settings.secret_key)
+        if weak is not None:
+            raise SettingsError(f"CARELOG_SECRET_KEY {weak}; generate one (docs/operations.md)")
     if not settings.secret_key:
         if settings.environment == "production":
             raise SettingsError("CARELOG_SECRET_KEY must be set in production (at least 32 characters)")

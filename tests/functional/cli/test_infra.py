@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from backend.settings import Settings, env_names, load_settings
+from backend.settings import Settings, SettingsError, env_names, load_settings
 
 INFRA = Path(__file__).resolve().parents[3] / "infra"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -81,6 +82,9 @@ def test_the_app_environment_is_a_valid_production_configuration(compose: dict[s
         "S3_SECRET_KEY",
         "S3_BUCKET",
     }
+    with pytest.raises(SettingsError, match="CARELOG_SECRET_KEY"):
+        load_settings(carelog)  # the example's placeholder key must never run a production server
+    carelog["CARELOG_SECRET_KEY"] = secrets.token_urlsafe(48)  # what the operator fills in
     settings: Settings = load_settings(carelog)  # production: refuses a short secret or plain http
     assert settings.environment == "production" and settings.public_origin.startswith("https://")
     assert settings.database_url.startswith("postgresql+asyncpg://carelog:")

@@ -12,7 +12,7 @@ import pytest
 from backend import settings as settings_module
 from backend.settings import PROJECT_ROOT, Settings, SettingsError, env_names, load_settings
 
-KEY = "k" * 40
+KEY = "k7Qx2mP9sLd4Rt8Wz1Nc6Hb3Jf5Gy0AeUv"  # production refuses a key of few distinct characters
 HTTPS_ORIGIN = "https://carelog.example.org"
 
 
