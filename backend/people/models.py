@@ -151,6 +151,8 @@ class User(CreatedAt, Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # The WebAuthn user handle: random, stable, never the database id; set at the first passkey.
     webauthn_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64), unique=True, default=None)
+    # Erased at staff's request (people/erasure.py): the row stays as a pseudonym for the ledger and audit.
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
@@ -227,7 +229,22 @@ class Person(CreatedAt, Base):
     end_reason: Mapped[EndReason | None] = mapped_column(
         str_enum(EndReason, "person_end_reason"), default=None
     )
+    # Erased at staff's request (people/erasure.py): name, birth year and free text are gone; the row
+    # stays as a pseudonym so the ledger, statements and audit chain still add up.
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
 
     programme: Mapped[Programme] = relationship()
     area: Mapped[Area] = relationship()
     guardian: Mapped[Person | None] = relationship(remote_side=[id])
+
+
+class ErasedReference(CreatedAt, Base):
+    """A tombstone: the SHA-256 of an erased person's or user's 编号 in a programme, so a later import
+    cannot bring her back under it (PEERS design point 9). The number itself is not kept."""
+
+    __tablename__ = "erased_reference"
+    __table_args__ = (UniqueConstraint("programme_id", "reference_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    reference_sha256: Mapped[str] = mapped_column(String(64))
