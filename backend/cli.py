@@ -352,6 +352,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         for photo_id, variant in report.bad:
             print(f"photo {photo_id}: {variant} file missing or altered")
         print(f"photos checked: {report.checked}, with missing or altered files: {len(report.bad)}")
+        if report.removed:  # removed on purpose by retention or erasure: rows and hashes kept, no files
+            print(f"photos removed by retention or erasure (not checked): {report.removed}")
         months, mismatches = await closed_month_mismatches(db)
         for m in mismatches:
             print(

@@ -2,8 +2,9 @@
 
 Files are written before their rows commit, so a crash or a lost race can leave a file that no row
 names; `collect_garbage` removes such files once they are older than a day (a younger one may belong
-to an upload still in flight). `check_photos` proves the opposite direction: every row's files exist
-and still match their hashes.
+to an upload still in flight); the files of photos removed by retention or erasure count as named by
+no row, so a delete that failed then is finished here. `check_photos` proves the opposite direction:
+every live row's files exist and still match their hashes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ async def _referenced(db: AsyncSession, key: str) -> bool:
     condition: ColumnElement[bool] = or_(Photo.display_sha256 == digest, Photo.thumb_sha256 == digest)
     if key.startswith(ORIGINAL_PREFIX):
         condition = and_(Photo.received_sha256 == digest, Photo.original_kept.is_(True))
-    return await db.scalar(select(Photo.id).where(condition).limit(1)) is not None
+    # A removed photo (retention, erasure) names no file any more: its files are garbage.
+    return await db.scalar(select(Photo.id).where(condition, Photo.removed_at.is_(None)).limit(1)) is not None
 
 
 async def collect_garbage(
@@ -64,10 +66,12 @@ async def collect_garbage(
 class CheckReport:
     checked: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)  # (photo id, which file)
+    removed: int = 0  # rows whose files retention or erasure removed on purpose: not missing evidence
 
 
 async def check_photos(db: AsyncSession, store: PhotoStore, *, batch: int = 500) -> CheckReport:
-    """Every row's display copy and thumbnail (and kept original) exist and match their hashes."""
+    """Every live row's display copy and thumbnail (and kept original) exist and match their hashes;
+    rows removed by retention or erasure are counted apart."""
     report = CheckReport()
     last_id = 0
     while True:
@@ -77,6 +81,10 @@ async def check_photos(db: AsyncSession, store: PhotoStore, *, batch: int = 500)
         if not rows:
             return report
         for photo in rows:
+            last_id = photo.id
+            if photo.removed_at is not None:
+                report.removed += 1
+                continue
             files = [("display", photo_key(photo.display_sha256), photo.display_sha256)]
             files.append(("thumb", photo_key(photo.thumb_sha256), photo.thumb_sha256))
             if photo.original_kept:
@@ -85,4 +93,3 @@ async def check_photos(db: AsyncSession, store: PhotoStore, *, batch: int = 500)
                 if await read_verified(store, key, sha256) is None:
                     report.bad.append((photo.id, variant))
             report.checked += 1
-            last_id = photo.id

@@ -3,7 +3,8 @@
 A photo belongs to its uploader and, optionally, to a subject person (a child, a resident). Entries
 that carry photos (visits, meal check-ins) will point at photo rows later, by id or by the client
 UUID the phone gave them; the photo itself never points at an entry, so one photo table serves all.
-Nothing here is ever rewritten after the upload: hashes, sizes and dimensions are facts of that moment.
+Nothing here is ever rewritten after the upload: hashes, sizes and dimensions are facts of that moment;
+only `removed_at`/`removed_reason` are set once, when retention or an erasure deletes the files.
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ class Photo(CreatedAt, Base):
     # Set when an earlier photo (same uploader or same area, last 90 days) looks the same.
     reuse_of_id: Mapped[int | None] = mapped_column(ForeignKey("photo.id", ondelete="SET NULL"), default=None)
     reuse_distance: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    # Set when retention or an erasure removed the files (evidence/removal.py, migration 0024). The row
+    # and every hash stay: statements and the audit chain still name them.
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)
+    removed_reason: Mapped[str | None] = mapped_column(String(16), default=None)
 
     subject: Mapped[Person | None] = relationship(foreign_keys=[subject_person_id])
     reuse_of: Mapped[Photo | None] = relationship(remote_side=[id])

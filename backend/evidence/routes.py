@@ -29,6 +29,7 @@ from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.evidence.models import Photo
 from backend.evidence.pages import person_page_context
 from backend.evidence.policy import get_photo_for, may_see_original
+from backend.evidence.removal import PhotoRemoved
 from backend.i18n import gettext as _
 from backend.people.policy import get_person_for
 
@@ -163,7 +164,10 @@ async def put_photo(
 async def _load(db: AsyncSession, principal: Principal | None, photo_id: int) -> tuple[Photo, Principal]:
     if principal is None:  # signed out: the photo does not exist for you (no redirect that confirms it)
         raise NotFound()
-    return await get_photo_for(db, principal, photo_id), principal
+    photo = await get_photo_for(db, principal, photo_id)
+    if photo.removed_at is not None:  # retention or erasure deleted its files: say so (410)
+        raise PhotoRemoved(photo.removed_reason)
+    return photo, principal
 
 
 async def _serve(

@@ -153,6 +153,8 @@ class User(CreatedAt, Base):
     webauthn_handle: Mapped[bytes | None] = mapped_column(LargeBinary(64), unique=True, default=None)
     # Erased at staff's request (people/erasure.py): the row stays as a pseudonym for the ledger and audit.
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When she pressed "I have read it" on the privacy notice (auth/notice_routes.py, migration 0024).
+    notice_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
