@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from backend.audit import AuditHead, verify_chain
@@ -88,8 +90,31 @@ class RestoreReport:
     problems: list[str]
 
 
-def _pg_dsn(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
+@dataclass(frozen=True, slots=True)
+class PgTarget:
+    """How the PostgreSQL client tools reach the database: a URL without its password for argv, and
+    the environment that carries the password. A password on the command line is readable by every
+    local user (ps, /proc/<pid>/cmdline) for as long as the dump runs."""
+
+    dsn: str
+    env: dict[str, str]
+
+
+def _pg_target(url: str) -> PgTarget:
+    parsed = make_url(url)
+    bare = URL.create(
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
+    dsn = bare.render_as_string(hide_password=False)  # there is none left to hide
+    env = dict(os.environ)  # a URL without a password leaves PGPASSWORD or PGPASSFILE to the operator
+    if parsed.password is not None:
+        env["PGPASSWORD"] = str(parsed.password)  # decoded: a %40 in the URL is an @ in the password
+    return PgTarget(dsn=dsn, env=env)
 
 
 def _sha256_file(path: Path) -> str:
@@ -158,11 +183,18 @@ def _sqlite_copy(source: Path, target: Path, busy_timeout_ms: int) -> None:
         src.close()
 
 
-def _pg_tool(tool: str, args: list[str]) -> None:
+def pg_command(tool: str, args: list[str], url: str) -> tuple[list[str], dict[str, str]]:
+    """argv and environment for one client tool against `url`: the password only in the environment."""
+    target = _pg_target(url)
+    return [tool, *args, f"--dbname={target.dsn}"], target.env
+
+
+def _pg_tool(tool: str, args: list[str], url: str, *trailing: str) -> None:
     if shutil.which(tool) is None:
         raise BackupError(f"{tool} is not installed (it comes with the PostgreSQL client package)")
+    argv, env = pg_command(tool, args, url)
     # The tool is a fixed name found on PATH; the arguments are our own (the URL is the operator's setting).
-    done = subprocess.run([tool, *args], capture_output=True, text=True, check=False)  # noqa: S603
+    done = subprocess.run([*argv, *trailing], capture_output=True, text=True, check=False, env=env)  # noqa: S603
     if done.returncode != 0:
         raise BackupError(f"{tool} failed ({done.returncode}): {done.stderr.strip()[-1500:]}")
 
@@ -205,9 +237,7 @@ async def _snapshot_postgres(settings: Settings, dest: Path) -> Snapshot:
                 await _check_tool_version(db, "pg_dump")
                 snapshot_id = str(await db.scalar(text("SELECT pg_export_snapshot()")))
                 args = ["--format=custom", f"--snapshot={snapshot_id}", f"--file={dest / PG_FILE}"]
-                await asyncio.to_thread(
-                    _pg_tool, "pg_dump", [*args, f"--dbname={_pg_dsn(settings.database_url)}"]
-                )
+                await asyncio.to_thread(_pg_tool, "pg_dump", args, settings.database_url)
                 described = await _describe(db)
                 await db.close()
                 return described
@@ -342,9 +372,7 @@ async def _load_database(settings: Settings, src: Path, manifest: dict[str, Any]
         "--single-transaction",
         "--exit-on-error",
     ]
-    await asyncio.to_thread(
-        _pg_tool, "pg_restore", [*args, f"--dbname={_pg_dsn(settings.database_url)}", str(db_file)]
-    )
+    await asyncio.to_thread(_pg_tool, "pg_restore", args, settings.database_url, str(db_file))
 
 
 def _set_wal(path: Path) -> None:
