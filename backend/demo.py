@@ -168,8 +168,9 @@ async def create_demo(
         cast.people[key] = child
         cast.people[f"{key}_guardian"] = guardian
         if mother:
+            # The demo's guardians consented (their children are under 14): recorded with the pairing.
             pairings[key] = await do_pair(
-                db, programme=mothers_prog, child=child, mother=u[mother], actor=actor
+                db, programme=mothers_prog, child=child, mother=u[mother], actor=actor, guardian_consent=True
             )
     await create_visits_demo(db, programme=mothers_prog, pairings=pairings, children=cast.people, users=u)
 

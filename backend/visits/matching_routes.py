@@ -61,6 +61,7 @@ async def _match_page(
         "current": current,
         "suggestions": [] if current is not None else await suggest_mothers(db, child),
         "may_confirm": policy.is_social_worker_for(user, child),
+        "consent_needed": needs_consent(child, _today(child)),
         "error": error,
     }
     return Template(template_name="visits/match.html", context=context, status_code=status_code)
@@ -84,10 +85,12 @@ async def confirm_pairing(
 ) -> Template | Redirect:
     child = await _child_for(db, user, child_id)
     policy.require_social_worker_for(user, child)
-    raw = (await request.form()).get("mother_id")
+    form = await request.form()
+    raw = form.get("mother_id")
     mother_id = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 12 else 0
+    consent = form.get("guardian_consent") == "yes"
     try:
-        await do_confirm_pairing(db, child, mother_id, actor=user)
+        await do_confirm_pairing(db, child, mother_id, actor=user, guardian_consent=consent)
     except VisitRefused as exc:
         return await _match_page(db, user, child, error=str(exc.detail), status_code=400)
     except Conflict as exc:

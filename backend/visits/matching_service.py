@@ -154,8 +154,11 @@ async def suggest_mothers(db: AsyncSession, child: Person) -> list[Suggestion]:
     return sorted(best.values(), key=lambda s: s.rank_key)
 
 
-async def do_confirm_pairing(db: AsyncSession, child: Person, mother_id: int, *, actor: Actor) -> Pairing:
-    """The social worker's choice among the suggestions; anyone not suggested is refused."""
+async def do_confirm_pairing(
+    db: AsyncSession, child: Person, mother_id: int, *, actor: Actor, guardian_consent: bool = False
+) -> Pairing:
+    """The social worker's choice among the suggestions; anyone not suggested is refused. A child under
+    14 is paired only when she records, with it, that the guardian has consented (visits.service.do_pair)."""
     if child.kind is not PersonKind.CHILD:
         raise VisitRefused(_("Only a child is paired with a caring mother."), field="mother_id")
     current = await db.scalar(
@@ -169,7 +172,14 @@ async def do_confirm_pairing(db: AsyncSession, child: Person, mother_id: int, *,
             _("Choose one of the suggested caring mothers (she must have room for another child)."),
             field="mother_id",
         )
-    pairing = await do_pair(db, programme=child.programme, child=child, mother=chosen.mother, actor=actor)
+    pairing = await do_pair(
+        db,
+        programme=child.programme,
+        child=child,
+        mother=chosen.mother,
+        actor=actor,
+        guardian_consent=guardian_consent,
+    )
     await audit.record(
         db,
         actor=actor,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -101,6 +102,9 @@ class Pairing(CreatedAt, Base):
             sqlite_where=text("status = 'active'"),
             postgresql_where=text("status = 'active'"),
         ),
+        # A child under 14 is paired only once the guardian's consent is recorded; the service sets
+        # child_under_14 from the birth year and the clock, and the database refuses any path past it.
+        CheckConstraint("NOT child_under_14 OR guardian_consent_at IS NOT NULL", name="guardian_consent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,9 +118,16 @@ class Pairing(CreatedAt, Base):
     visit_interval_days: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_VISIT_INTERVAL_DAYS, server_default=text(str(DEFAULT_VISIT_INTERVAL_DAYS))
     )
+    # Set by the service from the birth year and the clock (unknown counts as under 14). Pairings made
+    # before the rule (migration 0021) carry false. The consent is recorded by a worker (a user id).
+    child_under_14: Mapped[bool] = mapped_column(default=False, server_default=false())
+    guardian_consent_at: Mapped[datetime | None] = mapped_column(default=None)
+    guardian_consent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
 
     child: Mapped[Person] = relationship()
-    mother: Mapped[User] = relationship()
+    mother: Mapped[User] = relationship(foreign_keys=[mother_id])
 
 
 class ChildProfile(CreatedAt, Base):

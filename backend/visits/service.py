@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,10 +89,33 @@ class VisitDraft:
 
 
 async def do_pair(
-    db: AsyncSession, *, programme: Programme, child: Person, mother: User, actor: Actor | None
+    db: AsyncSession,
+    *,
+    programme: Programme,
+    child: Person,
+    mother: User,
+    actor: Actor | None,
+    guardian_consent: bool = False,
 ) -> Pairing:
+    """`guardian_consent`: the worker (the actor) records that the guardian has consented. A child
+    under 14 (or of unknown birth year) is refused without it; the database refuses it too."""
+    from backend.visits.profile_service import needs_consent  # profile_service imports this module
+
+    now = utcnow()
+    under_14 = needs_consent(child, now.astimezone(ZoneInfo(programme.time_zone)).date())
+    if under_14 and not guardian_consent:
+        raise VisitRefused(
+            _("A child under 14 can be paired only once the guardian's consent is recorded."),
+            field="guardian_consent",
+        )
     pairing = Pairing(
-        programme_id=programme.id, child_id=child.id, mother_id=mother.id, status=PairingStatus.ACTIVE
+        programme_id=programme.id,
+        child_id=child.id,
+        mother_id=mother.id,
+        status=PairingStatus.ACTIVE,
+        child_under_14=under_14,
+        guardian_consent_at=now if guardian_consent else None,
+        guardian_consent_by_id=actor.id if guardian_consent and actor is not None else None,
     )
     db.add(pairing)
     await db.flush()
@@ -100,7 +124,12 @@ async def do_pair(
         actor=actor,
         action="pairing.started",
         subject=pairing,
-        change={"child_id": child.id, "mother_id": mother.id},
+        change={
+            "child_id": child.id,
+            "mother_id": mother.id,
+            "child_under_14": under_14,
+            "guardian_consent": guardian_consent,
+        },
     )
     return pairing
 

@@ -87,7 +87,8 @@ async def test_social_worker_sees_reasons_and_confirms_a_pairing_which_is_audite
     liu = world.user_id("demo-mother-zhang")  # the only one with room: two places, one taken
     token = await csrf_token(worker)
     answer = await worker.post(
-        f"/pairings/match/{child_id}", data={"_csrf_token": token, "mother_id": str(liu)}
+        f"/pairings/match/{child_id}",
+        data={"_csrf_token": token, "mother_id": str(liu), "guardian_consent": "yes"},
     )
     assert answer.status_code == 303
     async with database.transaction(read_only=True) as db:
@@ -98,7 +99,8 @@ async def test_social_worker_sees_reasons_and_confirms_a_pairing_which_is_audite
     assert [e.subject_id for e in await audit_actions(database, "pairing.matched")] == [str(pairing.id)]
     # A second confirmation (another tab) does not make a second pairing.
     again = await worker.post(
-        f"/pairings/match/{child_id}", data={"_csrf_token": token, "mother_id": str(liu)}
+        f"/pairings/match/{child_id}",
+        data={"_csrf_token": token, "mother_id": str(liu), "guardian_consent": "yes"},
     )
     assert again.status_code == 409
 
