@@ -1,5 +1,5 @@
 """The `carelog` command: serve | migrate | demo | create-admin | issue-code | close-month | import |
-verify-audit | gc-photos | check | backup | restore.
+verify-audit | gc-photos | retention | check | backup | restore.
 
 Commands print no personal data beyond what the operator asked for (a link for a named user).
 """
@@ -337,6 +337,42 @@ def cmd_gc_photos(args: argparse.Namespace) -> int:
     return int(asyncio.run(_with_db(settings, work)) or 0)
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Remove the photo files whose kept time has run out (backend/evidence/retention.py)."""
+    from backend.db import create_database
+    from backend.evidence.retention import run_retention
+    from backend.storage import PhotoStore
+
+    settings = _settings()
+    store = PhotoStore.from_url(settings.photo_store_url)
+
+    async def work() -> int:
+        database = create_database(settings)
+        try:
+            result = await run_retention(
+                database,
+                store,
+                now=clock.utcnow(),
+                child_photo_days=settings.child_photo_retention_days,
+                meal_photo_days=settings.meal_photo_retention_days,
+                dry_run=args.dry_run,
+            )
+        finally:
+            await database.dispose()
+        for kind in result.plan.kinds:
+            span = f", received {kind.oldest} to {kind.newest}" if kind.photo_ids else ""
+            print(f"{kind.name} (kept {kind.kept_days} days): {len(kind.photo_ids)} due{span}")
+        if args.dry_run:
+            print("dry run: nothing changed")
+            return 0
+        print(f"photos removed: {result.removed}, files deleted: {result.files_deleted}")
+        for key in result.files_left:
+            print(f"could not delete {key} now: `carelog gc-photos` will")
+        return 0
+
+    return asyncio.run(work())
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Photos' files against their hashes, and every closed month's ledger against its meals computed
     again (one meal line per agreement since migration 0013). Non-zero when anything disagrees."""
@@ -450,6 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gc-photos", help="remove stored photo files no row names, older than a day").set_defaults(
         func=cmd_gc_photos
     )
+    p = sub.add_parser("retention", help="remove photo files whose kept time has run out (hashes stay)")
+    p.add_argument("--dry-run", action="store_true", help="list what is due (counts, dates); change nothing")
+    p.set_defaults(func=cmd_retention)
     sub.add_parser(
         "check",
         help="check photos' files against their hashes and each closed month's ledger against its check-ins",
