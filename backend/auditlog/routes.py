@@ -1,32 +1,34 @@
 """Browsing the audit trail, for staff: filters, newest first, paged by event id, with the chain check.
 
 Read only: the app never updates or deletes an event (and the database refuses it). Events hold ids
-and categories, not names, so staff of any programme may browse them; the actor's display name is
-looked up for the page. The chain is recomputed on the first page (every event, in batches): a
-page further back shows the check of the first page's visit rather than repeating it.
+and categories, not names; the actor's display name is looked up for the page. Staff see the events of
+their own programmes (scoped in SQL, see `visible_events`); an administrator sees all. The first page
+checks the events appended since the last good check (`verify_since_checkpoint`), not the whole chain
+on every visit; `carelog verify-audit` recomputes everything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import get
+from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
 from litestar.params import FromQuery
 from litestar.response import Template
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, String, and_, cast, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.audit import AuditEvent, verify_chain
+from backend.audit import AuditEvent, verify_since_checkpoint
 from backend.auditlog import labels
 from backend.auth.principal import Principal
 from backend.errors import Forbidden
 from backend.i18n import gettext as _
-from backend.people.models import Role, User
+from backend.people.models import Membership, Role, User
 from backend.settings import Settings
 
 # Twenty events fill a few phone screens (fifty made a page of about 18,000 px); older ones are a tap away.
@@ -101,8 +103,37 @@ def may_browse(user: Principal) -> bool:
     return user.is_admin or user.has_role(Role.STAFF)
 
 
+def visible_events(user: Principal) -> ColumnElement[bool]:
+    """The events a browsing user may see: all for an administrator; for staff, those of their own
+    programmes, and those about no programme (sign-ins, accounts) whose actor or subject user has (or
+    had) a membership in one of them. Events about no one of theirs, and events written before events
+    carried a programme, are for administrators."""
+    if user.is_admin:
+        return true()
+    programmes = sorted(user.staff_programme_ids)
+    members = select(Membership.user_id).where(Membership.programme_id.in_(programmes))
+    return or_(
+        AuditEvent.programme_id.in_(programmes),
+        and_(
+            AuditEvent.programme_id.is_(None),
+            or_(
+                AuditEvent.actor_id.in_(members),
+                and_(
+                    AuditEvent.subject_type == User.__tablename__,
+                    AuditEvent.subject_id.in_(
+                        select(cast(Membership.user_id, String)).where(
+                            Membership.programme_id.in_(programmes)
+                        )
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
 @get("/audit", name="audit.browse")
 async def audit_browse(
+    request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
     settings: NamedDependency[Settings],
@@ -119,7 +150,8 @@ async def audit_browse(
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
         raise ClientException(detail=_("The last day comes before the first day."))
     zone = ZoneInfo(settings.time_zone)
-    query = select(AuditEvent).where(*await _conditions(db, filters, zone))
+    scoped = [visible_events(user)]
+    query = select(AuditEvent).where(*scoped, *await _conditions(db, filters, zone))
     if before is not None:
         query = query.where(AuditEvent.id < before)
     events = list(await db.scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE + 1)))
@@ -132,7 +164,9 @@ async def audit_browse(
         )
     }
     subject_types = list(
-        await db.scalars(select(AuditEvent.subject_type).distinct().order_by(AuditEvent.subject_type))
+        await db.scalars(
+            select(AuditEvent.subject_type).where(*scoped).distinct().order_by(AuditEvent.subject_type)
+        )
     )
     return Template(
         template_name="auditlog/browse.html",
@@ -142,7 +176,7 @@ async def audit_browse(
             "actors": actors,
             "filters": filters,
             "subject_types": subject_types,
-            "chain": await verify_chain(db) if before is None else None,
+            "chain": await verify_since_checkpoint(request.app.state.database) if before is None else None,
             "older": filters.query(before=events[-1].id) if more and events else None,
             "newest": filters.query() if before is not None else None,
             "change_details": lambda change: labels.details(change, settings.time_zone),
