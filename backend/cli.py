@@ -1,5 +1,5 @@
 """The `carelog` command: serve | migrate | demo | create-admin | issue-code | close-month | import |
-verify-audit | gc-photos | retention | check | backup | restore.
+verify-audit | gc-photos | purge | retention | check | backup | restore.
 
 Commands print no personal data beyond what the operator asked for (a link for a named user).
 """
@@ -322,6 +322,23 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     return int(asyncio.run(_with_db(settings, work)) or 0)
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from backend.auth.purge import purge
+
+    settings = _settings()
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        report = await purge(db)
+        print(
+            f"purged: {report.ceremonies} passkey ceremonies, {report.sessions} sessions, "
+            f"{report.codes} sign-in codes, {report.rate_buckets} rate-limit rows, "
+            f"{report.view_marks} view marks (the audit chain is never purged)"
+        )
+        return 0
+
+    return int(asyncio.run(_with_db(settings, work)) or 0)
+
+
 def cmd_gc_photos(args: argparse.Namespace) -> int:
     from backend.evidence.maintenance import collect_garbage
     from backend.storage import PhotoStore
@@ -483,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("verify-audit", help="recompute the audit chain; name the first bad event").set_defaults(
         func=cmd_verify_audit
     )
+    sub.add_parser(
+        "purge", help="delete expired ceremonies, ended sessions, spent codes and old rate-limit rows"
+    ).set_defaults(func=cmd_purge)
     sub.add_parser("gc-photos", help="remove stored photo files no row names, older than a day").set_defaults(
         func=cmd_gc_photos
     )
