@@ -8,8 +8,11 @@ Order matters, and every step before decoding is cheap:
 4. JPEGs are drafted to the real target box in stored orientation, so libjpeg decodes at 1/2, 1/4
    or 1/8 scale; the display copy is resized with a reducing gap, then turned upright by its EXIF
    orientation; the thumbnail is made from the display copy;
-5. both are encoded as JPEG q82 from images whose `info` was emptied: no EXIF, no GPS, no comment,
-   no XMP; only the ICC profile is passed on.
+5. a colour profile larger than MAX_ICC_BYTES (a profile can carry megabytes of anything) is
+   applied to the display copy's pixels, converting them to sRGB, and dropped; a small one is kept;
+6. both are encoded as JPEG q82 from images whose `info` was emptied: no EXIF, no GPS, no comment,
+   no XMP; only a small ICC profile is passed on. Neither copy is ever larger than its box, and a
+   photo smaller than the box is never enlarged.
 Only the first frame of an animated image is ever decoded.
 Pillow's exceptions never leave this module: they become PhotoRejected with a translatable message.
 """
@@ -40,6 +43,9 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 DISPLAY_LONG_SIDE = 1600
 THUMB_LONG_SIDE = 320
 JPEG_QUALITY = 82
+# Real camera and screen profiles are 0.5-4 KB (sRGB IEC61966-2.1 is 3 KB; Display P3 about 0.5 KB);
+# anything past this is converted away rather than copied into every stored photo.
+MAX_ICC_BYTES = 64 * 1024
 RESAMPLE = Image.Resampling.HAMMING
 # Pillow's own bomb check warns between its limit and twice it, then raises; ours is stricter and
 # runs first on every image we accept, so its warning is noise.
@@ -204,11 +210,25 @@ def _to_rgb(image: Image.Image) -> tuple[Image.Image, bytes | None]:
     return image.convert("RGB"), icc
 
 
+def _to_srgb(image: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """A small profile is kept as it is; a large one is applied to the pixels (to sRGB) and dropped.
+    A large profile that does not parse is dropped unapplied: the colours may shift a little, but a
+    profile Little CMS cannot read is not one a viewer would have applied either."""
+    if not icc or len(icc) <= MAX_ICC_BYTES:
+        return image, icc
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        converted = None
+    return (converted if converted is not None else image), None
+
+
 def _encode(image: Image.Image, icc: bytes | None) -> Rendition:
-    image.info = {}  # Pillow re-saves info["comment"] and friends unless they are gone
+    image.info = {}  # Pillow re-saves info["comment"], XMP, EXIF and friends unless they are gone
     buffer = io.BytesIO()
     options: dict[str, Any] = {"quality": JPEG_QUALITY}
-    if icc and image.mode == "RGB":
+    if icc and len(icc) <= MAX_ICC_BYTES and image.mode == "RGB":
         options["icc_profile"] = icc
     image.save(buffer, "JPEG", **options)
     data = buffer.getvalue()
@@ -291,6 +311,9 @@ def _process(
     method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
     if method is not None:
         display = display.transpose(method)
+    # After the resize: converting 1.9 rather than 12 megapixels. The thumbnail, made from this copy,
+    # inherits the conversion.
+    display, icc = _to_srgb(display, icc)
     thumb_box = _fit(display.size, THUMB_LONG_SIDE)
     thumb = (
         display.resize(thumb_box, RESAMPLE, reducing_gap=2.0) if display.size != thumb_box else display.copy()
