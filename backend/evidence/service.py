@@ -25,7 +25,7 @@ from litestar.exceptions import HTTPException, ServiceUnavailableException
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
+from backend import audit, clock
 from backend.audit import Actor
 from backend.db import Database, utcnow
 from backend.evidence.imaging import ProcessedPhoto, hamming, process_photo
@@ -301,7 +301,19 @@ async def open_for_viewer(
 
 
 async def do_record_view(db: AsyncSession, photo: Photo, *, actor: Actor, variant: str) -> None:
-    await audit.record(db, actor=actor, action="photo.viewed", subject=photo, change={"variant": variant})
+    # One event per viewer, photo and day (Asia/Shanghai) for looking at it, however often a page of
+    # thumbnails is reloaded; downloading the original (with its EXIF and GPS) is audited every time.
+    if variant == "original":
+        await audit.record(db, actor=actor, action="photo.viewed", subject=photo, change={"variant": variant})
+        return
+    await audit.record_once_a_day(
+        db,
+        actor=actor,
+        action="photo.viewed",
+        subject=photo,
+        day=clock.today_in(clock.REFERENCE_ZONE),
+        change={"variant": variant},
+    )
 
 
 async def do_record_integrity_failure(
