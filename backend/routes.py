@@ -28,6 +28,7 @@ from backend.reports.routes import routes as reports_routes
 from backend.settlement.routes import routes as settlement_routes
 from backend.verification.routes import routes as verification_routes
 from backend.visits.api_routes import routes as visit_api_routes
+from backend.settlement.adjustment_routes import routes as adjustment_routes
 from backend.visits.checklist_routes import routes as checklist_routes
 from backend.visits.exit_routes import routes as exit_routes
 from backend.visits.matching_routes import routes as matching_routes
@@ -63,7 +64,7 @@ def route_handlers() -> list[Any]:
         # Whole months and programmes: their reads stay off the event loop's thread (db.py).
         Router(
             path="/",
-            route_handlers=[*settlement_routes, *reports_routes, *audit_routes],
+            route_handlers=[*settlement_routes, *adjustment_routes, *reports_routes, *audit_routes],
             opt={LONG_READS_OPT: True},
         ),
         *verification_routes,

@@ -58,6 +58,9 @@ ACTIONS: dict[str, Any] = {
     "session.verified": _l("Confirmed it's her (step-up)"),
     "sessions.ended_all": _l("Signed out on every device"),
     "settlement.adjustment_added": _l("Adjustment added"),
+    "settlement.adjustment_requested": _l("Adjustment entered, waiting for a second staff member"),
+    "settlement.adjustment_approved": _l("Adjustment approved"),
+    "settlement.adjustment_refused": _l("Adjustment refused"),
     "settlement.month_closed": _l("Month closed"),
     "signin_code.issued": _l("Sign-in card issued"),
     "signin_code.used": _l("Sign-in card used"),
@@ -114,6 +117,7 @@ SUBJECTS: dict[str, Any] = {
     "mother_profile": _l("caring mother's profile"),
     "visit_checklist_item": _l("checklist item"),
 }
+    "settlement_adjustment": _l("adjustment"),
 
 FIELDS: dict[str, Any] = {
     "status": _l("Status"),
@@ -160,6 +164,11 @@ FIELDS: dict[str, Any] = {
     "sessions_ended": _l("Sessions ended"),
     "codes_voided": _l("Unused cards voided"),
 }
+    "from_month": _l("From the month"),
+    "month_rate_fen": _l("Rate of the month (fen)"),
+    "month_cap_fen": _l("Monthly cap of the month (fen)"),
+    "created_by_id": _l("Entered by"),
+    "ledger_line_id": _l("Ledger line"),
 
 # Codes that appear as values, in words (statuses, meals, roles, how someone signed in).
 VALUES: dict[str, Any] = {
@@ -170,6 +179,7 @@ VALUES: dict[str, Any] = {
     "lunch": _l("lunch"),
     "dinner": _l("dinner"),
     "code": _l("sign-in card"),
+    "refused": _l("refused"),
     "passkey": _l("passkey"),
     "staff": _l("staff"),
     "social_worker": _l("social worker"),

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from backend.i18n import gettext as _
+from backend.meals.forms import parse_month
 from backend.people.models import AreaLevel, ProgrammeKind, Role
 from backend.people.service import ProgrammeRules
 from backend.settlement.forms import parse_signed_yuan
@@ -43,11 +44,15 @@ class RulesForm:
 
 
 def parse_rules(data: Mapping[str, object], kind: ProgrammeKind | None) -> RulesForm:
-    form = RulesForm(raw=_raw(data, "rate", "monthly_cap", "visit_interval_days"))
+    form = RulesForm(raw=_raw(data, "rate", "monthly_cap", "visit_interval_days", "from_month"))
     if kind is ProgrammeKind.NEIGHBOUR_MEALS:
         rate = _yuan(form.raw["rate"], "rate", form.errors)
         cap = _yuan(form.raw["monthly_cap"], "monthly_cap", form.errors)
-        form.rules = ProgrammeRules(rate_fen=rate, monthly_cap_fen=cap)
+        # Empty: from the current month (people/service.do_set_programme_rules).
+        from_month = parse_month(form.raw["from_month"]) if len(form.raw["from_month"]) == 7 else None
+        if form.raw["from_month"] and (from_month is None or not 2000 <= from_month.year <= 2100):
+            form.errors["from_month"] = _("Choose a month as year and month, for example 2026-10.")
+        form.rules = ProgrammeRules(rate_fen=rate, monthly_cap_fen=cap, from_month=from_month)
     elif kind is ProgrammeKind.CARING_MOTHERS:
         days = _int(form.raw["visit_interval_days"])
         if days is None:

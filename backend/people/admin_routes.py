@@ -27,6 +27,7 @@ from backend.people.admin_forms import (
 )
 from backend.people.models import Area, AreaLevel, Programme
 from backend.people.policy import area_and_below
+from backend.settlement.rate_service import rate_history
 
 
 @dataclass
@@ -153,6 +154,8 @@ async def _programme_page(
             "errors": errors or {},
             "raw": raw or {},
             "may_add_users": bool(policy.roles_to_add(user, programme)),
+            # Dated rates (issue 19): what each month from then on pays.
+            "rates": await rate_history(db, programme.id),
         },
         status_code=status_code,
     )

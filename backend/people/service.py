@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit
 from backend.audit import Actor
 from backend.auth.service import do_end_access
+from backend.clock import local_today
 from backend.db import utcnow
 from backend.errors import Conflict, Refused
 from backend.i18n import lazy_gettext as _l
@@ -30,6 +32,7 @@ from backend.people.models import (
     UserReference,
 )
 from backend.people.names import name_initials, normalize_name
+from backend.settlement.rate_service import do_date_programme_rate
 from backend.visits.models import DEFAULT_VISIT_INTERVAL_DAYS
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
@@ -145,6 +148,9 @@ class ProgrammeRules:
     rate_fen: int | None = None
     monthly_cap_fen: int | None = None
     visit_interval_days: int | None = None
+    # A meal programme's change of rate applies from this month (its first day); None: the current
+    # month. Never a closed or past month (settlement/rate_service.py).
+    from_month: date | None = None
 
     @classmethod
     def defaults(cls, kind: ProgrammeKind) -> ProgrammeRules:
@@ -208,8 +214,16 @@ async def do_create_programme(
 
 
 async def do_set_programme_rules(
-    db: AsyncSession, programme: Programme, rules: ProgrammeRules, *, actor: Actor
+    db: AsyncSession,
+    programme: Programme,
+    rules: ProgrammeRules,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
 ) -> None:
+    """Set a programme's rules. A meal programme's rate and cap are dated: they pay from
+    `rules.from_month` on (the current month when None), never a closed or past month; the programme's
+    columns keep the latest rules set (the most a new agreement may carry)."""
     rules.check(programme.kind)
     before = {
         "rate_fen": programme.rate_fen,
@@ -217,11 +231,33 @@ async def do_set_programme_rules(
         "visit_interval_days": programme.visit_interval_days,
     }
     after = rules.as_change()
-    if before == after:
+    dated: dict[str, object] = {}
+    if programme.kind is ProgrammeKind.NEIGHBOUR_MEALS:
+        assert rules.rate_fen is not None and rules.monthly_cap_fen is not None  # rules.check
+        from_month = rules.from_month or local_today(programme, now).replace(day=1)
+        replaced = await do_date_programme_rate(
+            db,
+            programme,
+            rate_fen=rules.rate_fen,
+            monthly_cap_fen=rules.monthly_cap_fen,
+            from_month=from_month,
+            actor=actor,
+            now=now,
+        )
+        if replaced is not None:
+            dated = {
+                "from_month": from_month.replace(day=1).isoformat(),
+                "month_rate_fen": [replaced[0], rules.rate_fen],
+                "month_cap_fen": [replaced[1], rules.monthly_cap_fen],
+            }
+    if before == after and not dated:
         return
     programme.rate_fen, programme.monthly_cap_fen = rules.rate_fen, rules.monthly_cap_fen
     programme.visit_interval_days = rules.visit_interval_days
-    change = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    change: dict[str, object] = {
+        key: [before[key], after[key]] for key in before if before[key] != after[key]
+    }
+    change.update(dated)
     await audit.record(db, actor=actor, action="programme.rules_changed", subject=programme, change=change)
 
 

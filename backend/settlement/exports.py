@@ -84,6 +84,9 @@ def export_spec(programme: Programme, month: date, only: Sequence[int] | None = 
         kinds={
             "meal": _("meal"),
             "adjustment": _("adjustment"),
+            # Held adjustments (issue 19): listed with their status, counted in no total.
+            "adjustment_pending": _("adjustment pending approval (not counted)"),
+            "adjustment_refused": _("adjustment refused (not counted)"),
             "total": _("total"),
             "mismatch": _("ledger mismatch"),
         },
@@ -186,6 +189,24 @@ def _adjustment_rows(spec: ExportSpec, statement: AgreementStatement) -> list[li
             "",
         ]
         for line in statement.adjustments
+    ] + [
+        [
+            spec.kinds[f"adjustment_{held.status.value}"],
+            a.id,
+            a.neighbour.display_name,
+            a.resident.display_name,
+            local_time(held.created_at, spec.time_zone, "%Y-%m-%d"),
+            "",
+            "",
+            "",
+            "",
+            "",
+            held.amount_fen,
+            fen_to_yuan(held.amount_fen),
+            held.reason,
+            "",
+        ]
+        for held in statement.held
     ]
 
 
@@ -299,6 +320,17 @@ def _adjustment_cells(spec: ExportSpec, statement: AgreementStatement) -> list[l
             line.reason or "",
         ]
         for line in statement.adjustments
+    ] + [
+        [
+            a.id,
+            a.neighbour.display_name,
+            a.resident.display_name,
+            _local(held.created_at, spec.time_zone).date(),
+            held.amount_fen,
+            _yuan(held.amount_fen),
+            f"{spec.kinds[f'adjustment_{held.status.value}']}: {held.reason}",
+        ]
+        for held in statement.held
     ]
 
 

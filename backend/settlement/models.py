@@ -103,6 +103,73 @@ class LedgerLine(CreatedAt, Base):
     )
 
 
+class ProgrammeRate(CreatedAt, Base):
+    """A meal programme's rate and monthly cap from a month on (issue 19): the rate in effect for a
+    month is the row with the latest `from_month` not after it. A programme without rows pays its own
+    columns (programme.rate_fen, monthly_cap_fen), which always hold the latest rules set. Rows are
+    written only by people/service.do_set_programme_rules, never into a closed or past month."""
+
+    __tablename__ = "programme_rate"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "from_month"),
+        CheckConstraint("rate_fen > 0", name="rate_positive"),
+        CheckConstraint("monthly_cap_fen >= rate_fen", name="cap_at_least_rate"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    from_month: Mapped[date]  # first day of the month
+    rate_fen: Mapped[int] = mapped_column(Integer)
+    monthly_cap_fen: Mapped[int] = mapped_column(Integer)
+    # None for the row that records the rules in force before the first dated change.
+    set_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+
+
+class AdjustmentStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class Adjustment(CreatedAt, Base):
+    """An adjustment larger than `adjustment_review_fen` (either sign), waiting for a second staff
+    member. Only its approval writes the ledger line (the ledger is append-only, so the waiting is kept
+    here); a refused one never counts. Smaller adjustments go straight to the ledger, as before."""
+
+    __tablename__ = "settlement_adjustment"
+    __table_args__ = (
+        CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
+        CheckConstraint(
+            "(status = 'pending' AND decided_by_id IS NULL AND decided_at IS NULL) OR "
+            "(status <> 'pending' AND decided_by_id IS NOT NULL AND decided_at IS NOT NULL)",
+            name="decision_fields",
+        ),
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id <> created_by_id", name="second_person"),
+        Index(None, "programme_id", "month", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    month: Mapped[date]  # first day of the month it is paid in
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("meal_agreement.id", ondelete="RESTRICT"))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[AdjustmentStatus] = mapped_column(
+        str_enum(AdjustmentStatus, "adjustment_status"), default=AdjustmentStatus.PENDING
+    )
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The ledger line its approval wrote.
+    ledger_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("settlement_ledger_line.id", ondelete="RESTRICT"), default=None
+    )
+
+
 async def lock_period(
     db: AsyncSession, programme_id: int, day: date, *, for_update: bool = False
 ) -> SettlementPeriod:

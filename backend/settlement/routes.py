@@ -23,6 +23,7 @@ from backend.meals import policy as meals_policy
 from backend.meals.models import Agreement
 from backend.people.models import Programme, User
 from backend.settlement import policy
+from backend.settings import Settings
 from backend.settlement.exports import ExportSpec, export_spec, stream_csv, stream_xlsx
 from backend.settlement.forms import month_param, parse_adjustment_form
 from backend.settlement.models import SettlementPeriod
@@ -150,6 +151,7 @@ async def settlement_adjustment(
     form = parse_adjustment_form(await request.form())
     shown = form.month or _default_month(programme)
     form.errors.update(check_adjustment(form.amount_fen, form.reason))
+    settings: NamedDependency[Settings],
     agreement = None
     if form.agreement_id is not None:
         agreement = await db.scalar(
@@ -169,10 +171,17 @@ async def settlement_adjustment(
         )
     try:
         await do_add_adjustment(
-            db, agreement, form.month, amount_fen=form.amount_fen, reason=form.reason, actor=user
+            db,
+            agreement,
+            form.month,
+            amount_fen=form.amount_fen,
+            reason=form.reason,
+            actor=user,
+            review_fen=settings.adjustment_review_fen,
         )
     except SettlementRefused as exc:
         programme = await _after_rollback(db, programme.id)
+        # Over the threshold it is held for a second staff member (adjustment_routes.py decides it).
         errors = {"month": str(exc.detail)}
         return await _month_page(db, user, programme, shown, errors=errors, raw=form.raw, status_code=409)
     return Redirect(_month_url(request, programme.id, form.month), status_code=303)

@@ -26,9 +26,18 @@ from backend.errors import Conflict
 from backend.i18n import gettext as _
 from backend.meals.models import Agreement, CheckIn
 from backend.people.models import Programme
-from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod, lock_period, month_of
+from backend.settlement.adjustment_service import DEFAULT_REVIEW_FEN, do_request_adjustment, needs_review
+from backend.settlement.models import (
+    Adjustment,
+    LedgerKind,
+    LedgerLine,
+    SettlementPeriod,
+    lock_period,
+    month_of,
+)
+from backend.settlement.rate_service import least_sql, month_terms
 from backend.settlement.rules import capped_total_sql
-from backend.settlement.statements import paid_in_month, pending_in_month
+from backend.settlement.statements import paid_in_month, pending_adjustments_in_month, pending_in_month
 
 MAX_REASON = 500
 # |amount| of one adjustment: ten times the default monthly cap is already far beyond any correction.
@@ -68,6 +77,13 @@ async def do_close_month(
             _("Check-ins of this month still waiting for review: %(num)s. Decide them before closing.")
             % {"num": pending}
         )
+    # A held adjustment would otherwise be approved into a closed month or silently moved (issue 19).
+    held = await pending_adjustments_in_month(db, programme.id, month)
+    if held:
+        raise SettlementRefused(
+            _("Adjustments of this month waiting for a second staff member: %(num)s. Decide them first.")
+            % {"num": held}
+        )
     meals, total = await _write_meal_lines(db, programme.id, month, actor=actor, now=now)
     event = await audit.record(
         db,
@@ -99,6 +115,8 @@ async def _write_meal_lines(
     month's total with its adjustments."""
     meals = func.count(CheckIn.id)
     table = LedgerLine.__table__
+    # The agreement's own terms, at most the programme's for this month (rate_service.py).
+    rate, cap = await month_terms(db, programme_id, month)
     lines = (
         select(
             literal(programme_id, table.c.programme_id.type),
@@ -106,7 +124,9 @@ async def _write_meal_lines(
             CheckIn.agreement_id,
             literal(LedgerKind.MEAL, table.c.kind.type),
             meals,
-            capped_total_sql(meals, Agreement.rate_fen, Agreement.monthly_cap_fen),
+            capped_total_sql(
+                meals, least_sql(Agreement.rate_fen, rate), least_sql(Agreement.monthly_cap_fen, cap)
+            ),
             literal(actor.id if actor is not None else None, table.c.created_by_id.type),
             literal(now, table.c.created_at.type),
         )
@@ -156,8 +176,12 @@ async def do_add_adjustment(
     reason: str,
     actor: Actor,
     now: datetime | None = None,
-) -> LedgerLine:
-    """A correction (positive or negative fen) dated into an open month of the agreement's programme."""
+    review_fen: int = DEFAULT_REVIEW_FEN,
+) -> LedgerLine | Adjustment:
+    """A correction (positive or negative fen) dated into an open month of the agreement's programme.
+    Up to `review_fen` (either sign) it is a ledger line at once; above, it is held as a pending
+    Adjustment until a second staff member decides (adjustment_service.py). The reason stays out of
+    the audit event (free text): the event carries ids, the month and the amount."""
     errors = check_adjustment(amount_fen, reason)
     if errors:
         raise SettlementRefused(next(iter(errors.values())))
@@ -166,6 +190,10 @@ async def do_add_adjustment(
     if period.closed_at is not None:
         raise SettlementRefused(
             _("That month is closed; date the correction into a later month that is still open.")
+        )
+    if needs_review(amount_fen, review_fen):
+        return await do_request_adjustment(
+            db, agreement, month, amount_fen=amount_fen, reason=reason, actor=actor, now=now
         )
     line = LedgerLine(
         programme_id=agreement.programme_id,
@@ -184,11 +212,6 @@ async def do_add_adjustment(
         actor=actor,
         action="settlement.adjustment_added",
         subject=line,
-        change={
-            "agreement_id": agreement.id,
-            "month": month.isoformat(),
-            "amount_fen": amount_fen,
-            "reason": line.reason,
-        },
+        change={"agreement_id": agreement.id, "month": month.isoformat(), "amount_fen": amount_fen},
     )
     return line

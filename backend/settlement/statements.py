@@ -27,7 +27,9 @@ from backend.clock import add_months
 from backend.evidence.models import Photo
 from backend.meals.models import Agreement, AgreementStatus, CheckIn, CheckInPhoto, CheckInStatus, MealSlot
 from backend.people.models import Programme, User
-from backend.settlement.models import LedgerKind, LedgerLine, SettlementPeriod
+from backend.settlement.adjustment_service import held_adjustments
+from backend.settlement.models import Adjustment, AdjustmentStatus, LedgerKind, LedgerLine, SettlementPeriod
+from backend.settlement.rate_service import paid_terms, terms_for_month
 from backend.settlement.rules import capped_total, meal_amounts
 
 BATCH_AGREEMENTS = 100
@@ -52,6 +54,15 @@ class AgreementStatement:
     # A closed month: (meals, fen) of the agreement's meal line in the ledger, (0, 0) without one.
     # None for a draft.
     ledger: tuple[int, int] | None = None
+    # The rate the month pays this agreement: its own, at most the programme's for the month.
+    rate_fen: int | None = None
+    cap_fen: int | None = None
+    # Adjustments over the review threshold not in the ledger: pending (not counted yet) or refused.
+    held: list[Adjustment] = field(default_factory=list)
+
+    @property
+    def pending_adjustments(self) -> list[Adjustment]:
+        return [a for a in self.held if a.status is AdjustmentStatus.PENDING]
 
     @property
     def recomputed_fen(self) -> int:
@@ -78,7 +89,8 @@ class AgreementStatement:
 
     @property
     def capped(self) -> bool:
-        return any(m.amount_fen < self.agreement.rate_fen for m in self.meals)
+        rate = self.rate_fen if self.rate_fen is not None else self.agreement.rate_fen
+        return any(m.amount_fen < rate for m in self.meals)
 
 
 @dataclass
@@ -108,6 +120,11 @@ class MonthSummary:
     @property
     def approved_meals(self) -> int:
         return sum(len(a.meals) for a in self.agreements)
+
+    @property
+    def pending_adjustments(self) -> list[tuple[AgreementStatement, Adjustment]]:
+        """Adjustments of the month waiting for a second staff member (counted in no total)."""
+        return [(s, a) for s in self.agreements for a in s.pending_adjustments]
 
     @property
     def mismatches(self) -> list[AgreementStatement]:
@@ -170,25 +187,49 @@ async def meal_totals(
     """{agreement id: (approved meals, amount in fen)} for the month: the count in SQL, the rule once."""
     if not agreement_ids:
         return {}
-    return await _totals(db, _approved_current(agreement_ids, month))
+    return await _totals(db, _approved_current(agreement_ids, month), month)
 
 
 async def paid_totals(db: AsyncSession, programme_id: int, month: date) -> dict[int, tuple[int, int]]:
     """The same for every agreement of a programme's month (the ledger check counts them again)."""
-    return await _totals(db, paid_in_month(programme_id, month))
+    return await _totals(db, paid_in_month(programme_id, month), month)
 
 
-async def _totals(db: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> dict[int, tuple[int, int]]:
-    rows = await db.execute(
-        select(Agreement.id, Agreement.rate_fen, Agreement.monthly_cap_fen, func.count(CheckIn.id))
-        .join(CheckIn, CheckIn.agreement_id == Agreement.id)
-        .where(*conditions)
-        .group_by(Agreement.id, Agreement.rate_fen, Agreement.monthly_cap_fen)
+async def _totals(
+    db: AsyncSession, conditions: Sequence[ColumnElement[bool]], month: date
+) -> dict[int, tuple[int, int]]:
+    rows = list(
+        await db.execute(
+            select(
+                Agreement.id,
+                Agreement.programme_id,
+                Agreement.rate_fen,
+                Agreement.monthly_cap_fen,
+                func.count(CheckIn.id),
+            )
+            .join(CheckIn, CheckIn.agreement_id == Agreement.id)
+            .where(*conditions)
+            .group_by(Agreement.id, Agreement.programme_id, Agreement.rate_fen, Agreement.monthly_cap_fen)
+        )
     )
+    terms = await terms_for_month(db, {row[1] for row in rows}, month)
     return {
-        agreement_id: (int(meals), capped_total(int(meals), rate, cap))
-        for agreement_id, rate, cap, meals in rows
+        agreement_id: (int(meals), capped_total(int(meals), *paid_terms(rate, cap, terms[programme_id])))
+        for agreement_id, programme_id, rate, cap, meals in rows
     }
+
+
+async def pending_adjustments_in_month(db: AsyncSession, programme_id: int, month: date) -> int:
+    """Adjustments dated into the month still waiting for a second staff member: closing refuses
+    while there are any (adjustment_service.py)."""
+    count = await db.scalar(
+        select(func.count()).where(
+            Adjustment.programme_id == programme_id,
+            Adjustment.month == month,
+            Adjustment.status == AdjustmentStatus.PENDING,
+        )
+    )
+    return int(count or 0)
 
 
 async def status_counts(
@@ -278,10 +319,12 @@ async def draft_meal_lines(
         .order_by(CheckIn.agreement_id, CheckIn.day, slot_order(), CheckIn.id)
     ):
         meals[checkin.agreement_id].append(checkin)
+    terms = await terms_for_month(db, {a.programme_id for a in agreements}, month)
     lines = {}
     for agreement_id, checkins in meals.items():
         agreement = by_id[agreement_id]
-        amounts = meal_amounts(len(checkins), agreement.rate_fen, agreement.monthly_cap_fen)
+        rate, cap = paid_terms(agreement.rate_fen, agreement.monthly_cap_fen, terms[agreement.programme_id])
+        amounts = meal_amounts(len(checkins), rate, cap)
         lines[agreement_id] = list(zip(checkins, amounts, strict=True))
     return lines
 
@@ -310,6 +353,8 @@ async def agreement_statements(
         return []
     ids = [a.id for a in agreements]
     lines = await draft_meal_lines(db, agreements, month)
+    terms = await terms_for_month(db, {a.programme_id for a in agreements}, month)
+    held = await held_adjustments(db, ids, month)
     ledger = await ledger_meals(db, ids, month) if closed else None
     checkin_ids = [c.id for pairs in lines.values() for c, _ in pairs]
     photos = await _photo_hashes(db, checkin_ids)
@@ -344,6 +389,9 @@ async def agreement_statements(
             ],
             adjustments=adjustments.get(a.id, []),
             ledger=ledger.get(a.id, (0, 0)) if ledger is not None else None,
+            rate_fen=paid_terms(a.rate_fen, a.monthly_cap_fen, terms[a.programme_id])[0],
+            cap_fen=paid_terms(a.rate_fen, a.monthly_cap_fen, terms[a.programme_id])[1],
+            held=held.get(a.id, []),
         )
         for a in agreements
     ]
