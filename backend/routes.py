@@ -21,6 +21,7 @@ from backend.meals.checkin_routes import routes as checkin_routes
 from backend.people.admin_routes import routes as people_admin_routes
 from backend.people.import_routes import routes as people_import_routes
 from backend.people.person_routes import routes as person_routes
+from backend.people.rights_routes import routes as rights_routes
 from backend.people.routes import routes as people_routes
 from backend.people.user_routes import routes as people_user_routes
 from backend.pwa import routes as pwa_routes
@@ -47,6 +48,7 @@ def route_handlers() -> list[Any]:
         *card_routes,
         *person_routes,
         *people_routes,
+        *rights_routes,
         *people_import_routes,
         *people_admin_routes,
         *people_user_routes,

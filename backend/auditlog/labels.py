@@ -90,6 +90,10 @@ ACTIONS: dict[str, Any] = {
     "user.reactivated": _l("Account reactivated"),
     "user.renamed": _l("Name changed"),
     "user.reference_set": _l("Reference set"),
+    "person.exported": _l("Person's data exported"),
+    "person.erased": _l("Person's data erased"),
+    "user.exported": _l("Account's data exported"),
+    "user.erased": _l("Account's data erased"),
 }
 
 SUBJECTS: dict[str, Any] = {

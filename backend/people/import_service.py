@@ -26,7 +26,7 @@ from backend.db import utcnow
 from backend.errors import Forbidden, NotFound, Refused
 from backend.i18n import lazy_gettext as _l
 from backend.people.import_models import ImportPlan
-from backend.people.models import Area, Membership, PersonKind, Programme, Role
+from backend.people.models import Area, ErasedReference, Membership, PersonKind, Programme, Role
 from backend.people.person_service import (
     MAX_NOTE,
     MAX_REFERENCE,
@@ -46,6 +46,7 @@ from backend.people.registry_table import (
     Registry,
     load_registry,
 )
+from backend.people.rights_service import reference_sha256
 from backend.people.service import (
     do_add_membership,
     do_create_user,
@@ -355,7 +356,35 @@ async def _plan(
     db: AsyncSession, programme: Programme, importer: Importer, rows: list[tuple[int, dict[str, str]]]
 ) -> list[RowPlan]:
     registry = await load_registry(db, programme)
-    return plan_rows(registry, importer, rows)
+    plans = plan_rows(registry, importer, rows)
+    await _refuse_erased(db, programme.id, plans)
+    return plans
+
+
+async def _refuse_erased(db: AsyncSession, programme_id: int, plans: Sequence[RowPlan]) -> None:
+    """A 编号 whose person or user was erased is tombstoned (people/erasure.py): such a row is an error,
+    so an import can never bring her back."""
+    by_digest: dict[str, list[RowPlan]] = defaultdict(list)
+    for plan in plans:
+        if plan.cells.get("编号"):
+            by_digest[reference_sha256(plan.cells["编号"])].append(plan)
+    digests = sorted(by_digest)
+    for start in range(0, len(digests), 500):
+        erased = await db.scalars(
+            select(ErasedReference.reference_sha256).where(
+                ErasedReference.programme_id == programme_id,
+                ErasedReference.reference_sha256.in_(digests[start : start + 500]),
+            )
+        )
+        for digest in erased:
+            for plan in by_digest[digest]:
+                plan.errors.append(
+                    str(
+                        _l("编号 %(ref)s belonged to someone whose data was erased: it cannot be used again.")
+                        % {"ref": plan.cells["编号"]}
+                    )
+                )
+                plan.action = "error"
 
 
 async def check_file(
@@ -424,6 +453,7 @@ async def do_commit_plan(db: AsyncSession, stored: ImportPlan, *, importer: Impo
     rows = [(int(line), dict(cells)) for line, cells in stored.rows]
     registry = await load_registry(db, programme)
     plan = Plan(programme, stored.encoding, [], plan_rows(registry, importer, rows), stored.id)
+    await _refuse_erased(db, programme.id, plan.rows)
     if plan.errors or plan.outcome() != stored.outcome:
         raise Refused(
             _l("The registry changed since this file was checked: upload it again to see the new plan."),
