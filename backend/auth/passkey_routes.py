@@ -22,8 +22,9 @@ from backend.auth.browsers import in_app_browser
 from backend.auth.cookies import set_session_cookies
 from backend.auth.passkeys import MAX_RESPONSE_BYTES, PasskeyError, RelyingParty
 from backend.auth.principal import Principal
+from backend.auth.purge import purge_after_response
 from backend.auth.service import keyed_hash
-from backend.errors import NotFound, TooManyAttempts
+from backend.errors import NotFound
 from backend.i18n import gettext as _
 from backend.logs import app_log
 from backend.people.models import User
@@ -138,15 +139,23 @@ async def signout_everywhere(
     return response
 
 
-@post("/signin/passkey/options", name="passkey.signin_options")
+@post("/signin/passkey/options", name="passkey.signin_options", after_response=purge_after_response)
 async def signin_options(
-    db: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
 ) -> Response[dict[str, Any]]:
+    # A signed-out visitor's request that stores a ceremony: counted, and refused past the limit.
+    await ratelimit.take_signed_out_write(
+        db,
+        ratelimit.bucket_key(
+            ratelimit.OPTIONS_PER_CLIENT,
+            keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32],
+        ),
+    )
     start = await pks.do_begin_authentication(db, rp=relying_party(settings), secret_key=settings.secret_key)
     return Response({"ceremony": start.handle, "options": json.loads(start.options_json)}, status_code=200)
 
 
-@post("/signin/passkey", name="passkey.signin")
+@post("/signin/passkey", name="passkey.signin", after_response=purge_after_response)
 async def signin_with_passkey(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
@@ -157,7 +166,7 @@ async def signin_with_passkey(
         keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32],
     )
     if await ratelimit.is_blocked(db, ratelimit.PASSKEY_PER_CLIENT, client):
-        raise TooManyAttempts()
+        raise ratelimit.RateLimited(ratelimit.PASSKEY_PER_CLIENT)
     try:
         body = await _json_body(request)
         started = await pks.do_finish_authentication(

@@ -16,8 +16,8 @@ from backend.auth.browsers import in_app_browser
 from backend.auth.cookies import LANG_COOKIE_MAX_AGE, set_session_cookies
 from backend.auth.forms import parse_code_form, parse_language, safe_next
 from backend.auth.principal import Principal
+from backend.auth.purge import purge_after_response
 from backend.auth.service import keyed_hash
-from backend.errors import TooManyAttempts
 from backend.i18n import set_language
 from backend.logs import app_log
 from backend.security import client_address, session_cookie_name
@@ -53,7 +53,7 @@ async def signin_link(code: FromPath[str]) -> Template:
     return Template(template_name="auth/signin_link.html", context={"code": code[:64]})
 
 
-@post("/signin", name="auth.signin")
+@post("/signin", name="auth.signin", after_response=purge_after_response)
 async def signin(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
@@ -67,9 +67,9 @@ async def signin(
         ratelimit.CODE_PER_CLIENT,
         keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32],
     )
-    if await ratelimit.is_blocked(db, ratelimit.CODE_PER_CLIENT, client):
+    if await ratelimit.code_attempt_blocked(db, client):
         app_log.warning("sign-in throttled", extra={"reason": "code_rate_limit"})
-        raise TooManyAttempts()
+        raise ratelimit.RateLimited(ratelimit.CODE_PER_CLIENT)
     try:
         started = await service.do_redeem_code(
             db,
@@ -79,7 +79,7 @@ async def signin(
         )
     except service.SignInError as exc:
         app_log.info("sign-in refused", extra={"reason": "invalid_code"})
-        await ratelimit.record_failure(db, ratelimit.CODE_PER_CLIENT, client)
+        await ratelimit.record_code_failure(db, client)
         return _signin_page(request, form.code, {"code": str(exc.message)}, status=400)
     if principal is not None:  # signing in on a phone that was signed in as someone else
         await service.do_sign_out(db, principal.session_id, actor=principal)
