@@ -132,7 +132,8 @@ async def do_review(
         change={
             "status": [before, entry.status.value],
             "reason": entry.reason,
-            "note": note,
+            # Whether a note was written, never its words (free text stays on the entry).
+            "note": bool(note),
             "sampled": entry.sampled_at is not None,
         },
     )

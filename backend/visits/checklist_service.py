@@ -135,7 +135,8 @@ async def do_add_checklist_item(
         actor=actor,
         action="visit_checklist.item_added",
         subject=item,
-        change={"programme_id": programme.id, "need_area": need_area.value, "label": label},
+        # Categories and ids only: the words themselves stay on the item, out of the audit trail.
+        change={"programme_id": programme.id, "need_area": need_area.value},
     )
     return item
 
@@ -148,7 +149,11 @@ async def do_reword_checklist_item(
         raise VisitRefused(_("This suggestion has been retired."), field="label", status_code=409)
     label = clean_label(label)
     await _refuse_duplicate(db, item.programme_id, label, but=item.id)
-    change = {"label": [item.label, label], "need_area": [item.need_area.value, need_area.value]}
+    # Which fields changed, not the words (they stay on the item, out of the audit trail).
+    change = {
+        "fields": ["label"] if item.label != label else [],
+        "need_area": [item.need_area.value, need_area.value],
+    }
     item.label, item.need_area = label, need_area
     await db.flush()
     await audit.record(db, actor=actor, action="visit_checklist.item_reworded", subject=item, change=change)
@@ -161,6 +166,10 @@ async def do_retire_checklist_item(db: AsyncSession, item: ChecklistItem, *, act
     item.retired_at = utcnow()
     await db.flush()
     await audit.record(
-        db, actor=actor, action="visit_checklist.item_retired", subject=item, change={"label": item.label}
+        db,
+        actor=actor,
+        action="visit_checklist.item_retired",
+        subject=item,
+        change={"need_area": item.need_area.value},
     )
     return item
