@@ -1,9 +1,15 @@
 """Who may see which photos, as one SQL condition built from the user.
 
-The uploader always sees her own photos. A photo about a person is seen by whoever may see that
-person (backend.people.policy.visible_people: caring mothers their paired children, social workers
-their areas, staff their programmes). Anything else does not exist for the user: a 404.
-Sealed originals (when kept at all) are for staff of the photo's programme and administrators only.
+Access follows today's relationships (issue 19), never who once uploaded a photo:
+- staff see the photos of people of their programmes, social workers those of people of their
+  programme in their areas (the photographed paper of a meal agreement included);
+- a caring mother sees the photos of the children of her current pairings taken since that pairing
+  began; once it ends she sees none of them, her own uploads included (the visits stay for workers);
+- a neighbour sees the photos she took of the residents of her current agreements, never an earlier
+  neighbour's, nor the signed paper of an agreement (that is for social workers and staff);
+- a photo about nobody is seen by its uploader alone.
+Anything else does not exist for the user: a 404. Sealed originals (when kept at all) are for staff of
+the photo's programme and administrators only.
 """
 
 from __future__ import annotations
@@ -11,22 +17,62 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.errors import NotFound, Refused
 from backend.evidence.models import Photo
-from backend.people.models import Person
-from backend.people.policy import visible_people
+from backend.meals.models import Agreement, AgreementStatus
+from backend.people.models import Area, Person, Role
+from backend.visits.models import Pairing, PairingStatus
+
+
+def _people_worked_with(user: Principal) -> ColumnElement[bool] | None:
+    """People a staff member or social worker sees through her role (None without such a role)."""
+    conditions: list[ColumnElement[bool]] = []
+    if user.staff_programme_ids:
+        conditions.append(Person.programme_id.in_(user.staff_programme_ids))
+    for grant in user.grants_for(Role.SOCIAL_WORKER):
+        areas = select(Area.id).where(Area.path.startswith(grant.area_path, autoescape=True))
+        conditions.append(and_(Person.programme_id == grant.programme_id, Person.area_id.in_(areas)))
+    return or_(*conditions) if conditions else None
 
 
 def visible_photos(user: Principal) -> ColumnElement[bool]:
-    people = select(Person.id).where(visible_people(user)).scalar_subquery()
-    return or_(
-        Photo.uploaded_by_id == user.id,
-        and_(Photo.subject_person_id.is_not(None), Photo.subject_person_id.in_(people)),
-    )
+    if user.is_admin:
+        return true()
+    conditions: list[ColumnElement[bool]] = [
+        and_(Photo.uploaded_by_id == user.id, Photo.subject_person_id.is_(None))
+    ]
+    worked_with = _people_worked_with(user)
+    if worked_with is not None:
+        conditions.append(Photo.subject_person_id.in_(select(Person.id).where(worked_with).scalar_subquery()))
+    if user.has_role(Role.CARING_MOTHER):
+        # Her current children, from the day the pairing began: not what an earlier mother saw.
+        conditions.append(
+            exists().where(
+                Pairing.mother_id == user.id,
+                Pairing.status == PairingStatus.ACTIVE,
+                Pairing.child_id == Photo.subject_person_id,
+                Pairing.started_at <= Photo.created_at,
+            )
+        )
+    if user.has_role(Role.NEIGHBOUR):
+        residents = select(Agreement.resident_id).where(
+            Agreement.neighbour_id == user.id, Agreement.status == AgreementStatus.ACTIVE
+        )
+        papers = select(Agreement.resident_confirmation_photo_id).where(
+            Agreement.resident_confirmation_photo_id.is_not(None)
+        )
+        conditions.append(
+            and_(
+                Photo.uploaded_by_id == user.id,
+                Photo.subject_person_id.in_(residents.scalar_subquery()),
+                Photo.id.not_in(papers.scalar_subquery()),
+            )
+        )
+    return or_(*conditions)
 
 
 async def get_photo_for(db: AsyncSession, user: Principal, photo_id: int) -> Photo:

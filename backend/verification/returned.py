@@ -16,6 +16,7 @@ from backend.auth.principal import Principal
 from backend.meals.models import CheckIn, CheckInStatus
 from backend.verification.models import Entry, EntryKind
 from backend.visits.models import Visit, VisitStatus
+from backend.visits.policy import visible_visits
 
 LIMIT = 20
 
@@ -49,6 +50,7 @@ async def returned_to(db: AsyncSession, user: Principal) -> list[Returned]:
             Visit.mother_id == user.id,
             Visit.status == VisitStatus.NEEDS_FIX,
             Visit.superseded_at.is_(None),
+            visible_visits(user),  # not once her pairing has ended: the visit stays with the workers
         )
         .options(selectinload(Visit.child))
         .order_by(Visit.reviewed_at.desc(), Visit.id.desc())
