@@ -9,6 +9,7 @@ from litestar import Router
 
 from backend.auditlog.routes import routes as audit_routes
 from backend.auth.card_routes import routes as card_routes
+from backend.auth.confirm_routes import routes as confirm_routes
 from backend.auth.passkey_routes import routes as passkey_routes
 from backend.auth.routes import routes as auth_routes
 from backend.db import LONG_READS_OPT
@@ -26,10 +27,10 @@ from backend.people.routes import routes as people_routes
 from backend.people.user_routes import routes as people_user_routes
 from backend.pwa import routes as pwa_routes
 from backend.reports.routes import routes as reports_routes
+from backend.settlement.adjustment_routes import routes as adjustment_routes
 from backend.settlement.routes import routes as settlement_routes
 from backend.verification.routes import routes as verification_routes
 from backend.visits.api_routes import routes as visit_api_routes
-from backend.settlement.adjustment_routes import routes as adjustment_routes
 from backend.visits.checklist_routes import routes as checklist_routes
 from backend.visits.exit_routes import routes as exit_routes
 from backend.visits.matching_routes import routes as matching_routes
@@ -45,6 +46,7 @@ def route_handlers() -> list[Any]:
         *home_routes,
         *auth_routes,
         *passkey_routes,
+        *confirm_routes,
         *card_routes,
         *person_routes,
         *people_routes,

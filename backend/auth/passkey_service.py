@@ -20,13 +20,14 @@ from backend.auth import passkeys
 from backend.auth.models import Ceremony, Passkey, Session
 from backend.auth.passkeys import PasskeyError, RelyingParty
 from backend.auth.principal import Principal
-from backend.auth.service import StartedSession, keyed_hash, start_session
+from backend.auth.service import StartedSession, do_mark_verified, keyed_hash, start_session
 from backend.db import utcnow
 from backend.people.models import User
 
 CEREMONY_LIFETIME = timedelta(minutes=5)
 REGISTER = "register"
 AUTHENTICATE = "authenticate"
+CONFIRM = "confirm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,27 +141,22 @@ async def do_begin_authentication(db: AsyncSession, *, rp: RelyingParty, secret_
     return CeremonyStart(handle=handle, options_json=options)
 
 
-async def do_finish_authentication(
+async def _verified_passkey(
     db: AsyncSession,
     *,
     rp: RelyingParty,
-    secret_key: str,
-    handle: str,
     response: dict[str, Any],
-    session_lifetime: timedelta,
-) -> StartedSession:
-    """Sign in with a passkey. Raises PasskeyError; a counter regression is flagged before raising,
-    so the caller must commit even on failure (the routes return a 400 rather than raise)."""
-    challenge = await _claim_ceremony(
-        db, handle=handle, purpose=AUTHENTICATE, user_id=None, secret_key=secret_key
-    )
+    challenge: bytes,
+    user_id: int | None,
+) -> tuple[Passkey, User, passkeys.VerifiedAssertion]:
+    """The passkey an assertion proves (of `user_id` only, when given), its counter updated.
+    A counter regression is flagged before raising, so the caller must commit even on failure."""
     claim = passkeys.read_assertion(response)
+    conditions = [Passkey.credential_id == claim.credential_id, Passkey.revoked_at.is_(None)]
+    if user_id is not None:
+        conditions.append(Passkey.user_id == user_id)
     row = (
-        await db.execute(
-            select(Passkey, User)
-            .join(User, User.id == Passkey.user_id)
-            .where(Passkey.credential_id == claim.credential_id, Passkey.revoked_at.is_(None))
-        )
+        await db.execute(select(Passkey, User).join(User, User.id == Passkey.user_id).where(*conditions))
     ).first()
     if row is None:
         raise PasskeyError("unknown or revoked credential")
@@ -186,7 +182,76 @@ async def do_finish_authentication(
     passkey.sign_count = verified.sign_count
     passkey.last_used_at = utcnow()
     await audit.record(db, actor=user, action="passkey.used", subject=passkey)
-    return await start_session(db, user, method="passkey", lifetime=session_lifetime, secret_key=secret_key)
+    return passkey, user, verified
+
+
+async def do_finish_authentication(
+    db: AsyncSession,
+    *,
+    rp: RelyingParty,
+    secret_key: str,
+    handle: str,
+    response: dict[str, Any],
+    session_lifetime: timedelta,
+) -> StartedSession:
+    """Sign in with a passkey. Raises PasskeyError; a counter regression is flagged before raising,
+    so the caller must commit even on failure (the routes return a 400 rather than raise)."""
+    challenge = await _claim_ceremony(
+        db, handle=handle, purpose=AUTHENTICATE, user_id=None, secret_key=secret_key
+    )
+    _, user, verified = await _verified_passkey(
+        db, rp=rp, response=response, challenge=challenge, user_id=None
+    )
+    # Only a passkey with user verification proves the person (a fresh proof for money steps).
+    return await start_session(
+        db,
+        user,
+        method="passkey",
+        lifetime=session_lifetime,
+        secret_key=secret_key,
+        verified=verified.user_verified,
+    )
+
+
+async def do_begin_confirmation(
+    db: AsyncSession, *, actor: Principal, rp: RelyingParty, secret_key: str
+) -> CeremonyStart:
+    """Confirming it's her on the current session (auth/stepup.py): her own passkeys only, with user
+    verification required."""
+    existing = (
+        await db.scalars(
+            select(Passkey.credential_id).where(Passkey.user_id == actor.id, Passkey.revoked_at.is_(None))
+        )
+    ).all()
+    if not existing:
+        raise PasskeyError("no passkey to confirm with")
+    options, challenge = passkeys.authentication_options(rp, require_verification=True, allow=list(existing))
+    handle = await _new_ceremony(
+        db, purpose=CONFIRM, challenge=challenge, user_id=actor.id, secret_key=secret_key
+    )
+    return CeremonyStart(handle=handle, options_json=options)
+
+
+async def do_finish_confirmation(
+    db: AsyncSession,
+    *,
+    actor: Principal,
+    rp: RelyingParty,
+    secret_key: str,
+    handle: str,
+    response: dict[str, Any],
+) -> None:
+    """Her passkey, with user verification, proves her again on the CURRENT session. Raises
+    PasskeyError (commit even then: a counter regression is flagged)."""
+    challenge = await _claim_ceremony(
+        db, handle=handle, purpose=CONFIRM, user_id=actor.id, secret_key=secret_key
+    )
+    _, _, verified = await _verified_passkey(
+        db, rp=rp, response=response, challenge=challenge, user_id=actor.id
+    )
+    if not verified.user_verified:
+        raise PasskeyError("passkey without user verification")
+    await do_mark_verified(db, actor=actor, method="passkey")
 
 
 async def do_revoke_passkey(db: AsyncSession, passkey: Passkey, *, actor: Actor) -> None:

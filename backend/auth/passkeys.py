@@ -84,6 +84,9 @@ class Assertion:
 class VerifiedAssertion:
     sign_count: int
     backed_up: bool
+    # The authenticator checked the person (PIN, fingerprint, screen lock): the UV flag. Only such an
+    # assertion proves who holds the phone, for money steps (auth/stepup.py).
+    user_verified: bool
 
 
 def _load(response: str | dict[str, Any]) -> dict[str, Any]:
@@ -142,10 +145,22 @@ def verify_registration(rp: RelyingParty, response: str | dict[str, Any], *, cha
     )
 
 
-def authentication_options(rp: RelyingParty) -> tuple[str, bytes]:
-    # No allowCredentials: the phone offers the user's discoverable passkeys, nothing is typed.
+def authentication_options(
+    rp: RelyingParty, *, require_verification: bool = False, allow: list[str] | None = None
+) -> tuple[str, bytes]:
+    """Sign-in: no allowCredentials, the phone offers the user's discoverable passkeys and nothing is
+    typed. Confirming it's her (step-up): her own credentials only, and user verification required."""
+    from webauthn import base64url_to_bytes
+
     options = generate_authentication_options(
-        rp_id=rp.id, timeout=CEREMONY_TIMEOUT_MS, user_verification=UserVerificationRequirement.PREFERRED
+        rp_id=rp.id,
+        timeout=CEREMONY_TIMEOUT_MS,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(c)) for c in allow]
+        if allow
+        else None,
+        user_verification=UserVerificationRequirement.REQUIRED
+        if require_verification
+        else UserVerificationRequirement.PREFERRED,
     )
     return options_to_json(options), options.challenge
 
@@ -189,7 +204,9 @@ def verify_assertion(
     if (new_count > 0 or stored_sign_count > 0) and new_count <= stored_sign_count:
         raise CounterWentBackwards(f"sign count {new_count} not above {stored_sign_count}")
     return VerifiedAssertion(
-        sign_count=new_count, backed_up=verified.credential_device_type is CredentialDeviceType.MULTI_DEVICE
+        sign_count=new_count,
+        backed_up=verified.credential_device_type is CredentialDeviceType.MULTI_DEVICE,
+        user_verified=bool(verified.user_verified),
     )
 
 

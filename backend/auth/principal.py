@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from backend.people.models import ProgrammeKind, Role
 
@@ -28,6 +29,8 @@ class Principal:
     locale: str | None
     is_admin: bool
     grants: tuple[Grant, ...]
+    # When she last proved herself on this session (auth/stepup.py): None when never.
+    verified_at: datetime | None = None
 
     def has_role(self, role: Role) -> bool:
         return any(g.role is role for g in self.grants)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend.auth import stepup
 from backend.auth.principal import Principal
 from backend.clock import add_months, local_today
 from backend.errors import Forbidden
@@ -22,8 +23,8 @@ from backend.i18n import gettext as _
 from backend.meals import policy as meals_policy
 from backend.meals.models import Agreement
 from backend.people.models import Programme, User
-from backend.settlement import policy
 from backend.settings import Settings
+from backend.settlement import policy
 from backend.settlement.exports import ExportSpec, export_spec, stream_csv, stream_xlsx
 from backend.settlement.forms import month_param, parse_adjustment_form
 from backend.settlement.models import SettlementPeriod
@@ -121,10 +122,14 @@ async def settlement_close(
     meal_programme_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-) -> Template | Redirect:
+) -> Template | Response[Any]:
     programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     form = await request.form()
     month = month_param(str(form.get("month") or ""), _default_month(programme))
+    # Money needs a fresh proof of the person (auth/stepup.py); she comes back to this month's page.
+    step_up = stepup.require_recent_proof(request, user, back_to=_month_url(request, programme.id, month))
+    if step_up is not None:
+        return step_up
     if form.get("confirm") != "yes":
         errors = {
             "confirm": _("Tick the box to confirm that the statement is right; closing cannot be undone.")
@@ -146,12 +151,12 @@ async def settlement_adjustment(
     meal_programme_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
+    settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
     form = parse_adjustment_form(await request.form())
     shown = form.month or _default_month(programme)
     form.errors.update(check_adjustment(form.amount_fen, form.reason))
-    settings: NamedDependency[Settings],
     agreement = None
     if form.agreement_id is not None:
         agreement = await db.scalar(
@@ -170,6 +175,7 @@ async def settlement_adjustment(
             db, user, programme, shown, errors=form.errors, raw=form.raw, status_code=400
         )
     try:
+        # Over the threshold it is held for a second staff member (adjustment_routes.py decides it).
         await do_add_adjustment(
             db,
             agreement,
@@ -181,7 +187,6 @@ async def settlement_adjustment(
         )
     except SettlementRefused as exc:
         programme = await _after_rollback(db, programme.id)
-        # Over the threshold it is held for a second staff member (adjustment_routes.py decides it).
         errors = {"month": str(exc.detail)}
         return await _month_page(db, user, programme, shown, errors=errors, raw=form.raw, status_code=409)
     return Redirect(_month_url(request, programme.id, form.month), status_code=303)

@@ -101,14 +101,18 @@
     }).catch(function (error) { showError(form, cancelledMessage(form, error)); });
   }
 
+  // Sign-in, or confirming it's her on the step-up page (data-options-url, data-finish-url, data-next).
   function signIn(form) {
-    post("/signin/passkey/options").then(function (start) {
+    var optionsUrl = form.getAttribute("data-options-url") || "/signin/passkey/options";
+    var finishUrl = form.getAttribute("data-finish-url") || "/signin/passkey";
+    post(optionsUrl).then(function (start) {
       var options = start.options;
       options.challenge = toBytes(options.challenge);
       (options.allowCredentials || []).forEach(function (c) { c.id = toBytes(c.id); });
       return navigator.credentials.get({ publicKey: options }).then(function (cred) {
-        return post("/signin/passkey", {
+        return post(finishUrl, {
           ceremony: start.ceremony,
+          next: form.getAttribute("data-next") || "",
           credential: {
             id: cred.id,
             rawId: toB64url(cred.rawId),
