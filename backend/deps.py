@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import anyio
 from litestar import Request
@@ -10,9 +11,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth import lifetime
 from backend.auth.principal import Principal
 from backend.auth.service import load_principal
-from backend.db import LONG_READS_OPT, Database
+from backend.db import LONG_READS_OPT, Database, utcnow
 from backend.errors import SignInRequired
 from backend.i18n import set_language
 from backend.security import SAFE_METHODS, session_cookie_name
@@ -64,10 +66,19 @@ async def provide_principal(
     token = request.cookies.get(session_cookie_name(settings))
     if not token:
         return None
-    principal = await load_principal(db, token, secret_key=settings.secret_key)
-    if principal is not None and principal.locale:
+    idle_after = timedelta(hours=settings.worker_idle_hours)
+    principal = await load_principal(db, token, secret_key=settings.secret_key, idle_after=idle_after)
+    if principal is None:
+        # A cookie that no longer signs anyone in (ended, idle, no membership left): the sign-in
+        # page says so plainly (web/templates/auth/signin.html reads this mark).
+        request.state.session_ended = True
+        return None
+    now = utcnow()
+    if lifetime.needs_touch(principal, now):
+        await lifetime.touch_session(db, state.database, principal, now=now)
+    if principal.locale:
         set_language(principal.locale)
-    if principal is not None and _shows_navigation(request) and is_reviewer(principal):
+    if _shows_navigation(request) and is_reviewer(principal):
         # The navigation shows a reviewer how many entries wait for her (one COUNT over the queue).
         request.state.review_pending = await queue_size(db, principal)
     return principal

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth import passkey_service as pks
 from backend.auth.policy import flagged_users, get_issuable_user_for, list_issuable_users, may_issue_cards
 from backend.auth.principal import Principal
-from backend.auth.service import do_issue_code
+from backend.auth.service import do_issue_code, do_void_unused_codes
 from backend.errors import Forbidden
 from backend.settings import Settings
 
@@ -91,6 +91,7 @@ async def recover(
     if (await request.form()).get("confirm") != "yes":  # only the confirmation page's button acts
         return Redirect(request.app.route_reverse("cards.recover_confirm", user_id=target.id))
     sessions, keys = await pks.do_recover_account(db, target, actor=user)
+    await do_void_unused_codes(db, target, actor=user, reason="recovered")
     people = await list_issuable_users(db, user)
     return Template(
         template_name="auth/cards.html",

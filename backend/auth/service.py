@@ -13,11 +13,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.auth import lifetime
 from backend.auth.models import Session, SignInCode
 from backend.auth.principal import Grant, Principal
 from backend.db import read_columns, utcnow
@@ -60,9 +61,37 @@ class IssuedCode:
         return format_code(self.code)
 
 
+async def _void_unused_codes(db: AsyncSession, user_id: int) -> int:
+    """Expire the person's codes that are neither used nor expired yet; returns how many."""
+    now = utcnow()
+    voided = await db.execute(
+        update(SignInCode)
+        .where(SignInCode.user_id == user_id, SignInCode.used_at.is_(None), SignInCode.expires_at > now)
+        .values(expires_at=now)
+        .returning(SignInCode.id)
+    )
+    return len(voided.all())
+
+
+async def do_void_unused_codes(db: AsyncSession, user: User, *, actor: Actor | None, reason: str) -> int:
+    """A recovered account's cards not yet used stop working: whoever holds the lost phone or an old
+    card cannot sign in with one. Returns how many were voided."""
+    voided = await _void_unused_codes(db, user.id)
+    await audit.record(
+        db,
+        actor=actor,
+        action="signin_code.voided",
+        subject=user,
+        change={"reason": reason, "codes_voided": voided},
+    )
+    return voided
+
+
 async def do_issue_code(
     db: AsyncSession, user: User, *, actor: Actor | None, secret_key: str, valid_for: timedelta
 ) -> IssuedCode:
+    """A new card voids the person's older cards not yet used: only the latest one handed over works."""
+    older = await _void_unused_codes(db, user.id)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     record = SignInCode(
         user_id=user.id,
@@ -77,7 +106,7 @@ async def do_issue_code(
         actor=actor,
         action="signin_code.issued",
         subject=record,
-        change={"user_id": user.id, "expires_at": record.expires_at.isoformat()},
+        change={"user_id": user.id, "expires_at": record.expires_at.isoformat(), "codes_voided": older},
     )
     return IssuedCode(code=code, record=record)
 
@@ -116,16 +145,12 @@ async def do_redeem_code(
     code_record = await db.get(SignInCode, row.id)
     assert code_record is not None
     await audit.record(db, actor=user, action="signin_code.used", subject=code_record)
-    return await start_session(
-        db, user, method="code", lifetime=session_lifetime, secret_key=secret_key, verified=True
-    )
+    return await start_session(db, user, method="code", lifetime=session_lifetime, secret_key=secret_key)
 
 
 async def start_session(
-    db: AsyncSession, user: User, *, method: str, lifetime: timedelta, secret_key: str, verified: bool
+    db: AsyncSession, user: User, *, method: str, lifetime: timedelta, secret_key: str
 ) -> StartedSession:
-    """`verified`: the ceremony proved the person (a one-time code, or a passkey with user
-    verification), so the session starts with a fresh proof for money steps (auth/stepup.py)."""
     # A fresh token at every sign-in: an id planted before sign-in is never promoted.
     token = secrets.token_urlsafe(32)
     session = Session(
@@ -133,7 +158,6 @@ async def start_session(
         user_id=user.id,
         method=method,
         expires_at=utcnow() + lifetime,
-        verified_at=utcnow() if verified else None,
     )
     db.add(session)
     await db.flush()
@@ -147,43 +171,6 @@ async def do_sign_out(db: AsyncSession, session_id: int, *, actor: Principal) ->
         return
     session.revoked_at = utcnow()
     await audit.record(db, actor=actor, action="session.ended", subject=session)
-
-
-async def do_mark_verified(db: AsyncSession, *, actor: Principal, method: str) -> None:
-    """She proved herself again (step-up, auth/stepup.py): the CURRENT session's proof is renewed, no
-    new session starts."""
-    session = await db.get(Session, actor.session_id)
-    if session is None or session.user_id != actor.id or session.revoked_at is not None:
-        raise SignInError()
-    session.verified_at = utcnow()
-    await audit.record(db, actor=actor, action="session.verified", subject=session, change={"method": method})
-
-
-async def do_confirm_with_code(db: AsyncSession, raw_code: str, *, actor: Principal, secret_key: str) -> None:
-    """Step-up with a fresh one-time code issued to HER: the code is used up like at sign-in, and the
-    current session's proof is renewed. A code of anyone else is refused like an unknown one."""
-    code = normalise_code(raw_code)
-    if len(code) != CODE_LENGTH:
-        raise SignInError()
-    now = utcnow()
-    claimed = await db.execute(
-        update(SignInCode)
-        .where(
-            SignInCode.code_hash == keyed_hash(secret_key, code),
-            SignInCode.user_id == actor.id,
-            SignInCode.used_at.is_(None),
-            SignInCode.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(SignInCode.id)
-    )
-    code_id = claimed.scalar()
-    if code_id is None:
-        raise SignInError()
-    code_record = await db.get(SignInCode, code_id)
-    assert code_record is not None
-    await audit.record(db, actor=actor, action="signin_code.used", subject=code_record)
-    await do_mark_verified(db, actor=actor, method="code")
 
 
 async def do_set_locale(db: AsyncSession, *, actor: Principal, locale: str) -> None:
@@ -207,7 +194,7 @@ _PRINCIPAL = (
         User.display_name,
         User.locale,
         User.is_admin,
-        Session.verified_at,
+        func.coalesce(Session.last_seen_at, Session.created_at),
         Membership.programme_id,
         Programme.name,
         Programme.kind,
@@ -231,16 +218,21 @@ _PRINCIPAL = (
 )
 
 
-async def load_principal(db: AsyncSession, token: str, *, secret_key: str) -> Principal | None:
-    """The user behind a session cookie, or None when the session is unknown, ended, expired or disabled."""
+async def load_principal(
+    db: AsyncSession, token: str, *, secret_key: str, idle_after: timedelta | None = None
+) -> Principal | None:
+    """The user behind a session cookie, or None when the session is unknown, ended, expired or disabled,
+    when she has no membership left (administrators aside), or when a worker's session has not been
+    used for `idle_after` (auth/lifetime.py)."""
     if not token or len(token) > 200:
         return None
+    now = utcnow()
     rows = (
-        await read_columns(db, _PRINCIPAL, {"token_hash": keyed_hash(secret_key, token), "now": utcnow()})
+        await read_columns(db, _PRINCIPAL, {"token_hash": keyed_hash(secret_key, token), "now": now})
     ).all()
     if not rows:
         return None
-    session_id, user_id, display_name, locale, is_admin, verified_at = rows[0][:6]
+    session_id, user_id, display_name, locale, is_admin, last_seen_at = rows[0][:6]
     grants = tuple(
         Grant(
             programme_id=programme_id,
@@ -254,15 +246,16 @@ async def load_principal(db: AsyncSession, token: str, *, secret_key: str) -> Pr
         for *_, programme_id, programme_name, programme_kind, role, area_id, area_path, area_name in rows
         if programme_id is not None
     )
-    return Principal(
+    principal = Principal(
         id=user_id,
         session_id=session_id,
         display_name=display_name,
         locale=locale,
         is_admin=is_admin,
         grants=grants,
-        verified_at=verified_at,
+        last_seen_at=last_seen_at,
     )
+    return principal if lifetime.still_valid(principal, now=now, idle_after=idle_after) else None
 
 
 async def do_end_access(db: AsyncSession, user: User, *, actor: Actor | None, reason: str) -> tuple[int, int]:
