@@ -29,6 +29,8 @@ class Principal:
     locale: str | None
     is_admin: bool
     grants: tuple[Grant, ...]
+    # When she last proved herself on this session (auth/stepup.py): None when never.
+    verified_at: datetime | None = None
     # When a request last used this session (or when it began): auth/lifetime.py.
     last_seen_at: datetime | None = None
 

@@ -145,12 +145,16 @@ async def do_redeem_code(
     code_record = await db.get(SignInCode, row.id)
     assert code_record is not None
     await audit.record(db, actor=user, action="signin_code.used", subject=code_record)
-    return await start_session(db, user, method="code", lifetime=session_lifetime, secret_key=secret_key)
+    return await start_session(
+        db, user, method="code", lifetime=session_lifetime, secret_key=secret_key, verified=True
+    )
 
 
 async def start_session(
-    db: AsyncSession, user: User, *, method: str, lifetime: timedelta, secret_key: str
+    db: AsyncSession, user: User, *, method: str, lifetime: timedelta, secret_key: str, verified: bool
 ) -> StartedSession:
+    """`verified`: the ceremony proved the person (a one-time code, or a passkey with user
+    verification), so the session starts with a fresh proof for money steps (auth/stepup.py)."""
     # A fresh token at every sign-in: an id planted before sign-in is never promoted.
     token = secrets.token_urlsafe(32)
     session = Session(
@@ -158,6 +162,7 @@ async def start_session(
         user_id=user.id,
         method=method,
         expires_at=utcnow() + lifetime,
+        verified_at=utcnow() if verified else None,
     )
     db.add(session)
     await db.flush()
@@ -171,6 +176,43 @@ async def do_sign_out(db: AsyncSession, session_id: int, *, actor: Principal) ->
         return
     session.revoked_at = utcnow()
     await audit.record(db, actor=actor, action="session.ended", subject=session)
+
+
+async def do_mark_verified(db: AsyncSession, *, actor: Principal, method: str) -> None:
+    """She proved herself again (step-up, auth/stepup.py): the CURRENT session's proof is renewed, no
+    new session starts."""
+    session = await db.get(Session, actor.session_id)
+    if session is None or session.user_id != actor.id or session.revoked_at is not None:
+        raise SignInError()
+    session.verified_at = utcnow()
+    await audit.record(db, actor=actor, action="session.verified", subject=session, change={"method": method})
+
+
+async def do_confirm_with_code(db: AsyncSession, raw_code: str, *, actor: Principal, secret_key: str) -> None:
+    """Step-up with a fresh one-time code issued to HER: the code is used up like at sign-in, and the
+    current session's proof is renewed. A code of anyone else is refused like an unknown one."""
+    code = normalise_code(raw_code)
+    if len(code) != CODE_LENGTH:
+        raise SignInError()
+    now = utcnow()
+    claimed = await db.execute(
+        update(SignInCode)
+        .where(
+            SignInCode.code_hash == keyed_hash(secret_key, code),
+            SignInCode.user_id == actor.id,
+            SignInCode.used_at.is_(None),
+            SignInCode.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(SignInCode.id)
+    )
+    code_id = claimed.scalar()
+    if code_id is None:
+        raise SignInError()
+    code_record = await db.get(SignInCode, code_id)
+    assert code_record is not None
+    await audit.record(db, actor=actor, action="signin_code.used", subject=code_record)
+    await do_mark_verified(db, actor=actor, method="code")
 
 
 async def do_set_locale(db: AsyncSession, *, actor: Principal, locale: str) -> None:
@@ -194,6 +236,7 @@ _PRINCIPAL = (
         User.display_name,
         User.locale,
         User.is_admin,
+        Session.verified_at,
         func.coalesce(Session.last_seen_at, Session.created_at),
         Membership.programme_id,
         Programme.name,
@@ -232,7 +275,7 @@ async def load_principal(
     ).all()
     if not rows:
         return None
-    session_id, user_id, display_name, locale, is_admin, last_seen_at = rows[0][:6]
+    session_id, user_id, display_name, locale, is_admin, verified_at, last_seen_at = rows[0][:7]
     grants = tuple(
         Grant(
             programme_id=programme_id,
@@ -253,6 +296,7 @@ async def load_principal(
         locale=locale,
         is_admin=is_admin,
         grants=grants,
+        verified_at=verified_at,
         last_seen_at=last_seen_at,
     )
     return principal if lifetime.still_valid(principal, now=now, idle_after=idle_after) else None
