@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from backend.auth.models import Passkey
+from backend.auth.notice_service import notice_due
 from backend.auth.principal import Principal
 from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import TodayMeals, today_for_neighbour
@@ -148,6 +149,11 @@ PASSKEY_OFFER_COOKIE = "passkey_offer"
 PASSKEY_OFFER_HIDDEN_DAYS = 180
 
 
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page (not a script asking for JSON), which may be sent to the notice."""
+    return request.accept.best_match(["text/html", "application/json"], default="text/html") == "text/html"
+
+
 @get("/", name="home")
 async def home(
     request: Request[Any, Any, Any],
@@ -156,6 +162,8 @@ async def home(
 ) -> Template | Redirect:
     if principal is None:
         return Redirect(request.app.route_reverse("auth.signin_form"), status_code=303)
+    if await notice_due(db, principal.id) and _wants_page(request):  # first sign-in: the notice first
+        return Redirect(request.app.route_reverse("privacy"), status_code=303)
     data = await load_home(db, principal)
     if request.cookies.get(PASSKEY_OFFER_COOKIE) == "hidden":
         data.offer_passkey = False

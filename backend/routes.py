@@ -10,6 +10,7 @@ from litestar import Router
 from backend.auditlog.routes import routes as audit_routes
 from backend.auth.card_routes import routes as card_routes
 from backend.auth.confirm_routes import routes as confirm_routes
+from backend.auth.notice_routes import routes as notice_routes
 from backend.auth.passkey_routes import routes as passkey_routes
 from backend.auth.routes import routes as auth_routes
 from backend.db import LONG_READS_OPT
@@ -47,6 +48,7 @@ def route_handlers() -> list[Any]:
         *auth_routes,
         *passkey_routes,
         *confirm_routes,
+        *notice_routes,
         *card_routes,
         *person_routes,
         *people_routes,

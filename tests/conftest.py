@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
 from backend.app import create_app
@@ -219,6 +220,7 @@ async def world(database: Database) -> World:
         )
         cast.users[personas.OUTSIDER] = outsider
         resident = await factories.make_person(db, programme, community, name="远山居民")
+        await notice_read(db)
     return World(cast=cast, outsider_programme_id=programme.id, outsider_resident_id=resident.id)
 
 
@@ -295,6 +297,17 @@ async def issue_code(database: Database, handle: str, hours: int = 72) -> str:
     return issued.code
 
 
+async def notice_read(db: AsyncSession, handle: str | None = None) -> None:
+    """Mark the privacy notice read (for one user, or for all), as tests not about the notice need: the
+    home page sends a user who has not read it to /privacy (tests/functional/auth/test_notice.py)."""
+    from sqlalchemy import update
+
+    from backend.people.models import User
+
+    query = update(User).where(User.notice_seen_at.is_(None)).values(notice_seen_at=clock.utcnow())
+    await db.execute(query.where(User.handle == handle) if handle is not None else query)
+
+
 ClientAs = Callable[[str], Awaitable[httpx.AsyncClient]]
 NewBrowser = Callable[..., httpx.AsyncClient]
 
@@ -326,6 +339,8 @@ async def client_as(new_browser: NewBrowser, database: Database) -> ClientAs:
         token = await csrf_token(browser)
         response = await browser.post("/signin", data={"code": code, "_csrf_token": token})
         assert response.status_code == 303, response.text
+        async with database.transaction() as db:
+            await notice_read(db, handle)
         return browser
 
     return sign_in

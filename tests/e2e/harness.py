@@ -11,11 +11,12 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -114,8 +115,24 @@ class LiveServer:
             )
         return done.stdout
 
-    def issue_link(self, handle: str) -> str:
+    def set_notice_read(self, handle: str, *, read: bool = True) -> None:
+        """Mark the privacy notice read (or not yet) for `handle`, straight in the server's database.
+        Every link this harness hands out marks it read, so that tests not about the notice land on the
+        home page; tests/e2e/test_notice.py asks for a link without it."""
+        with closing(sqlite3.connect(self.workdir / "carelog.db", timeout=30)) as conn, conn:
+            if read:
+                stamp = clock.utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLAlchemy stores it
+                conn.execute(
+                    "UPDATE user_account SET notice_seen_at = ? WHERE handle = ? AND notice_seen_at IS NULL",
+                    (stamp, handle),
+                )
+            else:
+                conn.execute("UPDATE user_account SET notice_seen_at = NULL WHERE handle = ?", (handle,))
+
+    def issue_link(self, handle: str, *, notice_read: bool = True) -> str:
         """A fresh one-time sign-in link, issued the way an operator would (`carelog issue-code`)."""
+        if notice_read:
+            self.set_notice_read(handle)
         out = self.run_cli("issue-code", handle)
         for line in out.splitlines():
             found = LINK.search(line)
@@ -123,10 +140,14 @@ class LiveServer:
                 return self.checked_link(found.group(1))
         _fail(f"`carelog issue-code {handle}` printed no link:\n{out}")
 
-    def link_for(self, handle: str) -> str:
+    def link_for(self, handle: str, *, notice_read: bool = True) -> str:
         """The link the demo printed for this persona if still unused here, else a newly issued one."""
         link = self.demo_links.pop(DEMO_NAMES.get(handle, ""), None)
-        return link if link is not None else self.issue_link(handle)
+        if link is None:
+            return self.issue_link(handle, notice_read=notice_read)
+        if notice_read:
+            self.set_notice_read(handle)
+        return link
 
     def checked_link(self, link: str) -> str:
         if not link.startswith(self.base_url + "/signin/c/"):
