@@ -27,6 +27,7 @@ from backend.pwa import compression_config
 from backend.routes import route_handlers
 from backend.security import FrontDoorMiddleware, csrf_config, make_before_send
 from backend.settings import PROJECT_ROOT, Settings, load_settings
+from backend.slow_body import SlowBodyMiddleware
 from backend.static import static_files, static_url
 from backend.storage import PhotoStore
 
@@ -106,7 +107,11 @@ def create_app(settings: Settings | None = None, *, serving: bool = False) -> Li
         plugins=[HTMXPlugin()],
         csrf_config=csrf_config(settings),
         compression_config=compression_config(),
-        middleware=[DefineMiddleware(FrontDoorMiddleware, settings=settings)],
+        # Outermost: every read of a request body, the CSRF check's included, is paced (slow_body.py).
+        middleware=[
+            DefineMiddleware(SlowBodyMiddleware, settings=settings),
+            DefineMiddleware(FrontDoorMiddleware, settings=settings),
+        ],
         before_send=[make_before_send(settings)],
         exception_handlers=exception_handlers(),
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),

@@ -112,6 +112,14 @@ def _too_many_pixels(limit: int) -> PhotoRejected:
     return PhotoRejected("too_many_pixels", message, 413, {"limit": f"{limit / 1e6:g}"})
 
 
+def decode_too_slow() -> PhotoRejected:
+    return PhotoRejected(
+        "decode_too_slow",
+        _l("Reading this photo took too long; nothing was saved. Please try again, or send a smaller photo."),
+        503,
+    )
+
+
 def sniff_format(data: bytes) -> str:
     """The Pillow format name for these leading bytes, or PhotoRejected. Names and types are ignored."""
     if not data:

@@ -3,14 +3,18 @@ answers, and PhotoIntake, through which an entry's service receives the photos s
 
 Upload routes read the signed-in user through a read-only transaction (UPLOAD_OPTS): a photo is
 received, checked and stored before any write transaction opens, so SQLite's write lock is held only
-for the inserts. Nothing here imports a route module, so every route may import this one.
+for the inserts. That session, and the upload slot that comes with it, is taken only once the whole
+body is in (provide_upload_db): a sender trickling its bytes holds neither (and slow_body.py ends it
+with 408 once it falls under the minimum rate).
+Nothing here imports a route module, so every route may import this one.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +25,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import ClientException, InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import Actor
 from backend.db import Database
@@ -48,12 +53,21 @@ def photo_limiter(state: State) -> CapacityLimiter:
     return limiter
 
 
-def photo_limits(settings: Settings) -> service.PhotoLimits:
+def photo_limits(settings: Settings, decode_seconds: float = service.DECODE_SECONDS) -> service.PhotoLimits:
     return service.PhotoLimits(
         max_pixels=settings.max_photo_pixels,
         keep_originals=settings.keep_originals,
         time_zone=settings.time_zone,
+        decode_seconds=decode_seconds,
     )
+
+
+async def provide_upload_db(request: Request[Any, Any, Any], state: State) -> AsyncIterator[AsyncSession]:
+    """The whole body first, then the read session and one of the few upload slots that come with it
+    (deps.provide_read_db). The body stays cached on the request for the handler's form() or body()."""
+    await request.body()
+    async with asynccontextmanager(provide_read_db)(state) as session:
+        yield session
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +133,8 @@ def provide_photo_intake(state: State) -> PhotoIntake:
         database=state.database,
         store=state.photo_store,
         limiter=photo_limiter(state),
-        limits=photo_limits(state.settings),
+        # Tests shorten the decode budget through the app's state.
+        limits=photo_limits(state.settings, float(state.get("photo_decode_seconds", service.DECODE_SECONDS))),
     )
 
 
@@ -151,7 +166,7 @@ def _sender_gone(request: Request[Any, Any, Any], exc: InternalServerException) 
 # transaction), the intake, and clear answers to a body that is too large, unreadable or cut off.
 UPLOAD_OPTS: dict[str, Any] = {
     "dependencies": {
-        "db": Provide(provide_read_db),
+        "db": Provide(provide_upload_db),
         "intake": Provide(provide_photo_intake, sync_to_thread=False),
     },
     "exception_handlers": {

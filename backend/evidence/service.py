@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, clock
 from backend.audit import Actor
 from backend.db import Database, utcnow
-from backend.evidence.imaging import ProcessedPhoto, hamming, process_photo
+from backend.evidence.imaging import ProcessedPhoto, decode_too_slow, hamming, process_photo
 from backend.evidence.models import CaptureSource, Photo
 from backend.i18n import lazy_gettext as _l
 from backend.idempotency import Submitted, answer_retry, find_by_client_uuid, submit
@@ -66,11 +66,18 @@ class PhotoStoreUnavailable(ServiceUnavailableException):
 DIFFERENT_PHOTO = _l("This photo was already sent with different content.")
 
 
+# One photo's decode and re-encode must end within this (the pixel limit keeps a real one near a
+# second here); past it the upload is refused and nothing is stored. Limit: a thread cannot be stopped,
+# so the abandoned one finishes in the background after its slot is given back.
+DECODE_SECONDS = 20.0
+
+
 @dataclass(frozen=True, slots=True)
 class PhotoLimits:
     max_pixels: int
     keep_originals: bool
     time_zone: str
+    decode_seconds: float = DECODE_SECONDS
 
 
 def to_signed64(value: int) -> int:
@@ -93,7 +100,10 @@ def capture_time(
 
 async def _process(data: bytes, sha256: str, limits: PhotoLimits, limiter: CapacityLimiter) -> ProcessedPhoto:
     work = partial(process_photo, data, max_pixels=limits.max_pixels, received_sha256=sha256)
-    return await anyio.to_thread.run_sync(work, limiter=limiter)
+    async with limiter:  # the wait for a slot is not part of the budget; the work is
+        with anyio.move_on_after(limits.decode_seconds):
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    raise decode_too_slow()
 
 
 async def _store_files(
@@ -294,10 +304,20 @@ async def open_for_viewer(
                 db, photo, actor=viewer, variant=variant, reason="missing_or_altered"
             )
         raise EvidenceMissing()
-    if photo.uploaded_by_id != viewer.id or variant == "original":
+    # A view already audited today costs a read only, not a write transaction.
+    if variant == "original" or (
+        photo.uploaded_by_id != viewer.id and not await _viewed_today(database, photo, viewer)
+    ):
         async with database.transaction() as db:
             await do_record_view(db, photo, actor=viewer, variant=variant)
     return data
+
+
+async def _viewed_today(database: Database, photo: Photo, viewer: Actor) -> bool:
+    async with database.transaction(read_only=True) as db:
+        return await audit.recorded_today(
+            db, actor=viewer, action="photo.viewed", subject=photo, day=clock.today_in(clock.REFERENCE_ZONE)
+        )
 
 
 async def do_record_view(db: AsyncSession, photo: Photo, *, actor: Actor, variant: str) -> None:
