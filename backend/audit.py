@@ -310,6 +310,21 @@ async def verify_since_checkpoint(database: Database) -> ChainReport:
     return report
 
 
+async def recorded_today(db: AsyncSession, *, actor: Actor, action: str, subject: Subject, day: date) -> bool:
+    """Whether `record_once_a_day` already recorded this one: a read, so that a repeated view costs no
+    write transaction (and on SQLite, no write lock)."""
+    found = await db.scalar(
+        select(AuditDailyView.day).where(
+            AuditDailyView.actor_id == actor.id,
+            AuditDailyView.action == action,
+            AuditDailyView.subject_type == subject.__tablename__,
+            AuditDailyView.subject_id == str(subject.id),
+            AuditDailyView.day == day,
+        )
+    )
+    return found is not None
+
+
 async def record_once_a_day(
     db: AsyncSession,
     *,
