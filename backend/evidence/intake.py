@@ -23,6 +23,7 @@ from anyio import CapacityLimiter
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,8 +65,13 @@ def photo_limits(settings: Settings, decode_seconds: float = service.DECODE_SECO
 
 async def provide_upload_db(request: Request[Any, Any, Any], state: State) -> AsyncIterator[AsyncSession]:
     """The whole body first, then the read session and one of the few upload slots that come with it
-    (deps.provide_read_db). The body stays cached on the request for the handler's form() or body()."""
-    await request.body()
+    (deps.provide_read_db). A form is parsed as it streams in (the CSRF check may have done so already:
+    its result is cached per connection, and the stream cannot be read twice); any other body is read
+    whole. Either way the handler's form() or body() then answers from the cache."""
+    if request.content_type[0] in (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED):
+        await request.form()
+    else:
+        await request.body()
     async with asynccontextmanager(provide_read_db)(state) as session:
         yield session
 
