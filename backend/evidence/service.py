@@ -314,7 +314,9 @@ async def open_for_viewer(
 
 
 async def _viewed_today(database: Database, photo: Photo, viewer: Actor) -> bool:
-    async with database.transaction(read_only=True) as db:
+    # Not the page reader's pool: the request already holds one of its connections, and waiting for a
+    # second one of the same pool under load would deadlock. The writer's engine, reading only.
+    async with database.transaction(read_only=True, long_reads=True) as db:
         return await audit.recorded_today(
             db, actor=viewer, action="photo.viewed", subject=photo, day=clock.today_in(clock.REFERENCE_ZONE)
         )
