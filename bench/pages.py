@@ -343,6 +343,10 @@ def sign_in(env: dict[str, str], base_url: str, handle: str) -> str:
         answer = browser.post("/signin", data={"code": code, "_csrf_token": browser.cookies["csrftoken"]})
         if answer.status_code != 303:
             raise SystemExit(f"sign-in of {handle} failed: {answer.status_code}")
+        # A first sign-in shows the privacy notice instead of the home page until it is read.
+        read = browser.post("/privacy", data={"_csrf_token": browser.cookies["csrftoken"]})
+        if read.status_code != 303:
+            raise SystemExit(f"reading the notice as {handle} failed: {read.status_code}")
         return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
 
