@@ -487,7 +487,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--programme", type=int, required=True, help="the programme's id")
     p.add_argument("--month", required=True, help="YYYY-MM, a month that has ended")
-    p.add_argument("--by", help="user name of the staff member closing it (default: the operator, no user)")
+    # The operator's path on the server (no step-up: she holds the server, not a browser session). The
+    # separation of duties applies to the person --by names (settlement/duties.py); every self-dealing
+    # signal must have been looked at on the settlement page first, whoever closes.
+    p.add_argument(
+        "--by",
+        help="user name of the staff member closing it (default: the operator, no user); refused if she "
+        "approved a meal of the month or created an agreement paid in it",
+    )
     p.set_defaults(func=cmd_close_month)
     p = sub.add_parser("import", help="import a registry spreadsheet (XLSX or CSV) into a programme")
     p.add_argument("file", metavar="FILE", help="an XLSX or CSV file in the template's columns")

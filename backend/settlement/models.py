@@ -202,3 +202,20 @@ async def is_month_closed(db: AsyncSession, programme_id: int, day: date) -> boo
         )
     )
     return closed is not None
+
+
+class SignalLook(CreatedAt, Base):
+    """A self-dealing signal of a month (settlement/duties.py) recorded as looked at by a staff member:
+    one agreement whose creation, neighbour's sign-in card and approvals all came from one worker. Not
+    a block (a small station may have one worker); closing waits until every signal has its row."""
+
+    __tablename__ = "settlement_signal_look"
+    __table_args__ = (UniqueConstraint("programme_id", "month", "agreement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    month: Mapped[date]
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("meal_agreement.id", ondelete="RESTRICT"))
+    # The worker the signal named, and who looked at it.
+    worker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    looked_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))

@@ -24,7 +24,7 @@ from backend.meals import policy as meals_policy
 from backend.meals.models import Agreement
 from backend.people.models import Programme, User
 from backend.settings import Settings
-from backend.settlement import policy
+from backend.settlement import duties, policy
 from backend.settlement.exports import ExportSpec, export_spec, stream_csv, stream_xlsx
 from backend.settlement.forms import month_param, parse_adjustment_form
 from backend.settlement.models import SettlementPeriod
@@ -76,16 +76,23 @@ async def _month_page(
 ) -> Template:
     summary = await month_summary(db, programme, month)
     this_month = local_today(programme).replace(day=1)
+    may_close = not summary.closed and month < this_month
+    # Before closing: who may not close (she did part of the month's work) and the month's signals.
+    duty_reason = (await duties.duties_of(db, programme.id, month, user.id)).reason() if may_close else None
+    signals = await duties.month_signals(db, programme.id, month) if not summary.closed else []
     return Template(
         template_name="settlement/month.html",
         context={
+            "duty_reason": duty_reason,
+            "signals": signals,
+            "unlooked": duties.unlooked(signals),
             "principal": user,
             "programme": programme,
             "summary": summary,
             "closed_by": await _closer_name(db, summary.period),
             "previous": add_months(month, -1),
             "following": add_months(month, 1) if add_months(month, 1) <= this_month else None,
-            "may_close": not summary.closed and month < this_month,
+            "may_close": may_close,
             "open_months": [this_month, add_months(this_month, 1)] if summary.closed else [month],
             "errors": errors or {},
             "raw": raw or {},
@@ -143,6 +150,28 @@ async def settlement_close(
             db, user, programme, month, errors={"close": str(exc.detail)}, status_code=409
         )
     return Redirect(_month_url(request, programme.id, month), status_code=303)
+
+
+@post("/settlement/{meal_programme_id:int}/signals/looked", name="settlement.signal_looked")
+async def settlement_signal_looked(
+    request: Request[Any, Any, Any],
+    meal_programme_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+) -> Template | Redirect:
+    """A staff member records that she looked at one self-dealing signal of the month (duties.py)."""
+    programme = await policy.get_settlement_programme_for(db, user, meal_programme_id)
+    form = await request.form()
+    month = month_param(str(form.get("month") or ""), _default_month(programme))
+    raw_id = str(form.get("agreement_id") or "")
+    try:
+        if not raw_id.isdigit():
+            raise duties.SignalNotFound()
+        await duties.do_mark_signal_looked_at(db, programme, month, int(raw_id), actor=user)
+    except duties.SignalNotFound:
+        errors = {"signals": _("This signal is not one of this month's. Reload the page and try again.")}
+        return await _month_page(db, user, programme, month, errors=errors, status_code=400)
+    return Redirect(_month_url(request, programme.id, month) + "#signals", status_code=303)
 
 
 @post("/settlement/{meal_programme_id:int}/adjustments", name="settlement.adjustment")
@@ -348,6 +377,7 @@ routes = [
     settlement_index,
     settlement_month,
     settlement_close,
+    settlement_signal_looked,
     settlement_adjustment,
     programme_statement,
     programme_statement_csv,

@@ -26,6 +26,7 @@ from backend.errors import Conflict
 from backend.i18n import gettext as _
 from backend.meals.models import Agreement, CheckIn
 from backend.people.models import Programme
+from backend.settlement import duties
 from backend.settlement.adjustment_service import DEFAULT_REVIEW_FEN, do_request_adjustment, needs_review
 from backend.settlement.models import (
     Adjustment,
@@ -84,6 +85,7 @@ async def do_close_month(
             _("Adjustments of this month waiting for a second staff member: %(num)s. Decide them first.")
             % {"num": held}
         )
+    await _check_duties(db, programme.id, month, actor=actor)
     meals, total = await _write_meal_lines(db, programme.id, month, actor=actor, now=now)
     event = await audit.record(
         db,
@@ -105,6 +107,22 @@ async def do_close_month(
     period.total_fen = total
     await db.flush()
     return Closing(period, meals, total)
+
+
+async def _check_duties(db: AsyncSession, programme_id: int, month: date, *, actor: Actor | None) -> None:
+    """Separation of duties (settlement/duties.py): she who approved a meal of the month or created an
+    agreement paid in it does not close it (the operator at the command line names no person, and is
+    checked as the person she names with --by); and every self-dealing signal must be looked at."""
+    if actor is not None:
+        reason = (await duties.duties_of(db, programme_id, month, actor.id)).reason()
+        if reason is not None:
+            raise SettlementRefused(reason)
+    waiting = duties.unlooked(await duties.month_signals(db, programme_id, month))
+    if waiting:
+        raise SettlementRefused(
+            _("Signals of this month not yet looked at: %(num)s. Look at each one before closing.")
+            % {"num": len(waiting)}
+        )
 
 
 async def _write_meal_lines(
