@@ -66,3 +66,6 @@ async def add_user_and_card(browser: httpx.AsyncClient, **fields: str | int) -> 
 async def sign_in_with(browser: httpx.AsyncClient, code: str) -> None:
     signed = await browser.post("/signin", data={"code": code, "_csrf_token": await csrf_token(browser)})
     assert signed.status_code == 303
+    # A new user's home page shows the privacy notice first: she reads it (auth/test_notice.py).
+    read = await browser.post("/privacy", data={"_csrf_token": await csrf_token(browser)})
+    assert read.status_code == 303
