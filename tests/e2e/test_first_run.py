@@ -222,6 +222,11 @@ def test_a_scheme_starts_from_an_empty_database_and_pays_its_first_meal(
         admin.wait_for_url(re.compile(rf"/settlement/\d+\?month={START:%Y-%m}"))
         _shot(admin, "12-month")
         expect(admin.locator("main")).to_contain_text("赵老伯")
+        # One worker made the agreement, issued the neighbour's card and approved her meals: a signal
+        # the administrator must record as looked at before the month can close (not a block).
+        expect(admin.locator("#close-form")).to_have_count(0)
+        admin.locator("#signals form[id^=signal-looked-] button").first.tap()
+        expect(admin.locator("#signals form[id^=signal-looked-]")).to_have_count(0)
         admin.locator("#close-form input[name=confirm]").check()
         admin.locator("#close-form button").tap()
         expect(admin.locator("main")).to_contain_text("15.00")
