@@ -161,6 +161,14 @@ async def put_photo(
     return Response(PhotoOut.of(result.entry, request.app), status_code=201 if result.created else 200)
 
 
+# A tile with no words (a struck-through frame), so it needs no language and no font.
+REMOVED_TILE = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="160" height="120" viewBox="0 0 160 120">'
+    b'<rect width="160" height="120" fill="#e4e4e4"/><rect x="8" y="8" width="144" height="104" fill="none"'
+    b' stroke="#8a8a8a" stroke-width="4"/><path d="M8 112 152 8" stroke="#8a8a8a" stroke-width="4"/></svg>'
+)
+
+
 async def _load(db: AsyncSession, principal: Principal | None, photo_id: int) -> tuple[Photo, Principal]:
     if principal is None:  # signed out: the photo does not exist for you (no redirect that confirms it)
         raise NotFound()
@@ -208,7 +216,21 @@ async def serve_thumb(
     db: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal | None],
 ) -> Response[bytes]:
-    photo, user = await _load(db, principal, photo_id)
+    try:
+        photo, user = await _load(db, principal, photo_id)
+    except PhotoRemoved:
+        # A page's thumbnail of a removed photo: a grey tile in the image's place (status 410 all the
+        # same), rather than a broken-image icon beside an alt text that promises a photo.
+        return Response(
+            REMOVED_TILE,
+            status_code=410,
+            media_type="image/svg+xml",
+            headers={
+                "Cache-Control": CACHE_CONTROL,
+                "Content-Security-Policy": PHOTO_CSP,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
     return await _serve(request, photo, user, "thumb")
 
 
