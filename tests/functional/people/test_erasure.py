@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import timedelta
 
 from litestar import Litestar
@@ -263,3 +264,59 @@ async def test_staff_erase_a_user_whose_roles_ended_and_her_reference_cannot_be_
         database, world, _registry_csv([reference, "邻居", name, "", GUIYUAN, "", "", ""])
     )
     assert [row.action for row in plan.rows] == ["error"]
+
+
+async def test_staff_erase_a_child_after_the_pairing_ended_visit_notes_and_photos_go_records_stay(
+    database: Database, world: World, client_as: ClientAs, app: Litestar
+) -> None:
+    """The path of a caring-mother child: her visit's note and photo about the child go with her name;
+    the visit itself (who, when, how long) stays for the workers, and the chain still verifies."""
+    from backend.visits.exit_service import do_decide_exit, do_record_investigation, do_request_exit
+    from backend.visits.models import Pairing, Visit
+    from tests.functional import meals_support
+    from tests.functional.visits_support import pairing_id_of, put_visit, send_photo, visit_body
+
+    marker = "孩子说起他妈妈在外地打工-7f3c"
+    child_id = world.person_id("xiaoyu")
+    pairing_id = await pairing_id_of(database, world, "xiaoyu")
+    mother = await client_as(personas.CARING_MOTHER)
+    photo_uuid = await send_photo(mother, child_id, meals_support.meal_jpeg(31))
+    sent = await put_visit(mother, uuid.uuid4(), visit_body(pairing_id, photos=[photo_uuid], note=marker))
+    assert sent.status_code == 201, sent.text
+    visit_id = sent.json()["id"]
+    async with database.transaction(read_only=True) as db:
+        photo = await db.scalar(select(Photo).where(Photo.client_uuid == photo_uuid))
+        assert photo is not None
+    keys = set(photo_keys(photo))
+    assert keys <= set(await stored_keys(app))
+
+    async with database.transaction() as db:
+        worker = await db.get_one(User, world.user_id(personas.SOCIAL_WORKER))
+        staff = await db.get_one(User, world.user_id(personas.STAFF))
+        pairing = await db.get_one(Pairing, pairing_id)
+        request = await do_request_exit(db, pairing, "监护人申请", actor=worker)
+        await do_record_investigation(db, request, "已走访", actor=worker)
+        await do_decide_exit(db, request, pairing, approve=True, note="同意", actor=staff)
+        await do_end_person(db, await db.get_one(Person, child_id), EndReason.MOVED_AWAY, actor=staff)
+
+    staff_client = await client_as(personas.STAFF)
+    response = await post_form(staff_client, f"/people/{child_id}/erase", confirm="删除")
+    assert response.status_code == 303, response.text[:1000]
+
+    child = await load_person(database, child_id)
+    assert child.display_name == f"已删除-{child_id}" and child.birth_year is None
+    assert "陈小宇" not in repr(child.__dict__)
+    assert marker not in await _dump(database)
+    assert keys.isdisjoint(set(await stored_keys(app)))
+    async with database.transaction(read_only=True) as db:
+        visit = await db.get_one(Visit, visit_id)
+        assert (visit.child_id, visit.duration_minutes) == (child_id, 60)
+        assert not visit.note
+        removed = await db.get_one(Photo, photo.id)
+        assert removed.removed_reason == "erasure" and removed.received_sha256 == photo.received_sha256
+        chain = await verify_chain(db)
+        assert chain.first_bad_id is None, chain.reason
+        assert (await check_photos(db, store_of(app))).bad == []
+    # The worker still has the visit as a record; its photo says removed, never a server error.
+    worker_client = await client_as(personas.SOCIAL_WORKER)
+    assert (await worker_client.get(f"/photos/{photo.id}/display")).status_code in (404, 410)
