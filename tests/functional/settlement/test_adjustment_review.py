@@ -215,6 +215,9 @@ async def test_a_month_cannot_close_while_an_adjustment_in_it_is_pending(
     assert (await _adjust(zhou, pid, agreement.id, last_month(), "160")).status_code == 303
     (held,) = await _adjustments(database)
     close = {"_csrf_token": await csrf_token(wu), "month": _m(last_month()), "confirm": "yes"}
+    # The page says so before anyone tries: no close form while one is pending.
+    page = await wu.get(f"/settlement/{pid}", params={"month": _m(last_month())})
+    assert 'id="close-pending-adjustments"' in page.text and 'id="close-form"' not in page.text
     refused = await wu.post(f"/settlement/{pid}/close", data=close)
     assert refused.status_code == 409 and "等待另一位工作人员" in refused.text
     # Refused, it never counts, and the month closes with the meal only; the statement still lists it.
