@@ -131,9 +131,13 @@ def test_caring_mother_signs_in_with_a_passkey_until_she_removes_it(
     # The mother's phone: a fresh browser with its own platform authenticator. She scans the card.
     mother = new_phone()
     cdp, authenticator = add_platform_authenticator(mother)
+    live_server.set_notice_read(personas.CARING_MOTHER, read=False)
     mother.goto(link)
     expect(mother.get_by_role("heading", level=1)).to_have_text("在这部手机上登录")
     mother.get_by_role("button", name="登录", exact=True).tap()
+    # Her first sign-in with a card (the notice is unread): the privacy notice first, then her home.
+    expect(mother).to_have_url(live_server.url("/privacy"))
+    mother.get_by_role("button", name="我已读过").tap()
     expect(mother).to_have_url(live_server.url("/"))
     expect(mother.get_by_role("heading", level=1)).to_have_text("您好，王秀英")
 
