@@ -9,12 +9,13 @@ import stat
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
 from backend.backup import make_backup, pg_command, restore_backup
 from backend.settings import Settings
-from tests.conftest import BASE_URL, SECRET, recreate_pg_database
+from tests.conftest import _TABLES, BASE_URL, SECRET, recreate_pg_database
 
 PASSWORD = "S3cr#t:p@ss/w0rd"  # characters a URL must escape, so decoding is tested too
 URL = "postgresql+asyncpg://carelog:S3cr%23t%3Ap%40ss%2Fw0rd@db.internal:5433/carelog"
@@ -65,6 +66,14 @@ def _with_password(url: str) -> tuple[str, str]:
 async def test_a_real_postgresql_backup_and_restore_never_put_the_password_on_a_command_line(
     pg_database: str, tmp_path: Path, worker_tag: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # This worker's database holds what the previous test left (photo rows whose files were in that
+    # test's memory store): start from empty tables, as the db_url fixture does.
+    conn = await asyncpg.connect("postgresql://" + pg_database.split("://", 1)[1])
+    try:
+        await conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE")
+        await conn.execute("UPDATE audit_head SET seq = 0, hash = $1 WHERE id = 1", "0" * 64)
+    finally:
+        await conn.close()
     bin_dir, log = tmp_path / "bin", tmp_path / "calls.jsonl"
     bin_dir.mkdir()
     for tool in ("pg_dump", "pg_restore"):
