@@ -21,11 +21,9 @@ from backend.auth.browsers import in_app_browser
 from backend.auth.forms import parse_code_form, safe_next
 from backend.auth.passkeys import MAX_RESPONSE_BYTES, PasskeyError, RelyingParty
 from backend.auth.principal import Principal
-from backend.auth.service import keyed_hash
 from backend.errors import TooManyAttempts
 from backend.i18n import gettext as _
 from backend.logs import app_log
-from backend.security import client_address
 from backend.settings import Settings
 
 
@@ -69,12 +67,6 @@ async def confirm_form(
     return await _confirm_page(request, db, user, safe_next(next, default="/"))
 
 
-def _client_bucket(request: Request[Any, Any, Any], settings: Settings, limit: ratelimit.Limit) -> str:
-    return ratelimit.bucket_key(
-        limit, keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32]
-    )
-
-
 @post("/account/confirm", name="auth.confirm")
 async def confirm_with_code(
     request: Request[Any, Any, Any],
@@ -89,7 +81,7 @@ async def confirm_with_code(
         return await _confirm_page(
             request, db, user, next_path, code=form.code, errors=form.errors, status=400
         )
-    client = _client_bucket(request, settings, ratelimit.CODE_PER_CLIENT)
+    client = ratelimit.client_bucket(ratelimit.CODE_PER_CLIENT, request.scope, settings)
     if await ratelimit.is_blocked(db, ratelimit.CODE_PER_CLIENT, client):
         raise TooManyAttempts()
     try:
@@ -123,7 +115,7 @@ async def confirm_with_passkey(
     user: NamedDependency[Principal],
 ) -> Response[dict[str, Any]]:
     # Errors answer 400 rather than raise, so the used ceremony, a counter flag and the count commit.
-    client = _client_bucket(request, settings, ratelimit.PASSKEY_PER_CLIENT)
+    client = ratelimit.client_bucket(ratelimit.PASSKEY_PER_CLIENT, request.scope, settings)
     if await ratelimit.is_blocked(db, ratelimit.PASSKEY_PER_CLIENT, client):
         raise TooManyAttempts()
     try:

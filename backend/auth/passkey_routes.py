@@ -23,12 +23,11 @@ from backend.auth.cookies import set_session_cookies
 from backend.auth.passkeys import MAX_RESPONSE_BYTES, PasskeyError, RelyingParty
 from backend.auth.principal import Principal
 from backend.auth.purge import purge_after_response
-from backend.auth.service import keyed_hash
 from backend.errors import NotFound
 from backend.i18n import gettext as _
 from backend.logs import app_log
 from backend.people.models import User
-from backend.security import client_address, session_cookie_name
+from backend.security import session_cookie_name
 from backend.settings import Settings
 
 
@@ -146,10 +145,7 @@ async def signin_options(
     # A signed-out visitor's request that stores a ceremony: counted, and refused past the limit.
     await ratelimit.take_signed_out_write(
         db,
-        ratelimit.bucket_key(
-            ratelimit.OPTIONS_PER_CLIENT,
-            keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32],
-        ),
+        ratelimit.client_bucket(ratelimit.OPTIONS_PER_CLIENT, request.scope, settings),
     )
     start = await pks.do_begin_authentication(db, rp=relying_party(settings), secret_key=settings.secret_key)
     return Response({"ceremony": start.handle, "options": json.loads(start.options_json)}, status_code=200)
@@ -161,10 +157,7 @@ async def signin_with_passkey(
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
 ) -> Response[dict[str, Any]]:
-    client = ratelimit.bucket_key(
-        ratelimit.PASSKEY_PER_CLIENT,
-        keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32],
-    )
+    client = ratelimit.client_bucket(ratelimit.PASSKEY_PER_CLIENT, request.scope, settings)
     if await ratelimit.is_blocked(db, ratelimit.PASSKEY_PER_CLIENT, client):
         raise ratelimit.RateLimited(ratelimit.PASSKEY_PER_CLIENT)
     try:

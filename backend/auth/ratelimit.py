@@ -14,14 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from litestar.exceptions import TooManyRequestsException
+from litestar.types import Scope
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import RateBucket
+from backend.auth.service import keyed_hash
 from backend.db import utcnow
 from backend.i18n import lazy_gettext
+from backend.security import client_address
+from backend.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +134,8 @@ async def record_failure(db: AsyncSession, limit: Limit, key: str) -> None:
     )
     await db.execute(statement)
     await db.execute(delete(RateBucket).where(RateBucket.key == key, RateBucket.window_start < start))
+
+
+def client_bucket(limit: Limit, scope: Scope, settings: Settings) -> str:
+    """This request's client's bucket for `limit`: its address as a keyed hash, never in clear."""
+    return bucket_key(limit, keyed_hash(settings.secret_key, client_address(scope, settings))[:32])

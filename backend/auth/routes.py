@@ -17,10 +17,9 @@ from backend.auth.cookies import LANG_COOKIE_MAX_AGE, set_session_cookies
 from backend.auth.forms import parse_code_form, parse_language, safe_next
 from backend.auth.principal import Principal
 from backend.auth.purge import purge_after_response
-from backend.auth.service import keyed_hash
 from backend.i18n import set_language
 from backend.logs import app_log
-from backend.security import client_address, session_cookie_name
+from backend.security import session_cookie_name
 from backend.settings import Settings
 
 
@@ -63,10 +62,7 @@ async def signin(
     form = parse_code_form(await request.form())
     if not form.valid:
         return _signin_page(request, form.code, form.errors, status=400)
-    client = ratelimit.bucket_key(
-        ratelimit.CODE_PER_CLIENT,
-        keyed_hash(settings.secret_key, client_address(request.scope, settings))[:32],
-    )
+    client = ratelimit.client_bucket(ratelimit.CODE_PER_CLIENT, request.scope, settings)
     if await ratelimit.code_attempt_blocked(db, client):
         app_log.warning("sign-in throttled", extra={"reason": "code_rate_limit"})
         raise ratelimit.RateLimited(ratelimit.CODE_PER_CLIENT)
