@@ -29,6 +29,7 @@ _ROLE = {
     Role.SOCIAL_WORKER: _l("Social worker"),
     Role.CARING_MOTHER: _l("Caring mother"),
     Role.NEIGHBOUR: _l("Neighbour"),
+    Role.HARDSHIP_SCOUT: _l("Hardship scout"),
 }
 _PROGRAMME_KIND = {
     ProgrammeKind.CARING_MOTHERS: _l("Caring-mother pairing"),

@@ -16,7 +16,7 @@ from backend.people.models import Role
 from backend.settings import Settings
 
 # The order the sections appear in; a user with several roles reads each that applies.
-ROLE_ORDER = (Role.CARING_MOTHER, Role.NEIGHBOUR, Role.SOCIAL_WORKER, Role.STAFF)
+ROLE_ORDER = (Role.CARING_MOTHER, Role.NEIGHBOUR, Role.HARDSHIP_SCOUT, Role.SOCIAL_WORKER, Role.STAFF)
 
 
 def notice_roles(user: Principal) -> list[str]:

@@ -17,9 +17,15 @@ from backend.auth.principal import Principal
 from backend.errors import Forbidden, NotFound
 from backend.people.models import Area, Membership, Programme, ProgrammeKind, Role, User
 
-FIELD_ROLE = {ProgrammeKind.NEIGHBOUR_MEALS: Role.NEIGHBOUR, ProgrammeKind.CARING_MOTHERS: Role.CARING_MOTHER}
-# The kinds a programme can be created as through the pages (the two built ones).
-BUILT_KINDS = (ProgrammeKind.NEIGHBOUR_MEALS, ProgrammeKind.CARING_MOTHERS)
+# The volunteer role of each kind of programme, which its social workers may add at their areas.
+FIELD_ROLE = {
+    ProgrammeKind.NEIGHBOUR_MEALS: Role.NEIGHBOUR,
+    ProgrammeKind.CARING_MOTHERS: Role.CARING_MOTHER,
+    ProgrammeKind.SOCIAL_WORK_STATION: Role.HARDSHIP_SCOUT,
+}
+FIELD_ROLES = frozenset(FIELD_ROLE.values())
+# The kinds a programme can be created as through the pages (the built ones).
+BUILT_KINDS = (ProgrammeKind.NEIGHBOUR_MEALS, ProgrammeKind.CARING_MOTHERS, ProgrammeKind.SOCIAL_WORK_STATION)
 
 
 def may_create_programmes(user: Principal) -> bool:
@@ -79,7 +85,7 @@ async def get_area_for(db: AsyncSession, user: Principal, area_id: int) -> tuple
 
 def may_add_role(user: Principal, programme: Programme, area: Area, role: Role) -> bool:
     """May the user give someone this role in this programme at this area?"""
-    if role in (Role.CARING_MOTHER, Role.NEIGHBOUR) and FIELD_ROLE.get(programme.kind) is not role:
+    if role in FIELD_ROLES and FIELD_ROLE.get(programme.kind) is not role:
         return False
     if is_staff_of(user, programme.id):
         return area.path.startswith(programme.area.path)
@@ -110,7 +116,7 @@ def covers(user: Principal, membership: Membership) -> bool:
     """Is this membership one the user manages?"""
     if is_staff_of(user, membership.programme_id):
         return True
-    if membership.role not in (Role.CARING_MOTHER, Role.NEIGHBOUR):
+    if membership.role not in FIELD_ROLES:
         return False
     return any(
         g.role is Role.SOCIAL_WORKER

@@ -65,6 +65,9 @@ class Role(enum.StrEnum):
     SOCIAL_WORKER = "social_worker"
     CARING_MOTHER = "caring_mother"
     NEIGHBOUR = "neighbour"
+    # A volunteer of a social-work station who reports needs from the phone (排困员) and sees only the
+    # status of her own reports (cases/).
+    HARDSHIP_SCOUT = "hardship_scout"
 
 
 class PersonKind(enum.StrEnum):
@@ -113,6 +116,10 @@ class Programme(CreatedAt, Base):
             "visit_interval_days IS NULL OR (visit_interval_days >= 1 AND visit_interval_days <= 365)",
             name="visit_interval_range",
         ),
+        CheckConstraint(
+            "order_due_hours IS NULL OR (order_due_hours >= 1 AND order_due_hours <= 720)",
+            name="order_due_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,6 +134,8 @@ class Programme(CreatedAt, Base):
     rate_fen: Mapped[int | None] = mapped_column(Integer, default=None)
     monthly_cap_fen: Mapped[int | None] = mapped_column(Integer, default=None)
     visit_interval_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    # A social-work station programme shows an order untaken for this many hours as overdue (cases/).
+    order_due_hours: Mapped[int | None] = mapped_column(Integer, default=None)
 
     area: Mapped[Area] = relationship()
 

@@ -31,7 +31,12 @@ from backend.visits.models import ChildProfile, ReferralSource
 COLUMNS = ("编号", "类型", "姓名", "出生年份", "区域", "监护人编号", "来源", "备注")
 REQUIRED = ("编号", "类型", "姓名", "区域")
 PERSON_TYPES = {"儿童": PersonKind.CHILD, "居民": PersonKind.RESIDENT, "监护人": PersonKind.GUARDIAN}
-USER_TYPES = {"爱心妈妈": Role.CARING_MOTHER, "邻居": Role.NEIGHBOUR, "社工": Role.SOCIAL_WORKER}
+USER_TYPES = {
+    "爱心妈妈": Role.CARING_MOTHER,
+    "邻居": Role.NEIGHBOUR,
+    "社工": Role.SOCIAL_WORKER,
+    "排困员": Role.HARDSHIP_SCOUT,
+}
 _CHILDREN = {ProgrammeKind.CARING_MOTHERS, ProgrammeKind.PILLAR_MOTHERS, ProgrammeKind.SOCIAL_WORK_STATION}
 _RESIDENTS = {ProgrammeKind.NEIGHBOUR_MEALS, ProgrammeKind.SOCIAL_WORK_STATION}
 TYPE_ALLOWED: dict[str, set[ProgrammeKind]] = {

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
 from backend.errors import Forbidden
+from backend.people.admin_policy import FIELD_ROLES
 from backend.people.models import Area, Membership, Person, Programme, Role, User
 from backend.people.policy import area_and_below
 
@@ -78,7 +79,7 @@ def visible_users(user: Principal) -> ColumnElement[bool]:
             exists().where(
                 Membership.user_id == User.id,
                 Membership.programme_id == grant.programme_id,
-                Membership.role.in_((Role.CARING_MOTHER, Role.NEIGHBOUR)),
+                Membership.role.in_(FIELD_ROLES),
                 Membership.area_id.in_(
                     select(Area.id).where(area_and_below(grant.area_path)).scalar_subquery()
                 ),

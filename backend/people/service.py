@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit
 from backend.audit import Actor
 from backend.auth.service import do_end_access
+from backend.cases.defaults import do_seed_defaults
 from backend.clock import local_today
 from backend.db import utcnow
 from backend.errors import Conflict, Refused
@@ -210,6 +211,8 @@ async def do_create_programme(
         subject=programme,
         change={"kind": kind.value, "area_id": area.id, "time_zone": time_zone, **rules.as_change()},
     )
+    # A social-work station starts with the province's dimensions and packages (staff edit them later).
+    await do_seed_defaults(db, programme, actor=actor)
     return programme
 
 
