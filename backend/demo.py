@@ -1,7 +1,8 @@
 """A small, realistic demo district so a newcomer can click through every role.
 
 Qingxi District (fictional) has two streets; the women's federation runs a caring-mother pairing
-programme and the civil-affairs bureau a neighbour meal plan. All names are invented.
+programme, the civil-affairs bureau a neighbour meal plan and a social-work station programme (two
+street stations). All names are invented.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
+from backend.cases.demo import STATION_PERSONAS, create_station_demo
 from backend.clock import add_months
 from backend.meals.demo import create_meal_demo
 from backend.meals.service import do_create_agreement
@@ -53,6 +55,7 @@ PERSONAS: list[tuple[str, str, str]] = [
     ("demo-neighbour-zhao", "赵桂兰", "neighbour who cooks, Guiyuan Community"),
     ("demo-neighbour-sun", "孙玉梅", "neighbour who cooks, Songfeng Community"),
     ("demo-neighbour-wu", "吴凤英", "neighbour who cooks, Hetang Community"),
+    *STATION_PERSONAS,
 ]
 
 
@@ -105,7 +108,15 @@ async def create_demo(
         actor=actor,
         time_zone=time_zone,
     )
-    cast.programmes.update(mothers=mothers_prog, meals=meals_prog)
+    station_prog = await do_create_programme(
+        db,
+        name="青溪区社会工作服务站",
+        kind=ProgrammeKind.SOCIAL_WORK_STATION,
+        area=district,
+        actor=actor,
+        time_zone=time_zone,
+    )
+    cast.programmes.update(mothers=mothers_prog, meals=meals_prog, station=station_prog)
 
     for handle, name, _what in PERSONAS:
         cast.users[handle] = await do_create_user(db, handle=handle, display_name=name, actor=actor)
@@ -205,6 +216,7 @@ async def create_demo(
         )
         agreements.append(agreement)
     await create_meal_demo(db, agreements=agreements, users=u, today=today, store=store)
+    await create_station_demo(db, programme=station_prog, areas=cast.areas, users=u, people=cast.people)
     if store is not None:
         await create_last_month_demo(db, agreements=agreements, today=today, store=store)
     return cast
