@@ -34,6 +34,10 @@ PEOPLE = [
     "qian",
     "zheng",
     "feng",
+    # The station programme's households (Wutong: tang, luo; Liu'an: xu, whose station chen works in).
+    "tang",
+    "luo",
+    "xu",
     "outsider_resident",
 ]
 WUTONG = {
@@ -49,7 +53,7 @@ WUTONG = {
 VISIBLE: dict[str, set[str]] = {
     personas.STAFF: set(PEOPLE) - {"outsider_resident"},
     personas.SOCIAL_WORKER: WUTONG,
-    personas.OTHER_STREET_WORKER: {"lele", "lele_guardian", "feng"},
+    personas.OTHER_STREET_WORKER: {"lele", "lele_guardian", "feng", "xu"},
     personas.CARING_MOTHER: {"xiaoyu", "xiaoyu_guardian"},
     personas.OTHER_MOTHER: {"duoduo", "duoduo_guardian"},
     personas.NEIGHBOUR: {"qian"},
