@@ -25,6 +25,11 @@ SMOKE_ENV = {
     "BENCH_CHECKINS": "200",
     # bench/import.py: 40 rows on both databases
     "BENCH_IMPORT_ROWS": "40",
+    # bench/cases.py: two stations, 100 cases, 500 deliveries, 10 open orders, on both databases
+    "BENCH_STATIONS": "2",
+    "BENCH_CASES": "100",
+    "BENCH_DELIVERIES": "500",
+    "BENCH_OPEN_ORDERS": "10",
 }
 
 
