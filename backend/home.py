@@ -115,7 +115,8 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
             ).all()
         )
         data.meals_today = await today_for_neighbour(db, user)
-    if user.has_role(Role.NEIGHBOUR) or user.has_role(Role.CARING_MOTHER):
+    if any(user.has_role(r) for r in (Role.NEIGHBOUR, Role.CARING_MOTHER, Role.SOCIAL_WORKER)):
+        # A station's social worker sends service deliveries: hers sent back for a fix are listed too.
         data.returned = await returned_to(db, user)
     return data
 

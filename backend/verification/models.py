@@ -1,4 +1,5 @@
-"""Review decisions on submitted entries: meal check-ins and visits share one queue and one rule set.
+"""Review decisions on submitted entries: meal check-ins, visits and service deliveries share one queue
+and one rule set.
 
 There is no table of its own: a decision is stored on the entry (status, reason, note, reviewer,
 time) and, with what it changed, in the audit chain. A decided entry is never decided again; a fix
@@ -9,15 +10,17 @@ from __future__ import annotations
 
 import enum
 
+from backend.cases.models import Delivery
 from backend.meals.models import CheckIn
 from backend.visits.models import Visit
 
-Entry = CheckIn | Visit
+Entry = CheckIn | Visit | Delivery
 
 
 class EntryKind(enum.StrEnum):
     MEAL = "meal"
     VISIT = "visit"
+    DELIVERY = "delivery"
 
 
 class Decision(enum.StrEnum):
@@ -41,11 +44,15 @@ class Reason(enum.StrEnum):
 
 
 def kind_of(entry: Entry) -> EntryKind:
-    return EntryKind.MEAL if isinstance(entry, CheckIn) else EntryKind.VISIT
+    if isinstance(entry, CheckIn):
+        return EntryKind.MEAL
+    return EntryKind.VISIT if isinstance(entry, Visit) else EntryKind.DELIVERY
 
 
 def submitter_id(entry: Entry) -> int:
-    return entry.neighbour_id if isinstance(entry, CheckIn) else entry.mother_id
+    if isinstance(entry, CheckIn):
+        return entry.neighbour_id
+    return entry.mother_id if isinstance(entry, Visit) else entry.submitted_by_id
 
 
 def review_note(entry: Entry) -> str | None:

@@ -13,6 +13,9 @@ from sqlalchemy import ColumnElement, Integer, and_, false, literal_column, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.cases import policy as cases_policy
+from backend.cases.models import Delivery
+from backend.cases.policy import reviewable_deliveries
 from backend.errors import Forbidden, NotFound
 from backend.meals import policy as meals_policy
 from backend.meals.models import CheckIn
@@ -80,14 +83,23 @@ def require_reviewer(user: Principal) -> None:
 async def get_entry_for_review(db: AsyncSession, user: Principal, kind: EntryKind, entry_id: int) -> Entry:
     """The entry if the user may review it; 404 if she may not see it, 403 if she may only see it."""
     entry: Entry | None
-    if kind is EntryKind.MEAL:
+    model: type[CheckIn] | type[Visit] | type[Delivery]
+    if kind is EntryKind.DELIVERY:
+        entry = await db.scalar(
+            select(Delivery)
+            .where(Delivery.id == entry_id, cases_policy.visible_deliveries(user))
+            .options(*cases_policy.delivery_options())
+        )
+        allowed = reviewable_deliveries(user)
+        model = Delivery
+    elif kind is EntryKind.MEAL:
         entry = await db.scalar(
             select(CheckIn)
             .where(CheckIn.id == entry_id, meals_policy.visible_checkins(user))
             .options(*meals_policy.checkin_options())
         )
         allowed = reviewable_checkins(user)
-        model: type[CheckIn] | type[Visit] = CheckIn
+        model = CheckIn
     else:
         entry = await db.scalar(
             select(Visit)

@@ -1,9 +1,10 @@
 """The review queue: pending current entries a reviewer may decide, flagged first, then oldest.
 
-Meal check-ins and visits are listed by one UNION query, so ordering, paging and the count in the
-navigation are done by the database. A card carries what a reviewer needs on a phone: the entry's
-photos, the same person's photos of the last seven days, the dishes against the menu, the flags (all
-read with the entry, views.py) and, for a reused photo, the earlier one (when the reviewer may see it).
+Meal check-ins, visits and service deliveries are listed by one UNION query, so ordering, paging and
+the count in the navigation are done by the database. A card carries what a reviewer needs on a phone:
+the entry's photos, the same person's photos of the last seven days, the dishes against the menu, the
+flags (all read with the entry, views.py) and, for a reused photo, the earlier one (when the reviewer
+may see it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.cases import policy as cases_policy
+from backend.cases.models import Delivery
+from backend.cases.policy import reviewable_deliveries
 from backend.db import read_columns
 from backend.evidence.models import Photo
 from backend.evidence.policy import visible_photos
@@ -28,10 +32,12 @@ from backend.verification.service import is_flagged
 from backend.verification.strips import Thumb
 from backend.verification.views import (
     PHOTO_COLUMNS,
+    DeliveryView,
     EntryView,
     MealView,
     Named,
     PhotoView,
+    load_delivery_views,
     load_views,
     photo_view,
 )
@@ -57,6 +63,13 @@ def _visit_filter(user: Principal, *, indexed: bool = True) -> tuple[Any, ...]:
     )
 
 
+def _delivery_filter(user: Principal, *, indexed: bool = True) -> tuple[Any, ...]:
+    return (
+        Delivery.awaiting_review(),
+        reviewable_deliveries(user, indexed=indexed),
+    )
+
+
 def _meal_rows(user: Principal, *, indexed: bool = True) -> Any:
     return select(
         literal(EntryKind.MEAL.value).label("kind"),
@@ -75,6 +88,28 @@ def _visit_rows(user: Principal, *, indexed: bool = True) -> Any:
     ).where(*_visit_filter(user, indexed=indexed))
 
 
+def _delivery_rows(user: Principal, *, indexed: bool = True) -> Any:
+    return select(
+        literal(EntryKind.DELIVERY.value).label("kind"),
+        Delivery.id.label("id"),
+        Delivery.flagged.label("flagged"),
+        Delivery.submitted_at.label("submitted_at"),
+    ).where(*_delivery_filter(user, indexed=indexed))
+
+
+_MODELS: dict[EntryKind, Any] = {
+    EntryKind.MEAL: CheckIn,
+    EntryKind.VISIT: Visit,
+    EntryKind.DELIVERY: Delivery,
+}
+_ROWS = {EntryKind.MEAL: _meal_rows, EntryKind.VISIT: _visit_rows, EntryKind.DELIVERY: _delivery_rows}
+_FILTERS = {
+    EntryKind.MEAL: _meal_filter,
+    EntryKind.VISIT: _visit_filter,
+    EntryKind.DELIVERY: _delivery_filter,
+}
+
+
 def _first_rows(user: Principal, kind: EntryKind, flagged: bool, sqlite: bool) -> Any:
     """One kind's first `reach` flagged (or unflagged) rows, oldest first, read along its order index
     (flagged, submitted_at, id; migration 0014): flagged and unflagged are read apart so that the index
@@ -82,8 +117,8 @@ def _first_rows(user: Principal, kind: EntryKind, flagged: bool, sqlite: bool) -
     (`indexed=False`): given one, SQLite took it and sorted every pending row in scope (1M check-ins:
     10.7 ms against 1.2 ms along the order index). PostgreSQL's planner walks the order index by
     itself, and with the scope so written it misjudged how many rows match and sorted them all."""
-    model = CheckIn if kind is EntryKind.MEAL else Visit
-    rows = (_meal_rows if kind is EntryKind.MEAL else _visit_rows)(user, indexed=not sqlite)
+    model = _MODELS[kind]
+    rows = _ROWS[kind](user, indexed=not sqlite)
     return (
         rows.where(model.flagged == flagged)
         .order_by(model.submitted_at, model.id)
@@ -103,11 +138,9 @@ def _rows(user: Principal, kind: EntryKind | None) -> Any:
     """The queue's rows as a subquery. Built once per reviewer and filter (callers pass _scope(user)):
     building this statement cost about a third of the page query. Statements are immutable, so
     sharing them between requests is safe."""
-    if kind is EntryKind.MEAL:
-        return _meal_rows(user).subquery()
-    if kind is EntryKind.VISIT:
-        return _visit_rows(user).subquery()
-    return union_all(_meal_rows(user), _visit_rows(user)).subquery()
+    if kind is not None:
+        return _ROWS[kind](user).subquery()
+    return union_all(*(rows(user) for rows in _ROWS.values())).subquery()
 
 
 @lru_cache(maxsize=512)
@@ -118,7 +151,7 @@ def _page(user: Principal, kind: EntryKind | None, walk: bool, sqlite: bool, cou
     when the scope holds few pending entries among many others (the walk would pass over them).
     With `counted`, each row also carries the queue's total (see load_queue)."""
     if walk:
-        kinds = [kind] if kind is not None else [EntryKind.MEAL, EntryKind.VISIT]
+        kinds = [kind] if kind is not None else list(_ROWS)
         parts = [select(*_first_rows(user, k, f, sqlite).c) for k in kinds for f in (True, False)]
         rows = union_all(*parts).subquery()
     else:
@@ -138,15 +171,8 @@ def _page(user: Principal, kind: EntryKind | None, walk: bool, sqlite: bool, cou
 def _count(user: Principal, kind: EntryKind | None) -> Any:
     """The total on its own. It counts ids only, without the flag the order needs, so it reads
     nothing but the covering indexes of migration 0012."""
-    meals = select(CheckIn.id).where(*_meal_filter(user))
-    visits = select(Visit.id).where(*_visit_filter(user))
-    counted: Any
-    if kind is EntryKind.MEAL:
-        counted = meals
-    elif kind is EntryKind.VISIT:
-        counted = visits
-    else:
-        counted = union_all(meals, visits)
+    ids = {k: select(_MODELS[k].id).where(*_FILTERS[k](user)) for k in _ROWS}
+    counted: Any = ids[kind] if kind is not None else union_all(*ids.values())
     return select(func.count()).select_from(counted.subquery())
 
 
@@ -176,7 +202,9 @@ class Card:
 
     @property
     def person(self) -> Named:
-        return self.entry.resident if isinstance(self.entry, MealView) else self.entry.child
+        if isinstance(self.entry, MealView):
+            return self.entry.resident
+        return self.entry.person if isinstance(self.entry, DeliveryView) else self.entry.child
 
     @property
     def off_plan(self) -> list[str]:
@@ -264,9 +292,15 @@ async def load_cards(db: AsyncSession, user: Principal, refs: list[tuple[EntryKi
     meals, visits = await load_views(
         db, [i for k, i in refs if k is EntryKind.MEAL], [i for k, i in refs if k is EntryKind.VISIT]
     )
+    deliveries = await load_delivery_views(db, [i for k, i in refs if k is EntryKind.DELIVERY])
+    views: dict[EntryKind, dict[int, Any]] = {
+        EntryKind.MEAL: meals,
+        EntryKind.VISIT: visits,
+        EntryKind.DELIVERY: deliveries,
+    }
     cards: list[Card] = []
     for kind, entry_id in refs:
-        view = (meals if kind is EntryKind.MEAL else visits).get(entry_id)
+        view = views[kind].get(entry_id)
         if view is not None:
             cards.append(Card(kind, view))
     await attach_earlier(db, user, cards)
@@ -338,4 +372,13 @@ async def load_reviewable(
             .order_by(Visit.id)
         )
         entries.extend(visits)
+    delivery_ids = [i for k, i in refs if k is EntryKind.DELIVERY]
+    if delivery_ids:
+        deliveries = await db.scalars(
+            select(Delivery)
+            .where(Delivery.id.in_(delivery_ids), reviewable_deliveries(user))
+            .options(*cases_policy.delivery_options())
+            .order_by(Delivery.id)
+        )
+        entries.extend(deliveries)
     return entries

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
+from backend.cases.models import Case, Delivery, DeliveryStatus
+from backend.cases.policy import visible_cases
 from backend.meals.models import CheckIn, CheckInStatus
 from backend.verification.models import Entry, EntryKind
 from backend.visits.models import Visit, VisitStatus
@@ -29,7 +31,9 @@ class Returned:
     @property
     def person_name(self) -> str:
         entry = self.entry
-        return entry.resident.display_name if isinstance(entry, CheckIn) else entry.child.display_name
+        if isinstance(entry, CheckIn):
+            return entry.resident.display_name
+        return entry.person.display_name if isinstance(entry, Delivery) else entry.child.display_name
 
 
 async def returned_to(db: AsyncSession, user: Principal) -> list[Returned]:
@@ -56,4 +60,21 @@ async def returned_to(db: AsyncSession, user: Principal) -> list[Returned]:
         .order_by(Visit.reviewed_at.desc(), Visit.id.desc())
         .limit(LIMIT)
     )
-    return [Returned(EntryKind.MEAL, c) for c in meals] + [Returned(EntryKind.VISIT, v) for v in visits]
+    deliveries = await db.scalars(
+        select(Delivery)
+        .where(
+            Delivery.submitted_by_id == user.id,
+            Delivery.status == DeliveryStatus.NEEDS_FIX,
+            Delivery.superseded_at.is_(None),
+            # Not once she has left the station: the delivery stays with its workers.
+            Delivery.case_id.in_(select(Case.id).where(visible_cases(user))),
+        )
+        .options(selectinload(Delivery.person))
+        .order_by(Delivery.reviewed_at.desc(), Delivery.id.desc())
+        .limit(LIMIT)
+    )
+    return (
+        [Returned(EntryKind.MEAL, c) for c in meals]
+        + [Returned(EntryKind.VISIT, v) for v in visits]
+        + [Returned(EntryKind.DELIVERY, d) for d in deliveries]
+    )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.cases.models import Delivery, DeliveryStatus
 from backend.db import utcnow
 from backend.errors import Conflict, Forbidden
 from backend.i18n import gettext as _
@@ -38,6 +39,11 @@ _CHECKIN_STATUS = {
     Decision.NEEDS_FIX: CheckInStatus.NEEDS_FIX,
     Decision.REJECT: CheckInStatus.REJECTED,
 }
+_DELIVERY_STATUS = {
+    Decision.APPROVE: DeliveryStatus.APPROVED,
+    Decision.NEEDS_FIX: DeliveryStatus.NEEDS_FIX,
+    Decision.REJECT: DeliveryStatus.REJECTED,
+}
 _VISIT_STATUS = {
     Decision.APPROVE: VisitStatus.APPROVED,
     Decision.NEEDS_FIX: VisitStatus.NEEDS_FIX,
@@ -54,9 +60,12 @@ class ReviewRefused(ClientException):
 
 
 async def entry_day(db: AsyncSession, entry: Entry) -> date:
-    """The day an entry counts in: a meal's day, or the day of a visit in its programme's time zone."""
+    """The day an entry counts in: a meal's day, a delivery's day, or the day of a visit in its
+    programme's time zone."""
     if isinstance(entry, CheckIn):
         return entry.day
+    if isinstance(entry, Delivery):
+        return entry.delivered_on
     zone = await db.scalar(select(Programme.time_zone).where(Programme.id == entry.programme_id))
     return entry.visited_at.astimezone(ZoneInfo(zone or "Asia/Shanghai")).date()
 
@@ -84,7 +93,7 @@ async def _refuse_if_undecidable(db: AsyncSession, entry: Entry, *, actor: Actor
         raise Forbidden(_("You cannot review an entry you submitted."))
     if entry.superseded_at is not None:
         raise Conflict(_("This entry has been replaced by a newer version."))
-    if entry.status not in (CheckInStatus.PENDING, VisitStatus.PENDING):
+    if entry.status not in (CheckInStatus.PENDING, VisitStatus.PENDING, DeliveryStatus.PENDING):
         raise Conflict(_("This entry has already been reviewed."))
     day = await entry_day(db, entry)
     # A meal's month is locked (FOR SHARE) as the database trigger does, so a review and the closing of
@@ -117,6 +126,9 @@ async def do_review(
     if isinstance(entry, CheckIn):
         entry.status = _CHECKIN_STATUS[decision]
         entry.note = note
+    elif isinstance(entry, Delivery):
+        entry.status = _DELIVERY_STATUS[decision]
+        entry.review_note = note
     else:
         entry.status = _VISIT_STATUS[decision]
         entry.review_note = note

@@ -18,6 +18,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from backend.cases.models import Delivery, DeliveryPhoto, DeliveryStatus, PlanItem, ServiceItem
 from backend.db import read_columns
 from backend.evidence.models import Photo
 from backend.meals.models import CheckIn, CheckInFlag, CheckInPhoto, CheckInStatus, FlagCode, MealSlot
@@ -91,7 +92,31 @@ class VisitView:
     recent: list[Thumb] = field(default_factory=list)
 
 
-EntryView = MealView | VisitView
+@dataclass(slots=True)
+class DeliveryView:
+    id: int
+    person_id: int
+    delivered_on: date
+    minutes: int
+    delivered_by: str
+    people_count: int
+    at_home: bool
+    note: str
+    submitted_at: datetime
+    status: DeliveryStatus
+    reason: str | None
+    replaces_id: int | None
+    superseded_at: datetime | None
+    sampled_at: datetime | None
+    person: Named
+    sender: Named
+    item_label: str
+    time_zone: str
+    photos: list[PhotoView] = field(default_factory=list)
+    recent: list[Thumb] = field(default_factory=list)
+
+
+EntryView = MealView | VisitView | DeliveryView
 
 PHOTO_COLUMNS = (
     Photo.id,
@@ -131,11 +156,28 @@ VISIT_COLUMNS = (
     Visit.superseded_at,
     Visit.sampled_at,
 )
+DELIVERY_COLUMNS = (
+    Delivery.id,
+    Delivery.person_id,
+    Delivery.delivered_on,
+    Delivery.minutes,
+    Delivery.delivered_by,
+    Delivery.people_count,
+    Delivery.at_home,
+    Delivery.note,
+    Delivery.submitted_at,
+    Delivery.status,
+    Delivery.reason,
+    Delivery.replaces_id,
+    Delivery.superseded_at,
+    Delivery.sampled_at,
+)
 
 # Built once at import and run with the ids bound: building these statements per page cost about as
 # much as running them (an alias alone copies its table's columns).
 _RESIDENT, _NEIGHBOUR = aliased(Person, name="resident"), aliased(User, name="neighbour")
 _CHILD, _MOTHER = aliased(Person, name="child"), aliased(User, name="mother")
+_SERVED, _WORKER = aliased(Person, name="served"), aliased(User, name="worker")
 
 
 def _entries(
@@ -201,6 +243,23 @@ _VISITS = _entries(
     recent_strip(Visit, "child_id", "visited_at", VisitPhoto, "visit_id"),
 )
 
+# A delivery's strip is read along its case's (case_id, delivered_on) index: a case is one person.
+_ITEM_LABEL = (
+    select(ServiceItem.label)
+    .join(PlanItem, PlanItem.service_item_id == ServiceItem.id)
+    .where(PlanItem.id == Delivery.plan_item_id)
+    .scalar_subquery()
+    .label("item_label")
+)
+_DELIVERIES = _entries(
+    Delivery,
+    DELIVERY_COLUMNS,
+    (_SERVED, Delivery.person_id),
+    (_WORKER, Delivery.submitted_by_id),
+    (DeliveryPhoto, DeliveryPhoto.delivery_id),
+    recent_strip(Delivery, "case_id", "delivered_on", DeliveryPhoto, "delivery_id"),
+).add_columns(_ITEM_LABEL)
+
 
 def photo_view(row: Sequence[Any]) -> PhotoView:
     return PhotoView(*row)
@@ -209,6 +268,23 @@ def photo_view(row: Sequence[Any]) -> PhotoView:
 def _photos(rows: list[list[Any]] | None) -> list[PhotoView]:
     """An entry's photo rows (position first, then PHOTO_COLUMNS), in their order."""
     return [photo_view(row[1:]) for row in sorted(rows or [], key=lambda row: int(row[0]))]
+
+
+async def load_delivery_views(db: AsyncSession, delivery_ids: list[int]) -> dict[int, DeliveryView]:
+    """Deliveries by id, each with its person, sender, item, time zone, photos in order and strip."""
+    deliveries: dict[int, DeliveryView] = {}
+    if delivery_ids:
+        for r in (await read_columns(db, _DELIVERIES, {"ids": delivery_ids})).mappings():
+            deliveries[r["id"]] = DeliveryView(
+                **{c.key: r[c.key] for c in DELIVERY_COLUMNS},
+                person=Named(r["person_name"]),
+                sender=Named(r["sender_name"]),
+                item_label=r["item_label"] or "",
+                time_zone=r["time_zone"],
+                photos=_photos(r["photo_rows"]),
+                recent=thumbs(r["recent_rows"]),
+            )
+    return deliveries
 
 
 async def load_views(

@@ -1,6 +1,6 @@
-/* Carelog outbox: check-ins and visits are kept on the phone until the server has them.
+/* Carelog outbox: check-ins, visits and service deliveries are kept on the phone until the server has them.
  *
- * A form marked data-outbox ("checkin" or "visit") is sent by this script instead of a plain post:
+ * A form marked data-outbox ("checkin", "visit" or "delivery") is sent by this script instead of a plain post:
  * its photos are shrunk here (long side 2048, JPEG 0.85, upright) with their EXIF capture time read
  * from the original file, the entry is saved in IndexedDB under the form's client UUID, and then sent
  * with the idempotent PUT APIs (photos first). Without a connection it stays saved, the page says so,
@@ -274,6 +274,34 @@
     };
   }
 
+  function deliveryDraft(form) {
+    var fd = new FormData(form);
+    var select = form.querySelector('select[name=plan_item_id]');
+    var option = select ? select.options[select.selectedIndex] : null;
+    var day = String(fd.get('delivered_on') || '');
+    var files = [].slice.call((form.querySelector('input[type=file]') || {}).files || []);
+    if (!option || !/^\d{4}-\d\d-\d\d$/.test(day) || files.length > Number(form.dataset.maxPhotos || 6)) return null;
+    return {
+      kind: 'delivery',
+      uuid: String(fd.get('client_uuid')),
+      label: heading() + ' · ' + option.textContent.trim() + ' · ' + day,
+      person: form.dataset.person,
+      files: files,
+      body: {
+        plan_item_id: Number(option.value),
+        delivered_on: day,
+        minutes: Number(fd.get('minutes')),
+        people_count: Number(fd.get('people_count')),
+        delivered_by: String(fd.get('delivered_by') || ''),
+        at_home: fd.get('at_home') !== null,
+        note: String(fd.get('note') || '')
+      }
+    };
+  }
+
+  var API_PATHS = { visit: '/api/visits/', delivery: '/api/deliveries/', checkin: '/api/checkins/' };
+  var DRAFTS = { visit: visitDraft, delivery: deliveryDraft, checkin: checkinDraft };
+
   /* ---------- sending ---------- */
 
   function csrfToken() {
@@ -321,7 +349,7 @@
         var photo = photos.shift();
         if (!photo) {
           var body = Object.assign({}, entry.body, { photo_uuids: entry.photos.map(function (p) { return p.uuid; }) });
-          var path = (entry.kind === 'visit' ? '/api/visits/' : '/api/checkins/') + entry.uuid;
+          var path = (API_PATHS[entry.kind] || API_PATHS.checkin) + entry.uuid;
           return send(path, JSON.stringify(body), 'application/json').then(function (r) { return settle(entry, r); });
         }
         if (photo.sent) return next();
@@ -448,7 +476,7 @@
   }
 
   function sentUrl(draft, data) {
-    if (draft.kind === 'visit') return data.url + '?sent=1';
+    if (draft.kind === 'visit' || draft.kind === 'delivery') return data.url + '?sent=1';
     return '/meals/history?month=' + data.day.slice(0, 7) + '&sent=' + data.id + '#checkin-' + data.id;
   }
 
@@ -514,7 +542,7 @@
   function enhance(form) {
     form.addEventListener('submit', function (event) {
       if (!window.indexedDB || !window.fetch || !owner) return;
-      var draft = form.dataset.outbox === 'visit' ? visitDraft(form) : checkinDraft(form);
+      var draft = (DRAFTS[form.dataset.outbox] || checkinDraft)(form);
       if (!draft) return;
       event.preventDefault();
       submitDraft(form, draft);
