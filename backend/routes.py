@@ -13,6 +13,8 @@ from backend.auth.confirm_routes import routes as confirm_routes
 from backend.auth.notice_routes import routes as notice_routes
 from backend.auth.passkey_routes import routes as passkey_routes
 from backend.auth.routes import routes as auth_routes
+from backend.cases.delivery_api import routes as delivery_api_routes
+from backend.cases.delivery_routes import routes as delivery_routes
 from backend.db import LONG_READS_OPT
 from backend.evidence.routes import routes as evidence_routes
 from backend.health import healthz, healthz_head
@@ -73,6 +75,8 @@ def route_handlers() -> list[Any]:
             route_handlers=[*settlement_routes, *adjustment_routes, *reports_routes, *audit_routes],
             opt={LONG_READS_OPT: True},
         ),
+        *delivery_routes,
+        *delivery_api_routes,
         *verification_routes,
         *pwa_routes,
     ]
