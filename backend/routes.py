@@ -13,6 +13,10 @@ from backend.auth.confirm_routes import routes as confirm_routes
 from backend.auth.notice_routes import routes as notice_routes
 from backend.auth.passkey_routes import routes as passkey_routes
 from backend.auth.routes import routes as auth_routes
+from backend.cases.assessment_routes import routes as case_assessment_routes
+from backend.cases.case_routes import routes as case_routes
+from backend.cases.config_routes import routes as case_config_routes
+from backend.cases.plan_routes import routes as case_plan_routes
 from backend.cases.delivery_api import routes as delivery_api_routes
 from backend.cases.delivery_routes import routes as delivery_routes
 from backend.db import LONG_READS_OPT
@@ -69,6 +73,10 @@ def route_handlers() -> list[Any]:
         *checklist_routes,
         *mother_routes,
         *meeting_routes,
+        *case_routes,
+        *case_assessment_routes,
+        *case_plan_routes,
+        *case_config_routes,
         # Whole months and programmes: their reads stay off the event loop's thread (db.py).
         Router(
             path="/",

@@ -96,6 +96,25 @@ ACTIONS: dict[str, Any] = {
     "person.erased": _l("Person's data erased"),
     "user.exported": _l("Account's data exported"),
     "user.erased": _l("Account's data erased"),
+    "case.opened": _l("Case opened"),
+    "case.status_changed": _l("Case moved to another stage"),
+    "case.closed": _l("Case closed"),
+    "case.lead_changed": _l("Case handed to another social worker"),
+    "case.assessed": _l("Home assessment recorded"),
+    "case.goal_added": _l("Goal added to the plan"),
+    "case.goal_retired": _l("Goal dropped from the plan"),
+    "case.item_added": _l("Service added to the plan"),
+    "case.item_ended": _l("Service ended in the plan"),
+    "cases.package_added": _l("Service package added"),
+    "cases.package_renamed": _l("Service package renamed"),
+    "cases.package_retired": _l("Service package retired"),
+    "cases.item_added": _l("Service added to a package"),
+    "cases.item_renamed": _l("Service of a package reworded"),
+    "cases.item_retired": _l("Service of a package retired"),
+    "cases.dimension_added": _l("Assessment dimension added"),
+    "cases.dimension_renamed": _l("Assessment dimension renamed"),
+    "cases.dimension_retired": _l("Assessment dimension retired"),
+    "cases.defaults_seeded": _l("Station dimensions and packages created"),
 }
 
 SUBJECTS: dict[str, Any] = {
@@ -124,6 +143,10 @@ SUBJECTS: dict[str, Any] = {
     "child_profile": _l("child's profile"),
     "mother_profile": _l("caring mother's profile"),
     "visit_checklist_item": _l("checklist item"),
+    "case_file": _l("case"),
+    "service_package": _l("service package"),
+    "service_item": _l("service"),
+    "case_dimension": _l("assessment dimension"),
 }
 
 FIELDS: dict[str, Any] = {
@@ -177,6 +200,18 @@ FIELDS: dict[str, Any] = {
     "fields": _l("Fields changed"),
     "sessions_ended": _l("Sessions ended"),
     "codes_voided": _l("Unused cards voided"),
+    "lead": _l("Lead social worker"),
+    "assessment_id": _l("Assessment"),
+    "assessed_on": _l("Day of the assessment"),
+    "ratings": _l("Ratings"),
+    "goal_id": _l("Goal"),
+    "dimension_id": _l("Dimension"),
+    "item_id": _l("Plan item"),
+    "service_item_id": _l("Service"),
+    "deliverer_kind": _l("Who delivers it"),
+    "deliverer_user_id": _l("Delivering social worker"),
+    "frequency": _l("How often"),
+    "package_id": _l("Service package"),
 }
 
 # Codes that appear as values, in words (statuses, meals, roles, how someone signed in).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
@@ -19,7 +20,7 @@ from backend.cases.models import Case, CaseOrder, CaseStatus, CaseStatusChange, 
 from backend.db import utcnow
 from backend.errors import Conflict
 from backend.i18n import gettext as _
-from backend.people.models import Area, Person, Programme
+from backend.people.models import Area, Person, Programme, User
 
 ORDER = list(CaseStatus)
 OPEN_STATUSES = tuple(s for s in CaseStatus if s is not CaseStatus.CLOSED)
@@ -160,3 +161,36 @@ async def do_accept(db: AsyncSession, case: Case, *, actor: Actor, now: datetime
         raise Conflict(_("This case has already been accepted."))
     case.lead_worker_id = actor.id
     return await do_change_status(db, case, CaseStatus.ACCEPTED, actor=actor, now=now)
+
+
+def refuse_if_closed(case: Case) -> None:
+    """Every change to a case (its assessments, plan, lead) stops once it is closed: a 409."""
+    if case.status is CaseStatus.CLOSED:
+        raise Conflict(_("This case is closed; nothing in it can change."))
+
+
+async def open_case_of(db: AsyncSession, person_id: int) -> Case | None:
+    """The person's case that is still open, if any (one open case per person and programme)."""
+    found: Case | None = await db.scalar(
+        select(Case)
+        .where(Case.person_id == person_id, Case.status != CaseStatus.CLOSED)
+        .order_by(Case.id)
+        .limit(1)
+    )
+    return found
+
+
+async def do_change_lead(db: AsyncSession, case: Case, lead: User, *, actor: Actor) -> Case:
+    """Hand the case to another worker of the station (the caller checked she works on it)."""
+    refuse_if_closed(case)
+    if case.status is CaseStatus.REQUESTED:
+        raise Conflict(_("Accept the case first; then its lead can be changed."))
+    before = case.lead_worker_id
+    if before == lead.id:
+        return case
+    case.lead_worker_id = lead.id
+    await db.flush()
+    await audit.record(
+        db, actor=actor, action="case.lead_changed", subject=case, change={"lead": [before, lead.id]}
+    )
+    return case
