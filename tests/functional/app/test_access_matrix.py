@@ -143,6 +143,17 @@ MEETING_OBJECTS = {
     personas.STAFF: ("liuan", "outsider"),
     personas.OUTSIDER: (None, "wutong"),
 }
+# Service deliveries, by "wutong" (the demo's first delivery at Wutong's station): among these personas
+# only the programme's staff may read it (the station's own workers are not columns of the matrix).
+DELIVERY_OBJECTS = {
+    ANON: (None, "wutong"),
+    personas.CARING_MOTHER: (None, "wutong"),
+    personas.NEIGHBOUR: (None, "wutong"),
+    personas.SOCIAL_WORKER: (None, "wutong"),
+    personas.STAFF: ("wutong", None),
+    personas.OUTSIDER: (None, "wutong"),
+}
+delivery_ids: dict[str, int] = {}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -296,6 +307,9 @@ def _object_id(
         if persona == ANON:
             return None if which == 0 else passkeys[personas.OTHER_MOTHER]
         return passkeys[persona] if which == 0 else passkeys[personas.OTHER_MOTHER]
+    if param == "delivery_id":
+        key = DELIVERY_OBJECTS[persona][which]
+        return None if key is None else delivery_ids[key]
     raise AssertionError(f"no object kind for parameter {param}")
 
 
@@ -321,6 +335,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
         await visits_support.load_programme_objects(database, world)
     if {"area_id", "meeting_id"} & set(params):
         await visits_support.load_meeting_objects(database, world)
+    if "delivery_id" in params:
+        await _load_delivery_ids(database, world)
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
@@ -341,6 +357,20 @@ async def test_route_answers_every_persona_as_the_matrix_says(
                 if status != expected:
                     failures.append(f"{persona} {'own' if which == 0 else 'foreign'}: {status} != {expected}")
     assert failures == []
+
+
+async def _load_delivery_ids(database: Database, world: World) -> None:
+    from backend.cases.models import Delivery
+
+    async with database.transaction(read_only=True) as db:
+        found = await db.scalar(
+            select(Delivery.id)
+            .where(Delivery.area_id == world.cast.areas["wutong"].id)
+            .order_by(Delivery.id)
+            .limit(1)
+        )
+    assert found is not None, "the demo has a service delivery at Wutong"
+    delivery_ids["wutong"] = int(found)
 
 
 async def _send(browser: httpx.AsyncClient, method: str, url: str) -> httpx.Response:
