@@ -19,6 +19,7 @@ from backend.cases.config_routes import routes as case_config_routes
 from backend.cases.plan_routes import routes as case_plan_routes
 from backend.cases.delivery_api import routes as delivery_api_routes
 from backend.cases.delivery_routes import routes as delivery_routes
+from backend.cases.figures_routes import routes as figures_routes
 from backend.db import LONG_READS_OPT
 from backend.evidence.routes import routes as evidence_routes
 from backend.health import healthz, healthz_head
@@ -80,7 +81,13 @@ def route_handlers() -> list[Any]:
         # Whole months and programmes: their reads stay off the event loop's thread (db.py).
         Router(
             path="/",
-            route_handlers=[*settlement_routes, *adjustment_routes, *reports_routes, *audit_routes],
+            route_handlers=[
+                *settlement_routes,
+                *adjustment_routes,
+                *reports_routes,
+                *figures_routes,
+                *audit_routes,
+            ],
             opt={LONG_READS_OPT: True},
         ),
         *delivery_routes,
