@@ -329,11 +329,15 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     async def work(db):  # type: ignore[no-untyped-def]
         report = await purge(db)
+        from backend.cases.order_purge import purge_closed_public_requests
+
+        blanked = await purge_closed_public_requests(db)
         print(
             f"purged: {report.ceremonies} passkey ceremonies, {report.sessions} sessions, "
             f"{report.codes} sign-in codes, {report.rate_buckets} rate-limit rows, "
             f"{report.view_marks} view marks (the audit chain is never purged)"
         )
+        print(f"public requests closed long ago, words removed: {blanked}")
         return 0
 
     return int(asyncio.run(_with_db(settings, work)) or 0)

@@ -16,7 +16,10 @@ from backend.auth.routes import routes as auth_routes
 from backend.cases.assessment_routes import routes as case_assessment_routes
 from backend.cases.case_routes import routes as case_routes
 from backend.cases.config_routes import routes as case_config_routes
+from backend.cases.order_routes import routes as order_routes
 from backend.cases.plan_routes import routes as case_plan_routes
+from backend.cases.public_routes import routes as public_request_routes
+from backend.cases.scout_routes import routes as scout_routes
 from backend.cases.delivery_api import routes as delivery_api_routes
 from backend.cases.delivery_routes import routes as delivery_routes
 from backend.cases.figures_routes import routes as figures_routes
@@ -94,4 +97,7 @@ def route_handlers() -> list[Any]:
         *delivery_api_routes,
         *verification_routes,
         *pwa_routes,
+        *order_routes,
+        *scout_routes,
+        *public_request_routes,
     ]

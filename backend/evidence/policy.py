@@ -7,7 +7,8 @@ Access follows today's relationships (issue 19), never who once uploaded a photo
   began; once it ends she sees none of them, her own uploads included (the visits stay for workers);
 - a neighbour sees the photos she took of the residents of her current agreements, never an earlier
   neighbour's, nor the signed paper of an agreement (that is for social workers and staff);
-- a photo about nobody is seen by its uploader alone.
+- a photo about nobody is seen by its uploader alone, except a hardship scout's photo sent with a
+  station order: the workers and staff who may read the order see it too (cases/policy.py).
 Anything else does not exist for the user: a 404. Sealed originals (when kept at all) are for staff of
 the photo's programme and administrators only.
 """
@@ -21,6 +22,8 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.cases.models import CaseOrder
+from backend.cases.policy import visible_orders
 from backend.errors import NotFound, Refused
 from backend.evidence.models import Photo
 from backend.meals.models import Agreement, AgreementStatus
@@ -45,6 +48,10 @@ def visible_photos(user: Principal) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = [
         and_(Photo.uploaded_by_id == user.id, Photo.subject_person_id.is_(None))
     ]
+    if user.staff_programme_ids or user.grants_for(Role.SOCIAL_WORKER):
+        # A station order's photo (about nobody yet): whoever may read the order.
+        orders = select(CaseOrder.photo_id).where(CaseOrder.photo_id.is_not(None), visible_orders(user))
+        conditions.append(Photo.id.in_(orders.scalar_subquery()))
     worked_with = _people_worked_with(user)
     if worked_with is not None:
         conditions.append(Photo.subject_person_id.in_(select(Person.id).where(worked_with).scalar_subquery()))

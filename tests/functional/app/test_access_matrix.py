@@ -154,6 +154,17 @@ DELIVERY_OBJECTS = {
     personas.OUTSIDER: (None, "wutong"),
 }
 delivery_ids: dict[str, int] = {}
+# Station orders, by "wutong" (the demo scout's open report in Wutong's queue): among these personas
+# only the programme's staff may read it (the station's own workers are not columns of the matrix).
+ORDER_OBJECTS = {
+    ANON: (None, "wutong"),
+    personas.CARING_MOTHER: (None, "wutong"),
+    personas.NEIGHBOUR: (None, "wutong"),
+    personas.SOCIAL_WORKER: (None, "wutong"),
+    personas.STAFF: ("wutong", None),
+    personas.OUTSIDER: (None, "wutong"),
+}
+order_ids: dict[str, int] = {}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -310,6 +321,9 @@ def _object_id(
     if param == "delivery_id":
         key = DELIVERY_OBJECTS[persona][which]
         return None if key is None else delivery_ids[key]
+    if param == "order_id":
+        key = ORDER_OBJECTS[persona][which]
+        return None if key is None else order_ids[key]
     raise AssertionError(f"no object kind for parameter {param}")
 
 
@@ -337,6 +351,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
         await visits_support.load_meeting_objects(database, world)
     if "delivery_id" in params:
         await _load_delivery_ids(database, world)
+    if "order_id" in params:
+        await _load_order_ids(database, world)
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
@@ -371,6 +387,21 @@ async def _load_delivery_ids(database: Database, world: World) -> None:
         )
     assert found is not None, "the demo has a service delivery at Wutong"
     delivery_ids["wutong"] = int(found)
+
+
+async def _load_order_ids(database: Database, world: World) -> None:
+    from backend.cases.models import CaseOrder, OrderSource
+
+    async with database.transaction(read_only=True) as db:
+        order_ids["wutong"] = int(
+            await db.scalar(
+                select(CaseOrder.id).where(
+                    CaseOrder.source == OrderSource.SCOUT,
+                    CaseOrder.reported_by_id == world.user_id("demo-scout-ma"),
+                )
+            )
+            or 0
+        )
 
 
 async def _send(browser: httpx.AsyncClient, method: str, url: str) -> httpx.Response:
