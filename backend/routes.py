@@ -16,13 +16,13 @@ from backend.auth.routes import routes as auth_routes
 from backend.cases.assessment_routes import routes as case_assessment_routes
 from backend.cases.case_routes import routes as case_routes
 from backend.cases.config_routes import routes as case_config_routes
+from backend.cases.delivery_api import routes as delivery_api_routes
+from backend.cases.delivery_routes import routes as delivery_routes
+from backend.cases.figures_routes import routes as figures_routes
 from backend.cases.order_routes import routes as order_routes
 from backend.cases.plan_routes import routes as case_plan_routes
 from backend.cases.public_routes import routes as public_request_routes
 from backend.cases.scout_routes import routes as scout_routes
-from backend.cases.delivery_api import routes as delivery_api_routes
-from backend.cases.delivery_routes import routes as delivery_routes
-from backend.cases.figures_routes import routes as figures_routes
 from backend.db import LONG_READS_OPT
 from backend.evidence.routes import routes as evidence_routes
 from backend.health import healthz, healthz_head
