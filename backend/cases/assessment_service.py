@@ -40,7 +40,7 @@ from backend.cases.models import (
 from backend.cases.service import advance, refuse_if_closed
 from backend.clock import local_today
 from backend.db import utcnow
-from backend.errors import Refused
+from backend.errors import Conflict, Refused
 from backend.evidence.intake import PhotoIntake
 from backend.evidence.models import Photo
 from backend.evidence.policy import own_photos_by_uuid
@@ -106,6 +106,8 @@ async def do_assess(
     now = now or utcnow()
     policy.require_worker_on(actor, case)
     refuse_if_closed(case)
+    if case.status is CaseStatus.REQUESTED:
+        raise Conflict(_("Accept the case first; then it can be assessed."))
     programme = await db.get_one(Programme, case.programme_id)
     dimensions = await active_dimensions(db, case.programme_id)
     check_assessment(case, programme, draft, dimensions, now=now)

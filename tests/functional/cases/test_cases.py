@@ -217,3 +217,15 @@ async def test_list_cases_pages_by_keyset_newest_first(
     async with database.transaction(read_only=True) as db:
         everything = await list_cases(db, staff, mine=False, status=None, before=None, limit=10)
     assert {first, second, await demo_case_id(database, world)} <= {c.id for c in everything}
+
+
+async def test_the_workers_home_links_to_her_cases_and_the_programme_page_to_packages_and_dimensions(
+    client_as: ClientAs, world: World
+) -> None:
+    he = await client_as(WORKER_HE)
+    home = await he.get("/")
+    assert 'id="my-cases-link"' in home.text and 'id="new-case-link"' in home.text
+    staff = await client_as(STAFF)
+    assert 'id="new-case-link"' not in (await staff.get("/")).text
+    page = await staff.get(f"/programmes/{world.cast.programmes['station'].id}")
+    assert 'id="packages-link"' in page.text and 'id="dimensions-link"' in page.text
