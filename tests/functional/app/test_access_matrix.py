@@ -165,6 +165,17 @@ ORDER_OBJECTS = {
     personas.OUTSIDER: (None, "wutong"),
 }
 order_ids: dict[str, int] = {}
+# Cases, by "station" (the demo's first case of the station programme): among these personas only the
+# programme's staff may read it, and staff never change a case (the station's workers are not columns).
+CASE_OBJECTS = {
+    ANON: (None, "station"),
+    personas.CARING_MOTHER: (None, "station"),
+    personas.NEIGHBOUR: (None, "station"),
+    personas.SOCIAL_WORKER: (None, "station"),
+    personas.STAFF: ("station", None),
+    personas.OUTSIDER: (None, "station"),
+}
+case_ids: dict[str, int] = {}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -324,6 +335,9 @@ def _object_id(
     if param == "order_id":
         key = ORDER_OBJECTS[persona][which]
         return None if key is None else order_ids[key]
+    if param == "case_id":
+        key = CASE_OBJECTS[persona][which]
+        return None if key is None else case_ids[key]
     raise AssertionError(f"no object kind for parameter {param}")
 
 
@@ -353,6 +367,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
         await _load_delivery_ids(database, world)
     if "order_id" in params:
         await _load_order_ids(database, world)
+    if "case_id" in params:
+        await _load_case_ids(database, world)
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
@@ -399,6 +415,21 @@ async def _load_order_ids(database: Database, world: World) -> None:
                     CaseOrder.source == OrderSource.SCOUT,
                     CaseOrder.reported_by_id == world.user_id("demo-scout-ma"),
                 )
+            )
+            or 0
+        )
+
+
+async def _load_case_ids(database: Database, world: World) -> None:
+    from backend.cases.models import Case
+
+    async with database.transaction(read_only=True) as db:
+        case_ids["station"] = int(
+            await db.scalar(
+                select(Case.id)
+                .where(Case.programme_id == world.cast.programmes["station"].id)
+                .order_by(Case.id)
+                .limit(1)
             )
             or 0
         )
