@@ -401,3 +401,54 @@ async def test_a_delivery_is_seen_by_the_stations_workers_and_staff_only(
     assert seen == expected
     staff = await client_as(personas.STAFF)
     assert 'id="case-log-delivery"' not in (await staff.get(f"/cases/{case.case_id}/deliveries")).text
+
+
+async def test_the_case_page_lists_deliveries_newest_first_with_the_log_link_for_station_workers_only(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    case = await open_station_case(database, world)
+    he = await client_as(HE)
+    today = clock.today_in(clock.REFERENCE_ZONE)
+    older = await put_delivery(
+        he, uuid.uuid4(), delivery_body(case.item_id, delivered_on=(today - timedelta(days=3)).isoformat())
+    )
+    newer = await put_delivery(he, uuid.uuid4(), delivery_body(case.item_id, delivered_on=today.isoformat()))
+    page = await he.get(f"/cases/{case.case_id}")
+    assert (
+        page.status_code == 200
+        and 'id="case-deliveries"' in page.text
+        and 'id="case-log-delivery"' in page.text
+    )
+    fragment = await he.get(f"/cases/{case.case_id}/deliveries", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    first, second = f'id="case-delivery-{newer.json()["id"]}"', f'id="case-delivery-{older.json()["id"]}"'
+    assert fragment.text.index(first) < fragment.text.index(second)
+    staff_page = await (await client_as(personas.STAFF)).get(f"/cases/{case.case_id}")
+    assert 'id="case-deliveries"' in staff_page.text and 'id="case-log-delivery"' not in staff_page.text
+
+
+async def test_a_delivery_into_a_closed_month_is_refused_and_so_is_its_review(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    from tests.functional.meals_support import close_month
+
+    case = await open_station_case(database, world, days_ago=70)
+    he, gao = await client_as(HE), await client_as(GAO)
+    last_month = clock.today_in(clock.REFERENCE_ZONE).replace(day=1) - timedelta(days=2)
+    pending = await put_delivery(
+        he, uuid.uuid4(), delivery_body(case.item_id, delivered_on=last_month.isoformat())
+    )
+    assert pending.status_code == 201
+    await close_month(database, world.cast.programmes["station"].id, last_month)
+    before = await delivery_count(database)
+    refused = await put_delivery(
+        he, uuid.uuid4(), delivery_body(case.item_id, delivered_on=last_month.isoformat(), minutes=30)
+    )
+    assert refused.status_code == 409 and CHINESE.search(refused.json()["detail"]), refused.text
+    assert await delivery_count(database) == before
+    decided = await gao.post(
+        f"/review/delivery/{pending.json()['id']}",
+        data={"_csrf_token": await csrf_token(gao), "decision": "approve"},
+    )
+    assert decided.status_code == 409
+    assert (await load_delivery(database, pending.json()["id"])).status.value == "pending"

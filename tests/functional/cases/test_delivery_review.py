@@ -205,3 +205,21 @@ async def test_bulk_approval_takes_an_unflagged_delivery_or_holds_it_as_a_sample
     data = {"_csrf_token": await csrf_token(he), "entry": f"delivery-{mine}"}
     assert (await he.post("/review/bulk-approve", data=data)).status_code == 303
     assert (await load_delivery(database, mine)).status is DeliveryStatus.PENDING
+
+
+async def test_a_deliverys_note_and_its_review_note_stay_out_of_the_audit_trail(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    import json
+
+    from backend.audit import AuditEvent
+
+    marker = "私密备注-Dv9"
+    case = await open_station_case(database, world)
+    he, gao = await client_as(HE), await client_as(GAO)
+    body = delivery_body(case.item_id, note=f"{marker} 上门", delivered_by=f"志愿者 {marker}")
+    delivery_id = (await put_delivery(he, uuid.uuid4(), body)).json()["id"]
+    assert await _decide(gao, delivery_id, "needs_fix", reason="other", note=f"{marker} 请补充") == 303
+    async with database.transaction(read_only=True) as db:
+        changes = [c for (c,) in await db.execute(select(AuditEvent.change))]
+    assert all(marker not in json.dumps(change, ensure_ascii=False) for change in changes)
