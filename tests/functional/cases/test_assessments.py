@@ -22,6 +22,7 @@ from tests.functional.cases.test_cases_support import (
     history,
     load_case,
     open_case,
+    post,
     today,
 )
 from tests.functional.photos_support import audit_actions, photo_count
@@ -138,3 +139,40 @@ async def test_only_the_stations_workers_assess_staff_get_403_and_others_404(
     chen = await client_as(WORKER_CHEN)
     assert (await assess(chen, case_id, fields)).status_code == 303
     assert len(await assessments_of(database, case_id)) == before + 1
+
+
+async def test_another_workers_form_uuid_is_refused_without_touching_her_assessment(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    he, gao = await client_as(WORKER_HE), await client_as(WORKER_GAO)
+    his_case = await open_case(he, world)
+    her_case = await open_case(gao, world)
+    fields = await assessment_fields(database, world)
+    assert (await assess(he, his_case, fields)).status_code == 303
+    stolen = await assess(gao, her_case, fields)
+    assert stolen.status_code == 409 and 'id="assessment-form"' in stolen.text
+    assert await assessments_of(database, her_case) == []
+    assert len(await assessments_of(database, his_case)) == 1
+
+
+async def test_a_requested_case_is_accepted_before_it_is_assessed(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    from backend.cases.service import do_open_case
+    from backend.people.models import Area, Person, Programme, User
+
+    async with database.transaction() as db:
+        case = await do_open_case(
+            db,
+            programme=await db.get_one(Programme, world.cast.programmes["station"].id),
+            area=await db.get_one(Area, world.cast.areas["wutong"].id),
+            person=await db.get_one(Person, world.person_id("tang")),
+            lead_worker_id=None,
+            actor=await db.get_one(User, world.user_id(STAFF)),
+        )
+        case_id = case.id
+    he = await client_as(WORKER_HE)
+    response = await assess(he, case_id, await assessment_fields(database, world))
+    assert response.status_code == 409 and await assessments_of(database, case_id) == []
+    lead = await post(he, f"/cases/{case_id}/lead", {"lead_worker_id": str(world.user_id(WORKER_HE))})
+    assert lead.status_code == 409  # a requested case is accepted first; its lead comes with that

@@ -204,3 +204,21 @@ async def test_plan_changes_are_the_stations_workers_and_bad_input_is_a_clear_40
     )
     assert ok.status_code == 303 and len(await items_of(database, case_id)) == before + 1
     assert (await load_case(database, case_id)).status is not CaseStatus.CLOSED
+
+
+async def test_a_goal_of_another_case_is_not_found_and_a_resent_drop_changes_nothing(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    he = await client_as(WORKER_HE)
+    mine = await _assessed_case(he, world, database)
+    other = await _assessed_case(he, world, database)
+    foreign_goal = await add_goal(he, database, world, other)
+    response = await add_item(he, database, world, mine, goal_id=str(foreign_goal))
+    assert response.status_code == 404 and await items_of(database, mine) == []
+    retire = await plan(he, mine, "retire_goal", goal_id=str(foreign_goal))
+    assert retire.status_code == 404 and (await goals_of(database, other))[0].retired_at is None
+    own_goal = await add_goal(he, database, world, mine)
+    before = len(await audit_actions(database, "case.goal_retired"))
+    for _ in range(2):
+        assert (await plan(he, mine, "retire_goal", goal_id=str(own_goal))).status_code == 303
+    assert len(await audit_actions(database, "case.goal_retired")) == before + 1
