@@ -452,3 +452,10 @@ async def test_a_delivery_into_a_closed_month_is_refused_and_so_is_its_review(
     )
     assert decided.status_code == 409
     assert (await load_delivery(database, pending.json()["id"])).status.value == "pending"
+
+
+def test_the_openapi_schema_describes_the_delivery_api(app: Any) -> None:
+    schema = app.openapi_schema.to_schema()
+    operation = schema["paths"]["/api/deliveries/{client_uuid}"]["put"]
+    assert {"200", "201", "400", "401", "403", "404", "409", "422", "503"} <= set(operation["responses"])
+    assert "plan_item_id" in str(schema["components"]["schemas"])
