@@ -13,10 +13,12 @@ Deliveries count only when approved and current (a resubmission replaces the ver
 
 Every figure is counted by the database (GROUP BY per station area); Python only adds up the
 per-station results along the area tree (a few rows per station, never a row per order or delivery).
-Medians are exact and computed in SQL on both engines with window functions: the rows of each report
-row are numbered in order and the middle one (or the mean of the middle two) is taken; the report rows a
-station area counts towards (itself, the areas above it, the total) come from a small VALUES table,
-so a roll-up row's median is the median of everything under it, not a median of medians.
+Medians: the database counts, per station, how many orders took each number of days (exactly) or of
+hours (in steps of six minutes); those counts add up along the tree like every other figure, so a
+roll-up row's median is the median of everything under it (not a median of medians), read from the
+merged counts. Hours are thus exact to a tenth of an hour, which is what the page shows; means come from
+exact sums. This is the same on both engines (SQLite has no percentile function), and the rows read
+are bounded by the distinct values per station, not by the orders.
 
 Scope: the programme's staff (and administrators) see every station; a station's social worker sees
 the stations in her areas only, and rows from her area down.
@@ -38,14 +40,12 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    column,
     false,
     func,
     or_,
     select,
     true,
     type_coerce,
-    values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,8 +69,6 @@ from backend.cases.policy import worker_grants
 from backend.clock import zone_of
 from backend.people.models import Area, AreaLevel, Membership, Programme, Role
 from backend.people.policy import area_and_below
-
-TOTAL = 0  # the row id of the total in the median queries (no area has id 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,13 +299,16 @@ class _Query:
         return {int(a) for a in await self.db.scalars(statement)}
 
     def hours_to_taken(self) -> Any:
+        """Seconds from an order to its taking."""
         if self.postgres:
-            return func.extract("epoch", CaseOrder.taken_at - CaseOrder.created_at) / 3600.0
+            return func.extract("epoch", CaseOrder.taken_at - CaseOrder.created_at)
         # Whole seconds (julianday's floating days would give 19.999999998 hours for 20).
-        seconds = func.strftime("%s", CaseOrder.taken_at) - func.strftime("%s", CaseOrder.created_at)
-        return type_coerce(seconds, Integer) / 3600.0
+        return type_coerce(
+            func.strftime("%s", CaseOrder.taken_at) - func.strftime("%s", CaseOrder.created_at), Integer
+        )
 
     def days_to_visit(self) -> Any:
+        """Days from an order's local day to its case's first home assessment."""
         first = (
             select(func.min(Assessment.assessed_on)).where(Assessment.case_id == Case.id).scalar_subquery()
         )
@@ -319,48 +320,69 @@ class _Query:
         offset = self.since.astimezone(zone_of(self.programme)).utcoffset()
         minutes = int(offset.total_seconds() // 60) if offset else 0
         local_day = func.date(CaseOrder.created_at, f"{minutes:+d} minutes")
-        return func.julianday(first) - func.julianday(local_day)
+        return type_coerce(func.julianday(first) - func.julianday(local_day), Integer)
 
-    async def medians(self, value: Any, pairs: list[tuple[int, int]], *, to_visit: bool) -> dict[int, Stat]:
-        """Median, mean and count of `value` per report row; `pairs` maps a station area to the rows it
-        counts towards."""
-        if not pairs:
-            return {}
-        rowmap = (
-            values(column("area_id", Integer), column("row_id", Integer), name="rowmap", literal_binds=True)
-            .data(pairs)
-            .cte("rowmap")
-        )
-        value = type_coerce(value, Float)
+    async def taken_histograms(self) -> dict[int, _Histogram]:
+        """Per station area: how many orders were taken after each number of 6-minute steps (rounded),
+        and the exact sum of their hours."""
+        seconds = self.hours_to_taken()
+        step = cast(func.round(type_coerce(seconds, Float) / 360.0), Integer)
         statement = (
-            select(
-                rowmap.c.row_id,
-                value.label("v"),
-                func.row_number().over(partition_by=rowmap.c.row_id, order_by=value).label("rn"),
-                func.count().over(partition_by=rowmap.c.row_id).label("n"),
-                func.avg(value).over(partition_by=rowmap.c.row_id).label("mean"),
-            )
-            .select_from(CaseOrder)
-            .join(rowmap, rowmap.c.area_id == CaseOrder.station_area_id)
-            .where(*self.orders_made())
+            select(CaseOrder.station_area_id, step, func.count(), func.sum(seconds) / 3600.0)
+            .where(*self.orders_made(), CaseOrder.taken_at.is_not(None))
+            .group_by(CaseOrder.station_area_id, step)
         )
-        if to_visit:
-            statement = statement.join(Case, Case.order_id == CaseOrder.id).where(
-                Case.programme_id == self.programme.id, value.is_not(None)
-            )
-        else:
-            statement = statement.where(CaseOrder.taken_at.is_not(None))
-        ranked = statement.subquery()
-        middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
-        result = await self.db.execute(
-            select(ranked.c.row_id, func.avg(ranked.c.v), func.max(ranked.c.mean), func.max(ranked.c.n))
-            .where(middle)
-            .group_by(ranked.c.row_id)
+        found: dict[int, _Histogram] = {}
+        for area_id, key, n, hours in await self.db.execute(statement):
+            found.setdefault(int(area_id), _Histogram()).add(int(key), int(n), float(hours or 0))
+        return found
+
+    async def visit_histograms(self) -> dict[int, _Histogram]:
+        """Per station area: how many orders' cases had their first home visit after each number of days.
+        The correlated first-visit subquery is named once (select and GROUP BY share it); orders whose
+        case has no assessment yet come back under no number and are left out."""
+        days = self.days_to_visit()
+        statement = (
+            select(CaseOrder.station_area_id, days, func.count())
+            .join(Case, Case.order_id == CaseOrder.id)
+            .where(*self.orders_made(), Case.programme_id == self.programme.id)
+            .group_by(CaseOrder.station_area_id, days)
         )
-        return {
-            int(row_id): Stat(round(float(median), 2), round(float(mean), 2), int(n))
-            for row_id, median, mean, n in result
-        }
+        found: dict[int, _Histogram] = {}
+        for area_id, key, n in await self.db.execute(statement):
+            if key is not None:
+                found.setdefault(int(area_id), _Histogram()).add(int(key), int(n), float(int(key) * int(n)))
+        return found
+
+
+@dataclass
+class _Histogram:
+    """How many values fell on each step, and their exact sum: histograms add up along the tree, and a
+    median read from one is the median of all the values under it (to the step)."""
+
+    counts: Counter[int] = field(default_factory=Counter)
+    total: float = 0.0  # the exact sum, in hours or days
+
+    def add(self, key: int, n: int, total: float) -> None:
+        self.counts[key] += n
+        self.total += total
+
+    def merge(self, other: _Histogram) -> None:
+        self.counts.update(other.counts)
+        self.total += other.total
+
+    def stat(self, unit: int, per: int) -> Stat:
+        n = sum(self.counts.values())
+        if not n:
+            return Stat()
+        middle = {(n + 1) // 2, (n + 2) // 2}  # the middle value, or the two middle ones
+        picked: list[int] = []
+        seen = 0
+        for key in sorted(self.counts):
+            before, seen = seen, seen + self.counts[key]
+            picked += [key for rank in middle if before < rank <= seen]
+        median = sum(picked) / len(picked) * unit / per
+        return Stat(round(median, 2), round(self.total / n, 2), n)
 
 
 async def _packages(db: AsyncSession, programme_id: int, counted: Iterable[int]) -> list[tuple[int, str]]:
@@ -409,13 +431,17 @@ async def station_figures(
             for i in chain:
                 rows[i].add(counts)
             total.add(counts)
-    pairs = [(a, i) for a, chain in chains.items() for i in chain] + [(a, TOTAL) for a in chains]
-    for attribute, value, to_visit in (
-        ("hours_to_taken", query.hours_to_taken(), False),
-        ("days_to_visit", query.days_to_visit(), True),
+    # Hours in steps of 6 minutes (shown to a tenth of an hour), days exactly; means from exact sums.
+    for attribute, per_station, unit, per in (
+        ("hours_to_taken", await query.taken_histograms(), 360, 3600),
+        ("days_to_visit", await query.visit_histograms(), 1, 1),
     ):
-        for row_id, stat in (await query.medians(value, pairs, to_visit=to_visit)).items():
-            setattr(total if row_id == TOTAL else rows[row_id], attribute, stat)
+        merged: dict[int | None, _Histogram] = {}
+        for area_id, histogram in per_station.items():
+            for key in [*chains.get(area_id, []), None]:
+                merged.setdefault(key, _Histogram()).merge(histogram)
+        for key, histogram in merged.items():
+            setattr(total if key is None else rows[key], attribute, histogram.stat(unit, per))
 
     def sort_key(row: Row) -> tuple[str, ...]:
         # Depth first, siblings by name: the names along the row's own path from its top.

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import openpyxl
 from sqlalchemy import select, update
 
-from backend.cases.figures import Figures, Row, station_figures
+from backend.cases.figures import Figures, Row, Stat, station_figures
 from backend.cases.models import (
     Assessment,
     Case,
@@ -466,3 +466,18 @@ async def test_the_figures_are_linked_from_home_and_the_programme_page(
         assert home.status_code == 200 and link not in home.text, handle
     page = await (await client_as(personas.STAFF)).get(f"/programmes/{programme_id}")
     assert page.status_code == 200 and 'id="figures-link"' in page.text
+
+
+def test_medians_read_from_merged_counts_are_those_of_all_the_values() -> None:
+    from backend.cases.figures import _Histogram
+
+    one, two, both = _Histogram(), _Histogram(), _Histogram()
+    one.add(10, 1, 1.0333)  # 62 minutes: the step of 6 minutes it rounds to is the 10th
+    two.add(20, 2, 4.0)
+    two.add(50, 1, 5.0)
+    for part in (one, two):
+        both.merge(part)
+    assert one.stat(360, 3600) == Stat(1.0, 1.03, 1)
+    assert two.stat(360, 3600) == Stat(2.0, 3.0, 3)
+    assert both.stat(360, 3600) == Stat(2.0, 2.51, 4)  # the 2nd and 3rd of 1.0, 2.0, 2.0, 5.0
+    assert _Histogram().stat(1, 1) == Stat()
