@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from backend.cases.models import DEFAULT_ORDER_DUE_HOURS
 from backend.i18n import gettext as _
 from backend.meals.forms import parse_month
 from backend.people.models import AreaLevel, ProgrammeKind, Role
@@ -44,7 +45,9 @@ class RulesForm:
 
 
 def parse_rules(data: Mapping[str, object], kind: ProgrammeKind | None) -> RulesForm:
-    form = RulesForm(raw=_raw(data, "rate", "monthly_cap", "visit_interval_days", "from_month"))
+    form = RulesForm(
+        raw=_raw(data, "rate", "monthly_cap", "visit_interval_days", "from_month", "order_due_hours")
+    )
     if kind is ProgrammeKind.NEIGHBOUR_MEALS:
         rate = _yuan(form.raw["rate"], "rate", form.errors)
         cap = _yuan(form.raw["monthly_cap"], "monthly_cap", form.errors)
@@ -58,6 +61,12 @@ def parse_rules(data: Mapping[str, object], kind: ProgrammeKind | None) -> Rules
         if days is None:
             form.errors["visit_interval_days"] = _("Enter the visit interval in days (1 to 365).")
         form.rules = ProgrammeRules(visit_interval_days=days)
+    elif kind is ProgrammeKind.SOCIAL_WORK_STATION:
+        # Empty: the default (a new programme's form does not ask).
+        hours = _int(form.raw["order_due_hours"]) if form.raw["order_due_hours"] else DEFAULT_ORDER_DUE_HOURS
+        if hours is None or not 1 <= hours <= 720:
+            form.errors["order_due_hours"] = _("Enter the hours before an order is overdue (1 to 720).")
+        form.rules = ProgrammeRules(order_due_hours=hours)
     return form
 
 

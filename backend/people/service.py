@@ -36,6 +36,9 @@ from backend.people.names import name_initials, normalize_name
 from backend.settlement.rate_service import do_date_programme_rate
 from backend.visits.models import DEFAULT_VISIT_INTERVAL_DAYS
 
+# The database allows 1 to 720 hours (a month) before an untaken order is overdue.
+MAX_ORDER_DUE_HOURS = 720
+
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$")
 MAX_AREA_NAME = 100
 
@@ -144,11 +147,14 @@ async def do_reopen_area(db: AsyncSession, area: Area, *, actor: Actor) -> Area:
 @dataclass(frozen=True, slots=True)
 class ProgrammeRules:
     """What belongs to a programme of each kind: a meal programme's rate and monthly cap (fen), a
-    caring-mother programme's default visit interval (days)."""
+    caring-mother programme's default visit interval (days), a social-work station programme's hours
+    after which an untaken order shows as overdue (None, a new programme's: cases.models'
+    DEFAULT_ORDER_DUE_HOURS)."""
 
     rate_fen: int | None = None
     monthly_cap_fen: int | None = None
     visit_interval_days: int | None = None
+    order_due_hours: int | None = None
     # A meal programme's change of rate applies from this month (its first day); None: the current
     # month. Never a closed or past month (settlement/rate_service.py).
     from_month: date | None = None
@@ -169,12 +175,15 @@ class ProgrammeRules:
                 raise _refused(_l("The monthly cap must be at least one meal's rate."), "monthly_cap")
         if kind is ProgrammeKind.CARING_MOTHERS and not (1 <= (self.visit_interval_days or 0) <= 365):
             raise _refused(_l("Enter the visit interval in days (1 to 365)."), "visit_interval_days")
+        if self.order_due_hours is not None and not 1 <= self.order_due_hours <= MAX_ORDER_DUE_HOURS:
+            raise _refused(_l("Enter the hours before an order is overdue (1 to 720)."), "order_due_hours")
 
     def as_change(self) -> dict[str, int | None]:
         return {
             "rate_fen": self.rate_fen,
             "monthly_cap_fen": self.monthly_cap_fen,
             "visit_interval_days": self.visit_interval_days,
+            "order_due_hours": self.order_due_hours,
         }
 
 
@@ -232,6 +241,7 @@ async def do_set_programme_rules(
         "rate_fen": programme.rate_fen,
         "monthly_cap_fen": programme.monthly_cap_fen,
         "visit_interval_days": programme.visit_interval_days,
+        "order_due_hours": programme.order_due_hours,
     }
     after = rules.as_change()
     dated: dict[str, object] = {}
@@ -257,6 +267,7 @@ async def do_set_programme_rules(
         return
     programme.rate_fen, programme.monthly_cap_fen = rules.rate_fen, rules.monthly_cap_fen
     programme.visit_interval_days = rules.visit_interval_days
+    programme.order_due_hours = rules.order_due_hours
     change: dict[str, object] = {
         key: [before[key], after[key]] for key in before if before[key] != after[key]
     }

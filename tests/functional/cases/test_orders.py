@@ -346,3 +346,35 @@ async def test_people_of_other_schemes_get_nothing_of_the_orders(
             response = await post(browser, f"/orders/{order_id}/{action}", new_name="x", reason="x", note="x")
             assert response.status_code == 404, (handle, action)
     assert (await load(database, order_id)).status is OrderStatus.OPEN
+
+
+async def test_staff_set_the_hours_after_which_an_order_is_overdue_on_the_programme_page(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    programme_id = world.cast.programmes["station"].id
+    staff = await client_as(personas.STAFF)
+    page = await staff.get(f"/programmes/{programme_id}")
+    assert page.status_code == 200 and 'id="order-due-hours"' in page.text and 'value="48"' in page.text
+    for bad in ("0", "721", "abc", "1" * 40):
+        refused = await post(staff, f"/programmes/{programme_id}/rules", order_due_hours=bad)
+        assert refused.status_code == 422 and 'id="order_due_hours-error"' in refused.text, bad
+    saved = await post(staff, f"/programmes/{programme_id}/rules", order_due_hours="2")
+    assert saved.status_code == 303
+    async with database.transaction(read_only=True) as db:
+        programme = await db.get_one(Programme, programme_id)
+        event = await db.scalar(
+            select(AuditEvent)
+            .where(AuditEvent.action == "programme.rules_changed", AuditEvent.subject_id == str(programme_id))
+            .order_by(AuditEvent.id.desc())
+        )
+    assert programme.order_due_hours == 2
+    assert event is not None and event.change["order_due_hours"] == [None, 2]
+    # Now this morning's scout report (three hours old) is overdue too.
+    orders = await demo_orders(database)
+    assert queue_ids((await staff.get("/orders?overdue=1")).text) == [
+        orders["resident"].id,
+        orders["scout"].id,
+    ]
+    # A worker may not change the programme's rules.
+    worker = await client_as(HE)
+    assert (await post(worker, f"/programmes/{programme_id}/rules", order_due_hours="5")).status_code == 403
