@@ -120,11 +120,13 @@ async def report(
     done = Redirect(request.app.route_reverse("scout.reports") + "?sent=1", status_code=303)
     async with intake.database.transaction(read_only=True) as read:
         sent = await find_order_by_uuid(read, form.client_uuid)
-    if sent is not None and sent.reported_by_id == user.id:
+    if sent is not None and _draft(programme_id, station, area, form, user, None).same_as(sent):
         return done  # sent twice (a double tap, a lost answer): the first stands
+    # Anything else under a UUID already used (other words, another sender's) is refused below with a
+    # 409 by do_create_order, before a photo is kept for it.
     try:
         photo_id = None
-        if photo is not None:
+        if photo is not None and sent is None:
             received = await intake.receive(
                 photo, actor=user, client_uuid=uuid.uuid5(form.client_uuid, "photo"), person=None
             )

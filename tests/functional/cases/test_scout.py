@@ -161,3 +161,20 @@ async def test_bad_reports_are_refused_beside_their_field_and_nothing_is_stored(
     async with database.transaction(read_only=True) as db:
         newest = await db.scalar(select(CaseOrder).order_by(CaseOrder.id.desc()).limit(1))
     assert newest is not None and newest.status is OrderStatus.OPEN and newest.source is OrderSource.SCOUT
+
+
+async def test_the_same_report_form_with_other_words_is_a_conflict_and_the_first_stands(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    scout = await client_as(SCOUT)
+    client_uuid = str(uuid.uuid4())
+    assert (await report(scout, world, client_uuid=client_uuid)).status_code == 303
+    before = await counts(database)
+    changed = await report(
+        scout, world, client_uuid=client_uuid, description="换了内容", photo=phone_photo((320, 240), seed=3)
+    )
+    assert changed.status_code == 409 and 'id="form-error"' in changed.text
+    assert await counts(database) == before
+    async with database.transaction(read_only=True) as db:
+        order = await db.scalar(select(CaseOrder).where(CaseOrder.client_uuid == uuid.UUID(client_uuid)))
+    assert order is not None and order.description != "换了内容"
