@@ -319,7 +319,7 @@ async def attach_earlier(db: AsyncSession, user: Principal, cards: list[Card]) -
         return
     rows = await read_columns(db, select(*PHOTO_COLUMNS).where(Photo.id.in_(wanted), visible_photos(user)))
     for row in rows:
-        photo = photo_view(row.tuple())
+        photo = photo_view(tuple(row))
         for card in wanted[photo.id]:
             card.earlier.append(photo)
 

@@ -223,3 +223,27 @@ async def test_a_deliverys_note_and_its_review_note_stay_out_of_the_audit_trail(
     async with database.transaction(read_only=True) as db:
         changes = [c for (c,) in await db.execute(select(AuditEvent.change))]
     assert all(marker not in json.dumps(change, ensure_ascii=False) for change in changes)
+
+
+async def test_a_reused_photo_flags_the_delivery_which_bulk_approval_then_skips(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    from tests.functional.photos_support import api_put
+
+    case = await open_station_case(database, world)
+    he, gao = await client_as(HE), await client_as(GAO)
+    picture = phone_photo((320, 240), seed=41)
+    first_photo = await send_photo(he, case.person_id, seed=41)
+    again = uuid.uuid4()
+    assert (await api_put(he, picture, client_uuid=again, person_id=case.person_id)).status_code == 201
+    first = (await put_delivery(he, uuid.uuid4(), delivery_body(case.item_id, photos=[first_photo]))).json()
+    second = (
+        await put_delivery(he, uuid.uuid4(), delivery_body(case.item_id, photos=[again], minutes=40))
+    ).json()
+    assert not (await load_delivery(database, first["id"])).flagged
+    assert (await load_delivery(database, second["id"])).flagged
+    card = await gao.get(f"/review/delivery/{second['id']}")
+    assert card.status_code == 200 and "review-earlier" in card.text
+    data = {"_csrf_token": await csrf_token(gao), "entry": f"delivery-{second['id']}"}
+    assert (await gao.post("/review/bulk-approve", data=data)).status_code == 303
+    assert (await load_delivery(database, second["id"])).status is DeliveryStatus.PENDING
