@@ -68,7 +68,9 @@ async def test_a_worker_sees_her_stations_queue_open_first_oldest_first_with_the
     client_as: ClientAs, world: World, database: Database
 ) -> None:
     orders = await demo_orders(database)
-    page = await (await client_as(HE)).get("/orders")
+    he = await client_as(HE)
+    assert 'id="station-orders-link"' in (await he.get("/")).text
+    page = await he.get("/orders")
     assert page.status_code == 200
     ids = queue_ids(page.text)
     # Wutong's: the open ones first (the three-day-old one before this morning's), then the rest, newest

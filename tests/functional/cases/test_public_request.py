@@ -60,6 +60,8 @@ async def test_a_resident_asks_for_help_once_however_often_the_form_is_sent(
     assert page.status_code == 200 and 'id="public-request-form"' in page.text
     # The form offers the station's own communities only.
     assert world.cast.areas["guiyuan"].name in page.text and world.cast.areas["hetang"].name not in page.text
+    # Nothing of the orders already in the station's queue is on the public page.
+    assert "老伴住院" not in page.text and "139 0000 1234" not in page.text and "唐阿姨" not in page.text
     before = await order_count(database)
     fields = request_fields(world)
     first = await send(browser, path, fields)
