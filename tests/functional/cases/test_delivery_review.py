@@ -247,3 +247,41 @@ async def test_a_reused_photo_flags_the_delivery_which_bulk_approval_then_skips(
     data = {"_csrf_token": await csrf_token(gao), "entry": f"delivery-{second['id']}"}
     assert (await gao.post("/review/bulk-approve", data=data)).status_code == 303
     assert (await load_delivery(database, second["id"])).status is DeliveryStatus.PENDING
+
+
+async def test_a_worker_who_moved_to_another_station_can_no_longer_log_or_fix_there(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    from backend.people.models import Membership
+    from backend.people.service import do_end_membership
+
+    case = await open_station_case(database, world)
+    he, gao = await client_as(HE), await client_as(GAO)
+    delivery_id = (await put_delivery(he, uuid.uuid4(), delivery_body(case.item_id))).json()["id"]
+    assert await _decide(gao, delivery_id, "needs_fix", reason="details_missing") == 303
+    station = world.cast.programmes["station"].id
+    async with database.transaction() as db:
+        user = await db.get_one(User, world.user_id(HE))
+        await do_add_membership(
+            db,
+            user=user,
+            programme=await db.get_one(Programme, station),
+            area=await db.get_one(Area, world.cast.areas["liuan"].id),
+            role=Role.SOCIAL_WORKER,
+            actor=None,
+        )
+        wutong = await db.scalar(
+            select(Membership).where(
+                Membership.user_id == user.id,
+                Membership.programme_id == station,
+                Membership.area_id == world.cast.areas["wutong"].id,
+                Membership.ended_at.is_(None),
+            )
+        )
+        assert wutong is not None
+        await do_end_membership(db, wutong, actor=None)  # type: ignore[arg-type]
+    moved = await client_as(HE)
+    assert (await put_delivery(moved, uuid.uuid4(), delivery_body(case.item_id))).status_code == 404
+    assert (await moved.get(f"/cases/{case.case_id}/deliveries/new")).status_code == 404
+    assert (await moved.get(f"/deliveries/{delivery_id}/fix")).status_code in (403, 404)
+    assert f'id="returned-delivery-{delivery_id}"' not in (await moved.get("/")).text
