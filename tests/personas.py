@@ -8,3 +8,6 @@ OTHER_MOTHER = "demo-mother-liu"  # paired with 林朵朵 (duoduo)
 NEIGHBOUR = "demo-neighbour-zhao"  # cooks for 钱老伯 (qian)
 OTHER_NEIGHBOUR = "demo-neighbour-sun"  # cooks for 郑奶奶 (zheng)
 OUTSIDER = "outsider-sw"  # a social worker of another district's programme
+STATION_WORKER = "demo-sw-he"  # Wutong Street social-work station
+STATION_COLLEAGUE = "demo-sw-gao"  # the same station: reviews what he-yun sends
+SCOUT = "demo-scout-ma"  # hardship scout, Guiyuan Community (reports to the Wutong station)

@@ -23,7 +23,7 @@ from tests import personas
 from tests.e2e.harness import IN_CI, PHONE, LiveServer, in_chinese
 
 AXE = Path(__file__).resolve().parents[2] / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-PAGE_LIMIT = 30
+PAGE_LIMIT = 50
 PER_SHAPE = 2
 FAILING_IMPACTS = {"moderate", "serious", "critical"}
 SKIPPED_PREFIXES = ("/static/", "/photos/", "/signin", "/sw.js", "/manifest.webmanifest")
@@ -83,6 +83,8 @@ def links_on(page: Page, origin: str) -> list[str]:
         personas.CARING_MOTHER,
         personas.NEIGHBOUR,
         personas.OTHER_STREET_WORKER,
+        personas.STATION_WORKER,
+        personas.SCOUT,
     ],
 )
 def test_every_page_a_persona_reaches_has_no_server_error_and_no_accessibility_fault(
