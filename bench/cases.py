@@ -12,8 +12,8 @@ closed, with an outcome per goal). Rows are loaded in bulk: COPY on PostgreSQL, 
 prepared rows on SQLite, each value through the column's own SQLAlchemy bind processing.
 
 Then it times, as the app runs them (median of BENCH_ROUNDS, after one warming run):
-- queue: a station worker's order queue (the orders' queue query for her),
-- cases: her case list, first page (`list_cases`, her own open cases),
+- queue: a station worker's order queue (`order_service.list_queue` for her),
+- cases: her case list, first page (`lists.list_cases`, the cases she leads),
 - report: the province-wide quarter report of last quarter (`station_figures` as the programme's staff).
 The floor is a primary-key look-up on the same database in the same run, as bench/scale.py measures it.
 Prints a table and, per database, a line `result db=… queue_ms=… cases_ms=… report_s=… …`; the last
