@@ -414,7 +414,20 @@ class Delivery(ReviewMarks, CreatedAt, Base):
         CheckConstraint("people_count >= 1 AND people_count <= 500", name="people_count_range"),
         CheckConstraint("version >= 1", name="version_positive"),
         Index(None, "case_id", "delivered_on"),
-        Index(None, "programme_id", "delivered_on"),
+        # Covering what the period figures read of a delivery (cases/figures.py), so counting a
+        # province's quarter reads the index alone (bench/cases.py, SQLite: 2.5 -> 0.76 s); it serves
+        # every look-up by programme and day as well.
+        Index(
+            "ix_service_delivery_figures",
+            "programme_id",
+            "delivered_on",
+            "status",
+            "area_id",
+            "plan_item_id",
+            "people_count",
+            "at_home",
+            "superseded_at",
+        ),
         # The queue's order read straight from the index, as for visits (migration 0014).
         Index(
             "ix_service_delivery_pending_order",

@@ -52,8 +52,12 @@ def _scoped(programme_col: Any, area_col: Any, user: Principal) -> ColumnElement
     if user.staff_programme_ids:
         conditions.append(programme_col.in_(user.staff_programme_ids))
     for grant in worker_grants(user):
+        # `programme_col + 0`: the same values, but no index on the programme can serve the term, so
+        # SQLite (left without statistics) reads a worker's list along its station index instead of
+        # walking every row of the programme (bench/cases.py, 200,000 cases: queue 85.7 -> 10.7 ms,
+        # case list 16.9 -> 4.7 ms). Staff keep the plain term: the programme is their whole scope.
         conditions.append(
-            and_(programme_col == grant.programme_id, area_col.in_(_areas_under(grant.area_path)))
+            and_(programme_col + 0 == grant.programme_id, area_col.in_(_areas_under(grant.area_path)))
         )
     return or_(*conditions) if conditions else false()
 

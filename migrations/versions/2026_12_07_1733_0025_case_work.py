@@ -754,8 +754,17 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_service_delivery_plan_item_id"), ["plan_item_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_service_delivery_programme_id_delivered_on"),
-            ["programme_id", "delivered_on"],
+            "ix_service_delivery_figures",
+            [
+                "programme_id",
+                "delivered_on",
+                "status",
+                "area_id",
+                "plan_item_id",
+                "people_count",
+                "at_home",
+                "superseded_at",
+            ],
             unique=False,
         )
         batch_op.create_index(
@@ -811,7 +820,7 @@ def downgrade() -> None:
     op.drop_table("service_delivery_photo")
     with op.batch_alter_table("service_delivery", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_service_delivery_submitted_by_id"))
-        batch_op.drop_index(batch_op.f("ix_service_delivery_programme_id_delivered_on"))
+        batch_op.drop_index("ix_service_delivery_figures")
         batch_op.drop_index(batch_op.f("ix_service_delivery_plan_item_id"))
         batch_op.drop_index(
             "ix_service_delivery_pending_order",
