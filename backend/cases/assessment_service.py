@@ -12,6 +12,8 @@ follows from it, so a double tap stores one assessment and its photos once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +55,19 @@ class AssessmentDraft:
     assessed_on: date
     ratings: dict[int, tuple[int, str]]  # dimension id → (rating, note)
     note: str
+
+    @property
+    def content_sha256(self) -> str:
+        """What the form said, so a re-sent form is told apart from the same UUID with other words (the
+        photos are new uploads on each send: their count is part of it, their bytes are not)."""
+        payload = [
+            self.assessed_on.isoformat(),
+            sorted([str(dimension), rating, note] for dimension, (rating, note) in self.ratings.items()),
+            self.note,
+        ]
+        return hashlib.sha256(
+            json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        ).hexdigest()
 
 
 def check_assessment(
@@ -119,6 +134,7 @@ async def do_assess(
         assessed_on=draft.assessed_on,
         assessed_by_id=actor.id,
         note=draft.note,
+        content_sha256=draft.content_sha256,
     )
     db.add(assessment)
     await db.flush()
@@ -152,11 +168,15 @@ def _options() -> list[object]:
     return [selectinload(Assessment.ratings)]
 
 
-async def _own_sent(db: AsyncSession, user: Principal, client_uuid: uuid.UUID) -> Assessment | None:
+async def _own_sent(
+    db: AsyncSession, user: Principal, client_uuid: uuid.UUID, content_sha256: str | None = None
+) -> Assessment | None:
     found = await db.scalar(select(Assessment).where(Assessment.client_uuid == client_uuid))
     if found is None:
         return None
-    if found.assessed_by_id != user.id:
+    if found.assessed_by_id != user.id or (
+        content_sha256 is not None and found.content_sha256 not in (None, content_sha256)
+    ):
         # Another user's UUID: refused without saying anything about theirs.
         raise Refused(
             _("This form was already sent. Open the assessment page again."), field="form", status_code=409
@@ -182,17 +202,18 @@ async def send_assessment_form(
 ) -> Assessment:
     """The plain form's assessment: its photos, then the assessment; a resent form answers with the
     first. Raises Refused with the form field it belongs to."""
+    assert form.assessed_on is not None
+    draft = AssessmentDraft(assessed_on=form.assessed_on, ratings=form.ratings, note=form.note)
+    digest = draft.content_sha256
     async with intake.database.transaction(read_only=True) as db:
-        sent = await _own_sent(db, user, form.client_uuid)
+        sent = await _own_sent(db, user, form.client_uuid, digest)
     if sent is not None:
         return sent
     _case, person = await case_person(intake, user, case_id)
     uuids = await intake.receive_all(form.raw_photos(), actor=user, person=person, field="photos")
-    assert form.assessed_on is not None
-    draft = AssessmentDraft(assessed_on=form.assessed_on, ratings=form.ratings, note=form.note)
     try:
         async with intake.database.transaction() as db:
-            if (sent := await _own_sent(db, user, form.client_uuid)) is not None:
+            if (sent := await _own_sent(db, user, form.client_uuid, digest)) is not None:
                 return sent
             case = await policy.get_case_for(db, user, case_id)
             photos = await own_photos_by_uuid(
@@ -207,7 +228,7 @@ async def send_assessment_form(
     except IntegrityError:
         # The same form, sent twice at once, committed first: answer with that one.
         async with intake.database.transaction(read_only=True) as db:
-            sent = await _own_sent(db, user, form.client_uuid)
+            sent = await _own_sent(db, user, form.client_uuid, digest)
         if sent is None:
             raise
         return sent

@@ -311,6 +311,8 @@ class Assessment(CreatedAt, Base):
     assessed_on: Mapped[date]
     assessed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
     note: Mapped[str] = mapped_column(String(1000), default="")
+    # SHA-256 of what the form said (day, ratings, notes): a re-sent form with other words is a 409.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
     ratings: Mapped[list[AssessmentRating]] = relationship(back_populates="assessment")
     photo_links: Mapped[list[AssessmentPhoto]] = relationship(order_by="AssessmentPhoto.position")

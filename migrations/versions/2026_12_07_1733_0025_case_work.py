@@ -386,6 +386,7 @@ def upgrade() -> None:
         sa.Column("assessed_on", sa.Date(), nullable=False),
         sa.Column("assessed_by_id", sa.Integer(), nullable=False),
         sa.Column("note", sa.String(length=1000), nullable=False),
+        sa.Column("content_sha256", sa.String(length=64), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["assessed_by_id"],

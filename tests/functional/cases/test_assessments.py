@@ -155,6 +155,20 @@ async def test_another_workers_form_uuid_is_refused_without_touching_her_assessm
     assert len(await assessments_of(database, his_case)) == 1
 
 
+async def test_a_resent_form_is_one_assessment_and_other_words_under_its_uuid_are_a_409(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    he = await client_as(WORKER_HE)
+    case_id = await open_case(he, world)
+    fields = await assessment_fields(database, world)
+    assert (await assess(he, case_id, fields)).status_code == 303
+    assert (await assess(he, case_id, fields)).status_code == 303  # the response was lost: sent again
+    changed = await assess(he, case_id, {**fields, "note": "改过的说明"})
+    assert changed.status_code == 409 and 'id="assessment-form"' in changed.text
+    [kept] = await assessments_of(database, case_id)
+    assert kept.note == fields["note"]
+
+
 async def test_a_requested_case_is_accepted_before_it_is_assessed(
     client_as: ClientAs, world: World, database: Database
 ) -> None:
