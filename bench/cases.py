@@ -12,7 +12,7 @@ closed, with an outcome per goal). Rows are loaded in bulk: COPY on PostgreSQL, 
 prepared rows on SQLite, each value through the column's own SQLAlchemy bind processing.
 
 Then it times, as the app runs them (median of BENCH_ROUNDS, after one warming run):
-- queue: a station worker's order queue (`order_service.list_queue` for her),
+- queue: a station worker's order queue (`order_queries.list_queue` for her),
 - cases: her case list, first page (`lists.list_cases`, the cases she leads),
 - report: the province-wide quarter report of last quarter (`station_figures` as the programme's staff).
 The floor is a primary-key look-up on the same database in the same run, as bench/scale.py measures it.
@@ -569,7 +569,7 @@ def _steps(
 ) -> tuple[Callable[[], Awaitable[Any]], ...]:
     from backend.cases.figures import station_figures
     from backend.cases.lists import PAGE_SIZE, list_cases
-    from backend.cases.order_service import list_queue
+    from backend.cases.order_queries import list_queue
 
     async def queue() -> None:
         async with database.transaction(read_only=True) as db:

@@ -33,22 +33,16 @@ from backend.cases.order_forms import (
     parse_pass_form,
     parse_take_form,
 )
+from backend.cases.order_queries import household_choices, is_overdue, list_queue, order_history
 from backend.cases.order_service import (
     OrderDraft,
     do_close_order,
     do_create_order,
     do_pass_order,
     do_take_order,
-    get_station_for,
-    household_choices,
-    is_overdue,
-    list_queue,
     may_act_on,
-    order_history,
-    report_choices,
-    station_token,
-    stations_of,
 )
+from backend.cases.stations import get_station_for, report_choices, station_token, stations_of
 from backend.errors import Forbidden, Refused
 from backend.people.models import Area, Programme, Role
 from backend.settings import Settings

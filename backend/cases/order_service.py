@@ -1,35 +1,25 @@
-"""Station orders: a need "ordered" to a station, its queue, and taking, passing on or closing it.
+"""Station orders, the writes: a need "ordered" to a station, and taking, passing on or closing it.
 
-A station is an area of a social-work-station programme where the programme has an active social
-worker. An order lands in the station covering the household's area (the nearest such area at or above
-it). Taking is one conditional UPDATE (`... WHERE status = 'open'`): two workers taking at once, one
-wins and the other gets a 409; the taken order becomes a case in the same transaction.
-
-The public request page names its station by a token derived from the app's secret key (an HMAC of the
-programme and area ids), so a poster reveals no id and needs no stored column.
+Taking is one conditional UPDATE (`... WHERE status = 'open'`): two workers taking at once, one wins and
+the other gets a 409; the taken order becomes a case in the same transaction. Stations and their poster
+tokens are in stations.py; the queue and an order's history in order_queries.py.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, false, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from backend import audit
 from backend.audit import Actor
 from backend.auth.principal import Principal
 from backend.cases import policy
 from backend.cases.models import (
-    DEFAULT_ORDER_DUE_HOURS,
     Case,
     CaseOrder,
     OrderCategory,
@@ -39,119 +29,13 @@ from backend.cases.models import (
     ReferrerKind,
 )
 from backend.cases.service import do_open_case
+from backend.cases.stations import stations_of
 from backend.db import utcnow
-from backend.errors import Conflict, Forbidden, NotFound, Refused
+from backend.errors import Conflict, Forbidden, Refused
 from backend.i18n import gettext as _
-from backend.people.models import Area, Membership, Person, PersonKind, Programme, ProgrammeKind, Role
+from backend.people.models import Area, Person, PersonKind, Programme
 from backend.people.person_service import do_create_person
 from backend.people.policy import area_and_below
-
-TOKEN_BYTES = 12
-
-
-# --- stations -----------------------------------------------------------------------------------
-
-
-def _has_worker(programme_id: Any, area_id: Any) -> ColumnElement[bool]:
-    return (
-        select(Membership.id)
-        .where(
-            Membership.programme_id == programme_id,
-            Membership.area_id == area_id,
-            Membership.role == Role.SOCIAL_WORKER,
-            Membership.ended_at.is_(None),
-        )
-        .exists()
-    )
-
-
-async def stations_of(db: AsyncSession, programme_id: int) -> list[Area]:
-    """The programme's stations: open areas where it has an active social worker, by path."""
-    rows = await db.scalars(
-        select(Area).where(_has_worker(programme_id, Area.id), Area.closed_at.is_(None)).order_by(Area.path)
-    )
-    return list(rows)
-
-
-async def station_for(db: AsyncSession, programme_id: int, area: Area) -> Area | None:
-    """The station covering `area`: the nearest area at or above it with a worker of the programme."""
-    ids = [int(part) for part in area.path.strip("/").split("/") if part]
-    if not ids:
-        return None
-    rows = await db.scalars(
-        select(Area).where(Area.id.in_(ids), _has_worker(programme_id, Area.id), Area.closed_at.is_(None))
-    )
-    found = sorted(rows, key=lambda a: len(a.path), reverse=True)
-    return found[0] if found else None
-
-
-async def areas_under(db: AsyncSession, station: Area) -> list[Area]:
-    """The station's area and the open areas beneath it (where a household may live), by path."""
-    rows = await db.scalars(
-        select(Area).where(area_and_below(station.path), Area.closed_at.is_(None)).order_by(Area.path)
-    )
-    return list(rows)
-
-
-def station_token(secret_key: str, programme_id: int, area_id: int) -> str:
-    digest = hmac.new(
-        secret_key.encode(), f"station-request:{programme_id}:{area_id}".encode(), hashlib.sha256
-    ).digest()
-    return base64.urlsafe_b64encode(digest[:TOKEN_BYTES]).decode().rstrip("=")
-
-
-@dataclass(frozen=True, slots=True)
-class PublicStation:
-    programme: Programme
-    station: Area
-
-
-async def station_by_token(db: AsyncSession, secret_key: str, token: str) -> PublicStation:
-    """The station a poster's token names, or 404. Compares against every station of every station
-    programme (a few hundred HMACs: microseconds), in constant time each."""
-    if not token or len(token) > 32:
-        raise NotFound()
-    programmes = await db.scalars(
-        select(Programme).where(Programme.kind == ProgrammeKind.SOCIAL_WORK_STATION).order_by(Programme.id)
-    )
-    for programme in programmes:
-        for station in await stations_of(db, programme.id):
-            if hmac.compare_digest(station_token(secret_key, programme.id, station.id), token):
-                return PublicStation(programme, station)
-    raise NotFound()
-
-
-async def get_station_for(db: AsyncSession, user: Principal, area_id: int) -> list[Programme]:
-    """The station programmes whose station `area_id` is and that the user works in (its workers, the
-    programme's staff); 404 when none."""
-    area = await db.get(Area, area_id)
-    if area is None:
-        raise NotFound()
-    programme_ids: set[int] = set()
-    for grant in policy.worker_grants(user):
-        if area.path.startswith(grant.area_path):
-            programme_ids.add(grant.programme_id)
-    programme_ids |= set(user.staff_programme_ids)
-    if user.is_admin:
-        programme_ids |= set(
-            (
-                await db.scalars(
-                    select(Programme.id).where(Programme.kind == ProgrammeKind.SOCIAL_WORK_STATION)
-                )
-            ).all()
-        )
-    found = []
-    for programme in await db.scalars(
-        select(Programme)
-        .where(Programme.id.in_(programme_ids), Programme.kind == ProgrammeKind.SOCIAL_WORK_STATION)
-        .order_by(Programme.id)
-    ):
-        if await db.scalar(select(_has_worker(programme.id, area.id))):
-            found.append(programme)
-    if not found:
-        raise NotFound()
-    return found
-
 
 # --- creating --------------------------------------------------------------------------------
 
@@ -248,80 +132,6 @@ async def do_create_order(
     return order, True
 
 
-# --- the queue ---------------------------------------------------------------------------------
-
-
-async def due_cutoffs(db: AsyncSession, programme_ids: set[int], now: datetime) -> dict[int, datetime]:
-    """Per programme: an open order created before this moment is overdue."""
-    if not programme_ids:
-        return {}
-    rows = await db.execute(
-        select(Programme.id, Programme.order_due_hours).where(Programme.id.in_(programme_ids))
-    )
-    return {pid: now - timedelta(hours=hours or DEFAULT_ORDER_DUE_HOURS) for pid, hours in rows}
-
-
-def overdue_condition(cutoffs: dict[int, datetime]) -> ColumnElement[bool]:
-    if not cutoffs:
-        return false()
-    return and_(
-        CaseOrder.status == OrderStatus.OPEN,
-        or_(*(and_(CaseOrder.programme_id == pid, CaseOrder.created_at < at) for pid, at in cutoffs.items())),
-    )
-
-
-def _queue_programmes(user: Principal) -> set[int]:
-    return {g.programme_id for g in policy.worker_grants(user)} | set(user.staff_programme_ids)
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    order: CaseOrder
-    overdue: bool
-
-
-async def list_queue(
-    db: AsyncSession, user: Principal, *, now: datetime, overdue_only: bool = False, limit: int = 200
-) -> list[QueueRow]:
-    """The orders the user may read: open first (oldest first), then the rest (newest first)."""
-    programme_ids = _queue_programmes(user)
-    if user.is_admin:
-        programme_ids |= set((await db.scalars(select(CaseOrder.programme_id).distinct())).all())
-    overdue = overdue_condition(await due_cutoffs(db, programme_ids, now))
-    is_open = CaseOrder.status == OrderStatus.OPEN
-    query = (
-        select(CaseOrder, case((overdue, True), else_=False))
-        .where(policy.visible_orders(user))
-        .options(selectinload(CaseOrder.station), selectinload(CaseOrder.household_area))
-        .order_by(
-            case((is_open, 0), else_=1),
-            case((is_open, CaseOrder.created_at), else_=None),
-            CaseOrder.created_at.desc(),
-            CaseOrder.id,
-        )
-        .limit(limit)
-    )
-    if overdue_only:
-        query = query.where(overdue)
-    return [QueueRow(order, bool(late)) for order, late in (await db.execute(query)).all()]
-
-
-async def is_overdue(db: AsyncSession, order: CaseOrder, *, now: datetime) -> bool:
-    cutoffs = await due_cutoffs(db, {order.programme_id}, now)
-    return order.status is OrderStatus.OPEN and order.created_at < cutoffs[order.programme_id]
-
-
-async def scout_reports(db: AsyncSession, user: Principal, *, limit: int = 100) -> list[CaseOrder]:
-    rows = await db.scalars(
-        select(CaseOrder)
-        .where(policy.own_reports(user))
-        .options(selectinload(CaseOrder.household_area))
-        .order_by(CaseOrder.created_at.desc(), CaseOrder.id.desc())
-        .limit(limit)
-    )
-    return list(rows)
-
-
 # --- acting on an order ------------------------------------------------------------------------
 
 
@@ -343,20 +153,6 @@ def _require_open(order: CaseOrder) -> None:
         raise Conflict(_("A colleague has already taken this order."))
     if order.status is not OrderStatus.OPEN:
         raise Conflict(_("This order is already closed."))
-
-
-async def household_choices(db: AsyncSession, order: CaseOrder, *, limit: int = 50) -> list[Person]:
-    """People of the programme in the station's areas, the household area's first, by name."""
-    first = order.household_area_id or 0
-    rows = await db.scalars(
-        select(Person)
-        .join(Area, Area.id == Person.area_id)
-        .where(Person.programme_id == order.programme_id, area_and_below(order.station.path))
-        .options(selectinload(Person.area))
-        .order_by(case((Person.area_id == first, 0), else_=1), Person.display_name, Person.id)
-        .limit(limit)
-    )
-    return list(rows)
 
 
 async def do_take_order(
@@ -485,60 +281,3 @@ async def do_close_order(
         db, actor=actor, action="order.closed", subject=order, change={"status": ["open", "closed"]}
     )
     return order
-
-
-# --- history -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OrderHistory:
-    passes: list[OrderPass]
-    areas: dict[int, Area]
-    names: dict[int, str]
-    case_id: int | None
-
-
-async def order_history(db: AsyncSession, order: CaseOrder) -> OrderHistory:
-    from backend.people.models import User
-
-    passes = list(
-        await db.scalars(
-            select(OrderPass)
-            .where(OrderPass.order_id == order.id)
-            .order_by(OrderPass.created_at, OrderPass.id)
-        )
-    )
-    area_ids = {p.from_area_id for p in passes} | {p.to_area_id for p in passes}
-    areas = {a.id: a for a in await db.scalars(select(Area).where(Area.id.in_(area_ids)))} if area_ids else {}
-    user_ids = {p.passed_by_id for p in passes} | {
-        i for i in (order.taken_by_id, order.closed_by_id, order.reported_by_id) if i is not None
-    }
-    names = (
-        {u.id: u.display_name for u in await db.scalars(select(User).where(User.id.in_(user_ids)))}
-        if user_ids
-        else {}
-    )
-    case_id = await db.scalar(select(Case.id).where(Case.order_id == order.id))
-    return OrderHistory(passes, areas, names, case_id)
-
-
-async def report_choices(db: AsyncSession, user: Principal, role: Role) -> list[tuple[int, Area, Area]]:
-    """(programme id, household area, its station) a scout or worker may order for: the areas under
-    the station covering each of her grants in a station programme."""
-    seen: set[tuple[int, int]] = set()
-    choices: list[tuple[int, Area, Area]] = []
-    for grant in user.grants_for(role):
-        if grant.programme_kind is not ProgrammeKind.SOCIAL_WORK_STATION:
-            continue
-        anchor = await db.get_one(Area, grant.area_id)
-        station = await station_for(db, grant.programme_id, anchor)
-        if station is None:
-            continue
-        # Her own area first, then the rest of the station's.
-        under = await areas_under(db, station)
-        under.sort(key=lambda a: (not a.path.startswith(anchor.path), a.path))
-        for area in under:
-            if (grant.programme_id, area.id) not in seen:
-                seen.add((grant.programme_id, area.id))
-                choices.append((grant.programme_id, area, station))
-    return choices

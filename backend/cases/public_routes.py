@@ -28,13 +28,8 @@ from backend.cases.order_forms import (
     OrderForm,
     parse_order_form,
 )
-from backend.cases.order_service import (
-    OrderDraft,
-    PublicStation,
-    areas_under,
-    do_create_order,
-    station_by_token,
-)
+from backend.cases.order_service import OrderDraft, do_create_order
+from backend.cases.stations import PublicStation, areas_under, station_by_token
 from backend.errors import Refused
 from backend.i18n import lazy_gettext
 from backend.settings import Settings

@@ -30,13 +30,9 @@ from backend.cases.order_forms import (
     OrderForm,
     parse_order_form,
 )
-from backend.cases.order_service import (
-    OrderDraft,
-    do_create_order,
-    find_order_by_uuid,
-    report_choices,
-    scout_reports,
-)
+from backend.cases.order_queries import scout_reports
+from backend.cases.order_service import OrderDraft, do_create_order, find_order_by_uuid
+from backend.cases.stations import report_choices
 from backend.errors import Forbidden, Refused
 from backend.evidence.intake import UPLOAD_OPTS, PhotoIntake
 from backend.people.models import Area, Role

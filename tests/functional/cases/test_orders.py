@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from backend.audit import AuditEvent
 from backend.auth.principal import Grant, Principal
 from backend.cases.models import Case, CaseOrder, OrderPass, OrderSource, OrderStatus, ReferrerKind
-from backend.cases.order_service import list_queue
+from backend.cases.order_queries import list_queue
 from backend.db import Database
 from backend.people.models import Person, Programme, ProgrammeKind, Role
 from tests import personas

@@ -16,8 +16,8 @@ from backend.auth import ratelimit
 from backend.auth.models import RateBucket
 from backend.cases.models import CaseOrder, OrderSource, OrderStatus
 from backend.cases.order_purge import purge_closed_public_requests
-from backend.cases.order_service import station_token
 from backend.cases.public_routes import REQUEST_ALL_CLIENTS, REQUEST_PER_CLIENT
+from backend.cases.stations import station_token
 from backend.db import Database
 from backend.settings import Settings
 from tests.conftest import SECRET, NewBrowser, World, csrf_token
