@@ -22,6 +22,7 @@ from backend.meals.service import do_create_agreement
 from backend.people.models import Area, Person, PersonKind, Programme, ProgrammeKind, Role, User
 from backend.people.person_service import do_create_person
 from backend.people.service import do_add_membership, do_create_area, do_create_programme, do_create_user
+from backend.pillar.demo import PILLAR_PERSONAS, create_pillar_demo
 from backend.storage import PhotoStore
 from backend.verification.demo import create_last_month_demo
 from backend.visits.demo import create_visits_demo
@@ -56,6 +57,7 @@ PERSONAS: list[tuple[str, str, str]] = [
     ("demo-neighbour-sun", "孙玉梅", "neighbour who cooks, Songfeng Community"),
     ("demo-neighbour-wu", "吴凤英", "neighbour who cooks, Hetang Community"),
     *STATION_PERSONAS,
+    *PILLAR_PERSONAS,
 ]
 
 
@@ -116,7 +118,15 @@ async def create_demo(
         actor=actor,
         time_zone=time_zone,
     )
-    cast.programmes.update(mothers=mothers_prog, meals=meals_prog, station=station_prog)
+    pillar_prog = await do_create_programme(
+        db,
+        name="青溪区“顶梁柱母亲”关爱项目",
+        kind=ProgrammeKind.PILLAR_MOTHERS,
+        area=district,
+        actor=actor,
+        time_zone=time_zone,
+    )
+    cast.programmes.update(mothers=mothers_prog, meals=meals_prog, station=station_prog, pillar=pillar_prog)
 
     for handle, name, _what in PERSONAS:
         cast.users[handle] = await do_create_user(db, handle=handle, display_name=name, actor=actor)
@@ -217,6 +227,7 @@ async def create_demo(
         agreements.append(agreement)
     await create_meal_demo(db, agreements=agreements, users=u, today=today, store=store)
     await create_station_demo(db, programme=station_prog, areas=cast.areas, users=u, people=cast.people)
+    await create_pillar_demo(db, programme=pillar_prog, areas=cast.areas, users=u)
     if store is not None:
         await create_last_month_demo(db, agreements=agreements, today=today, store=store)
     return cast

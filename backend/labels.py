@@ -30,6 +30,9 @@ _ROLE = {
     Role.CARING_MOTHER: _l("Caring mother"),
     Role.NEIGHBOUR: _l("Neighbour"),
     Role.HARDSHIP_SCOUT: _l("Hardship scout"),
+    Role.CADRE: _l("Federation cadre"),
+    Role.VOLUNTEER: _l("Volunteer"),
+    Role.PILLAR_MOTHER: _l("Pillar mother"),
 }
 _PROGRAMME_KIND = {
     ProgrammeKind.CARING_MOTHERS: _l("Caring-mother pairing"),

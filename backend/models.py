@@ -23,7 +23,23 @@ from backend.evidence.models import Photo
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto, MenuEntry
 from backend.people.import_models import ImportPlan
 from backend.people.models import Area, Membership, Person, Programme, User, UserReference
-from backend.settlement.models import LedgerLine, SettlementPeriod
+from backend.pillar.models import (
+    Agency,
+    AgencyWorker,
+    Contact,
+    Contract,
+    ContractStage,
+    Criterion,
+    Evaluation,
+    EvaluationScore,
+    GroupMember,
+    Need,
+    PillarFile,
+    ProfileVersion,
+    Supervision,
+    SurveyResponse,
+)
+from backend.settlement.models import ContractRelease, LedgerLine, SettlementPeriod
 from backend.visits.models import (
     ChecklistItem,
     ChildProfile,
@@ -34,6 +50,8 @@ from backend.visits.models import (
 )
 
 __all__ = [
+    "Agency",
+    "AgencyWorker",
     "Agreement",
     "Area",
     "Assessment",
@@ -52,20 +70,31 @@ __all__ = [
     "CheckInPhoto",
     "ChecklistItem",
     "ChildProfile",
+    "Contact",
+    "Contract",
+    "ContractRelease",
+    "ContractStage",
+    "Criterion",
     "Delivery",
     "DeliveryPhoto",
+    "Evaluation",
+    "EvaluationScore",
     "Goal",
+    "GroupMember",
     "ImportPlan",
     "LedgerLine",
     "Membership",
     "MenuEntry",
     "MotherProfile",
+    "Need",
     "OrderPass",
     "Pairing",
     "Passkey",
     "Person",
     "Photo",
+    "PillarFile",
     "PlanItem",
+    "ProfileVersion",
     "Programme",
     "RateBucket",
     "ServiceItem",
@@ -73,6 +102,8 @@ __all__ = [
     "Session",
     "SettlementPeriod",
     "SignInCode",
+    "Supervision",
+    "SurveyResponse",
     "User",
     "UserReference",
     "Visit",

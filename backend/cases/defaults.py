@@ -11,6 +11,7 @@ from backend import audit
 from backend.audit import Actor
 from backend.cases.models import CaseDimension, ServiceItem, ServicePackage
 from backend.people.models import Programme, ProgrammeKind
+from backend.pillar.defaults import do_seed_criteria
 
 STATION_DIMENSIONS: tuple[tuple[str, str], ...] = (
     ("physical_health", "身体健康"),
@@ -29,24 +30,62 @@ STATION_PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# The pillar-mother scheme's five dimensions and its packages; each item says what a delivery of it
+# counts as in the figures (ServiceItem.measure): a training, a job found, a counselling session, a
+# lecture, home help or material aid.
+PILLAR_DIMENSIONS: tuple[tuple[str, str], ...] = (
+    ("employment", "就业创业"),
+    ("family_education", "家庭教育"),
+    ("counselling", "心理疏导"),
+    ("humane_care", "人文关怀"),
+    ("living_conditions", "生活改善"),
+)
+
+PILLAR_PACKAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("就业帮扶", (("技能培训", "training"), ("岗位推荐", "job"), ("创业指导", "training"))),
+    ("家庭教育", (("家庭教育讲座", "lecture"), ("亲子活动", "lecture"))),
+    ("心理疏导", (("个体心理咨询", "counselling"), ("团体辅导", "counselling"))),
+    ("人文关怀", (("节日慰问", "home_help"), ("上门探访", "home_help"))),
+    ("生活改善", (("居家帮扶", "home_help"), ("物资援助", "material_aid"))),
+)
+
+
+def _defaults_of(
+    kind: ProgrammeKind,
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]] | None:
+    if kind is ProgrammeKind.SOCIAL_WORK_STATION:
+        return STATION_DIMENSIONS, tuple(
+            (name, tuple((label, None) for label in items)) for name, items in STATION_PACKAGES
+        )
+    if kind is ProgrammeKind.PILLAR_MOTHERS:
+        return PILLAR_DIMENSIONS, PILLAR_PACKAGES
+    return None
+
+
 async def do_seed_defaults(db: AsyncSession, programme: Programme, *, actor: Actor | None) -> bool:
-    """Give a social-work-station programme its default dimensions and packages, once (a programme that
-    already has dimensions is left alone). Returns whether anything was added."""
-    if programme.kind is not ProgrammeKind.SOCIAL_WORK_STATION:
+    """Give a case-work programme (station or pillar mothers) its default dimensions and packages, once
+    (a programme that already has dimensions is left alone). Returns whether anything was added."""
+    defaults = _defaults_of(programme.kind)
+    if defaults is None:
         return False
+    dimensions, packages = defaults
     existing = await db.scalar(select(func.count()).where(CaseDimension.programme_id == programme.id))
     if existing:
         return False
-    for position, (code, label) in enumerate(STATION_DIMENSIONS):
+    for position, (code, label) in enumerate(dimensions):
         db.add(CaseDimension(programme_id=programme.id, code=code, label=label, position=position))
-    for position, (name, items) in enumerate(STATION_PACKAGES):
+    for position, (name, items) in enumerate(packages):
         package = ServicePackage(programme_id=programme.id, name=name, position=position)
         db.add(package)
         await db.flush()
-        for item_position, label in enumerate(items):
+        for item_position, (label, measure) in enumerate(items):
             db.add(
                 ServiceItem(
-                    package_id=package.id, programme_id=programme.id, label=label, position=item_position
+                    package_id=package.id,
+                    programme_id=programme.id,
+                    label=label,
+                    position=item_position,
+                    measure=measure,
                 )
             )
     await db.flush()
@@ -55,6 +94,8 @@ async def do_seed_defaults(db: AsyncSession, programme: Programme, *, actor: Act
         actor=actor,
         action="cases.defaults_seeded",
         subject=programme,
-        change={"dimensions": len(STATION_DIMENSIONS), "packages": len(STATION_PACKAGES)},
+        change={"dimensions": len(dimensions), "packages": len(packages)},
     )
+    if programme.kind is ProgrammeKind.PILLAR_MOTHERS:
+        await do_seed_criteria(db, programme, actor=actor)
     return True

@@ -162,6 +162,9 @@ class ServiceItem(CreatedAt, Base):
     label: Mapped[str] = mapped_column(String(80))
     position: Mapped[int] = mapped_column(Integer)
     retired_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What a delivery of this item counts as in the figures (pillar mothers: a training, a job found, a
+    # counselling session ...; see pillar/defaults.py), whatever staff call it; None counts as a service.
+    measure: Mapped[str | None] = mapped_column(String(32), default=None)
 
     package: Mapped[ServicePackage] = relationship(back_populates="items")
 

@@ -68,6 +68,12 @@ class Role(enum.StrEnum):
     # A volunteer of a social-work station who reports needs from the phone (排困员) and sees only the
     # status of her own reports (cases/).
     HARDSHIP_SCOUT = "hardship_scout"
+    # The pillar-mother scheme's "1 + 3 + 1" (pillar/): a federation cadre who leads a mother's group,
+    # a volunteer of a group, and the mother herself (she sees her own plan and contacts, answers the
+    # survey). A mother who was helped may later serve as a volunteer: a second membership.
+    CADRE = "cadre"
+    VOLUNTEER = "volunteer"
+    PILLAR_MOTHER = "pillar_mother"
 
 
 class PersonKind(enum.StrEnum):

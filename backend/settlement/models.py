@@ -219,3 +219,39 @@ class SignalLook(CreatedAt, Base):
     # The worker the signal named, and who looked at it.
     worker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
     looked_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+
+
+class ContractRelease(CreatedAt, Base):
+    """A stage of a pillar-mother agency contract paid out (issue 21): one line per stage, ever. Written
+    only by settlement/contract_money.py, after the stage's evaluation passed, by a staff member other
+    than the one who recorded that evaluation (the database checks the second person as well)."""
+
+    __tablename__ = "settlement_contract_release"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(
+            "evaluation_recorded_by_id IS NULL OR evaluation_recorded_by_id <> released_by_id",
+            name="second_person",
+        ),
+        Index(None, "programme_id", "released_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="RESTRICT"))
+    contract_id: Mapped[int] = mapped_column(
+        ForeignKey("pillar_contract.id", ondelete="RESTRICT"), index=True
+    )
+    stage_id: Mapped[int] = mapped_column(
+        ForeignKey("pillar_contract_stage.id", ondelete="RESTRICT"), unique=True
+    )
+    # The passed evaluation it rests on (None for a stage paid on signing, which has no round).
+    evaluation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pillar_evaluation.id", ondelete="RESTRICT"), default=None
+    )
+    evaluation_recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="RESTRICT"), default=None
+    )
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    released_on: Mapped[date]  # in the programme's time zone
+    released_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    note: Mapped[str] = mapped_column(String(300), default="")

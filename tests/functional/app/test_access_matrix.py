@@ -11,6 +11,7 @@ import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -176,6 +177,29 @@ CASE_OBJECTS = {
     personas.OUTSIDER: (None, "station"),
 }
 case_ids: dict[str, int] = {}
+# The pillar-mother programme's objects (backend/pillar/demo.py), by parameter: the first row of each
+# kind in the demo programme. Among these personas only the programme's staff (周敏) reaches them; its
+# agency workers, cadre, volunteers and mothers are tried in tests/functional/pillar/.
+PILLAR_OBJECTS = {
+    ANON: (None, "demo"),
+    personas.CARING_MOTHER: (None, "demo"),
+    personas.NEIGHBOUR: (None, "demo"),
+    personas.SOCIAL_WORKER: (None, "demo"),
+    personas.STAFF: ("demo", "outsider"),
+    personas.OUTSIDER: (None, "demo"),
+}
+PILLAR_PARAMS = (
+    "pillar_id",
+    "file_id",
+    "agency_id",
+    "worker_id",
+    "contract_id",
+    "stage_id",
+    "member_id",
+    "criterion_id",
+    "evaluation_id",
+)
+pillar_ids: dict[str, int] = {}
 FIXED_PARAMS = {
     "code": "ABCDEFGHJKMN",
     "path": "nope",
@@ -338,6 +362,14 @@ def _object_id(
     if param == "case_id":
         key = CASE_OBJECTS[persona][which]
         return None if key is None else case_ids[key]
+    if param in PILLAR_PARAMS:
+        key = PILLAR_OBJECTS[persona][which]
+        if key is None:
+            return None
+        if key == "outsider":
+            # Another district's programme: a pillar_id there is not hers; other objects have no foreign.
+            return world.outsider_programme_id if param == "pillar_id" else None
+        return pillar_ids[param]
     raise AssertionError(f"no object kind for parameter {param}")
 
 
@@ -369,6 +401,8 @@ async def test_route_answers_every_persona_as_the_matrix_says(
         await _load_order_ids(database, world)
     if "case_id" in params:
         await _load_case_ids(database, world)
+    if set(PILLAR_PARAMS) & set(params):
+        await _load_pillar_ids(database, world)
     object_params = [p for p in params if p not in FIXED_PARAMS]
     failures = []
     for persona, cell in zip(COLUMNS, cells, strict=True):
@@ -433,6 +467,33 @@ async def _load_case_ids(database: Database, world: World) -> None:
             )
             or 0
         )
+
+
+async def _load_pillar_ids(database: Database, world: World) -> None:
+    """The first of each pillar object in the demo programme (the only pillar programme the demo has)."""
+    from backend.pillar import models as pm
+
+    programme_id = world.cast.programmes["pillar"].id
+    queries: dict[str, Any] = {
+        "file_id": select(pm.PillarFile.id).where(pm.PillarFile.programme_id == programme_id),
+        "agency_id": select(pm.Agency.id).where(pm.Agency.programme_id == programme_id),
+        "worker_id": select(pm.AgencyWorker.id)
+        .join(pm.Agency, pm.Agency.id == pm.AgencyWorker.agency_id)
+        .where(pm.Agency.programme_id == programme_id),
+        "contract_id": select(pm.Contract.id).where(pm.Contract.programme_id == programme_id),
+        "stage_id": select(pm.ContractStage.id).where(pm.ContractStage.programme_id == programme_id),
+        "member_id": select(pm.GroupMember.id)
+        .join(pm.PillarFile, pm.PillarFile.id == pm.GroupMember.file_id)
+        .where(pm.PillarFile.programme_id == programme_id),
+        "criterion_id": select(pm.Criterion.id).where(pm.Criterion.programme_id == programme_id),
+        "evaluation_id": select(pm.Evaluation.id).where(pm.Evaluation.programme_id == programme_id),
+    }
+    pillar_ids["pillar_id"] = programme_id
+    async with database.transaction(read_only=True) as db:
+        for param, query in queries.items():
+            found = await db.scalar(query.order_by(1).limit(1))
+            # An object the demo lacks (an evaluation) gets an id nobody has: 404 for every persona.
+            pillar_ids[param] = int(found) if found is not None else 2_000_000_000
 
 
 async def _send(browser: httpx.AsyncClient, method: str, url: str) -> httpx.Response:
