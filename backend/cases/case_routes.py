@@ -99,7 +99,7 @@ async def _new_page(
     status_code: int = 200,
     existing: int | None = None,
 ) -> Template:
-    grants = policy.worker_grants(user)
+    grants = policy.station_grants(user)
     if not grants:
         raise Forbidden()
     people: list[Person] = []
@@ -157,7 +157,7 @@ async def _person_and_station(
         person, area = None, await db.get(Area, form.area_id or 0)
         programme_id = None
     usable = area is not None and area.closed_at is None and (person is None or person.ended_at is None)
-    for grant in policy.worker_grants(user):
+    for grant in policy.station_grants(user):
         if not usable or area is None or not area.path.startswith(grant.area_path):
             continue
         if programme_id is None or programme_id == grant.programme_id:
@@ -171,7 +171,7 @@ async def _person_and_station(
 async def create_case(
     request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], user: NamedDependency[Principal]
 ) -> Template | Redirect:
-    if not policy.is_case_worker(user):
+    if not policy.is_station_worker(user):
         raise Forbidden()
     form = parse_new_case(await request.form())
     if form.errors:

@@ -65,7 +65,7 @@ from backend.cases.models import (
     ServicePackage,
 )
 from backend.cases.periods import local_bounds
-from backend.cases.policy import worker_grants
+from backend.cases.policy import station_grants
 from backend.clock import zone_of
 from backend.people.models import Area, AreaLevel, Membership, Programme, Role
 from backend.people.policy import area_and_below
@@ -151,7 +151,7 @@ class Figures:
 def _scope(user: Principal, programme_id: int, area_col: Any) -> ColumnElement[bool]:
     if user.is_admin or programme_id in user.staff_programme_ids:
         return true()
-    grants = [g for g in worker_grants(user) if g.programme_id == programme_id]
+    grants = [g for g in station_grants(user) if g.programme_id == programme_id]
     if not grants:
         return false()
     return or_(
@@ -164,7 +164,7 @@ def _tops(user: Principal, programme: Programme) -> set[int] | None:
     from the programme's own area down)."""
     if user.is_admin or programme.id in user.staff_programme_ids:
         return None
-    return {g.area_id for g in worker_grants(user) if g.programme_id == programme.id}
+    return {g.area_id for g in station_grants(user) if g.programme_id == programme.id}
 
 
 def _chain(path: str) -> list[int]:

@@ -23,7 +23,7 @@ from backend.auth.principal import Principal
 from backend.cases.figures import Figures, Row, station_figures
 from backend.cases.models import GoalOutcome, OrderSource, OrderStatus
 from backend.cases.periods import Period, PeriodKind, kind_label, parse_period, period_of
-from backend.cases.policy import CASE_KINDS, worker_grants
+from backend.cases.policy import STATION_KINDS, station_grants
 from backend.clock import local_today
 from backend.errors import Forbidden, NotFound
 from backend.i18n import gettext as _
@@ -36,14 +36,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def may_see_figures(user: Principal, programme_id: int) -> bool:
-    return is_staff_of(user, programme_id) or any(g.programme_id == programme_id for g in worker_grants(user))
+    return is_staff_of(user, programme_id) or any(
+        g.programme_id == programme_id for g in station_grants(user)
+    )
 
 
 async def _figures_for(
     db: AsyncSession, user: Principal, programme_id: int, period: str | None, on: str | None
 ) -> tuple[Programme, Period, Figures]:
     programme = await get_programme_for(db, user, programme_id)
-    if programme.kind not in CASE_KINDS:
+    if programme.kind not in STATION_KINDS:
         raise NotFound()
     if not may_see_figures(user, programme.id):
         raise Forbidden()

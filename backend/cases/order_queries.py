@@ -43,7 +43,7 @@ def overdue_condition(cutoffs: dict[int, datetime]) -> ColumnElement[bool]:
 
 
 def _queue_programmes(user: Principal) -> set[int]:
-    return {g.programme_id for g in policy.worker_grants(user)} | set(user.staff_programme_ids)
+    return {g.programme_id for g in policy.station_grants(user)} | set(user.staff_programme_ids)
 
 
 @dataclass(frozen=True, slots=True)

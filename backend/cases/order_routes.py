@@ -49,7 +49,7 @@ from backend.settings import Settings
 
 
 def _require_queue(user: Principal) -> None:
-    if not (policy.is_case_worker(user) or policy.is_case_staff(user)):
+    if not (policy.is_station_worker(user) or policy.is_case_staff(user)):
         raise Forbidden()
 
 
@@ -60,7 +60,7 @@ async def queue(
     _require_queue(user)
     rows = await list_queue(db, user, now=clock.utcnow(), overdue_only=bool(overdue))
     stations = sorted(
-        {(g.area_id, g.area_name) for g in policy.worker_grants(user)}, key=lambda pair: pair[1]
+        {(g.area_id, g.area_name) for g in policy.station_grants(user)}, key=lambda pair: pair[1]
     )
     return Template(
         template_name="cases/orders.html",
@@ -69,7 +69,7 @@ async def queue(
             "rows": rows,
             "labels": ORDER_LABELS,
             "overdue_only": bool(overdue),
-            "may_order": policy.is_case_worker(user),
+            "may_order": policy.is_station_worker(user),
             "stations": stations,
             "zone": clock.REFERENCE_ZONE.key,
         },
@@ -98,7 +98,7 @@ async def _new_page(
 
 
 def _require_station_worker(user: Principal) -> None:
-    if not policy.is_case_worker(user):
+    if not policy.is_station_worker(user):
         raise Forbidden()
 
 

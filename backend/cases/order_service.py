@@ -139,7 +139,7 @@ def may_act_on(user: Principal, order: CaseOrder) -> bool:
     """Taking, passing on and closing are the station's workers' (`order.station` loaded)."""
     return any(
         g.programme_id == order.programme_id and order.station.path.startswith(g.area_path)
-        for g in policy.worker_grants(user)
+        for g in policy.station_grants(user)
     )
 
 

@@ -23,6 +23,9 @@ from backend.people.policy import area_and_below
 from backend.pillar.models import AgencyWorker, PillarFile
 
 CASE_KINDS = (ProgrammeKind.SOCIAL_WORK_STATION, ProgrammeKind.PILLAR_MOTHERS)
+# Orders, station queues, opening a case directly and the station figures are the stations' alone: a
+# pillar mother's case opens with her file (pillar/), and her programme has its own figures.
+STATION_KINDS = (ProgrammeKind.SOCIAL_WORK_STATION,)
 
 
 def _areas_under(path: str) -> Any:
@@ -36,6 +39,15 @@ def worker_grants(user: Principal) -> tuple[Grant, ...]:
 
 def is_case_worker(user: Principal) -> bool:
     return bool(worker_grants(user))
+
+
+def station_grants(user: Principal) -> tuple[Grant, ...]:
+    """Her social-worker grants at social-work stations (not pillar-mother agencies)."""
+    return tuple(g for g in worker_grants(user) if g.programme_kind in STATION_KINDS)
+
+
+def is_station_worker(user: Principal) -> bool:
+    return bool(station_grants(user))
 
 
 def is_case_staff(user: Principal) -> bool:

@@ -99,7 +99,7 @@ async def get_station_for(db: AsyncSession, user: Principal, area_id: int) -> li
     if area is None:
         raise NotFound()
     programme_ids: set[int] = set()
-    for grant in policy.worker_grants(user):
+    for grant in policy.station_grants(user):
         if area.path.startswith(grant.area_path):
             programme_ids.add(grant.programme_id)
     programme_ids |= set(user.staff_programme_ids)
