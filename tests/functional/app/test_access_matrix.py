@@ -491,7 +491,7 @@ async def _load_pillar_ids(database: Database, world: World) -> None:
     pillar_ids["pillar_id"] = programme_id
     async with database.transaction(read_only=True) as db:
         for param, query in queries.items():
-            found = await db.scalar(query.order_by(1).limit(1))
+            found = await db.scalar(query.order_by(query.selected_columns[0]).limit(1))
             # An object the demo lacks (an evaluation) gets an id nobody has: 404 for every persona.
             pillar_ids[param] = int(found) if found is not None else 2_000_000_000
 
