@@ -6,14 +6,18 @@ loading. What a user may not see does not exist for them: loaders answer 404, ne
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased, selectinload
 
 from backend.auth.principal import Principal
+from backend.cases.models import Case
 from backend.errors import NotFound
 from backend.meals.models import Agreement, AgreementStatus
-from backend.people.models import Area, Person, Programme, Role
+from backend.people.models import Area, Person, Programme, ProgrammeKind, Role
+from backend.pillar.models import AgencyWorker, PillarFile
 from backend.visits.models import Pairing, PairingStatus
 
 # Built once: an alias made per request costs milliseconds (SQLAlchemy copies the table's columns).
@@ -29,6 +33,18 @@ def _in_area_tree(area_id_column: InstrumentedAttribute[int], path: str) -> Colu
     return area_id_column.in_(select(Area.id).where(area_and_below(path)).scalar_subquery())
 
 
+def _agency_mothers(user: Principal) -> Any:
+    agencies = select(AgencyWorker.agency_id).where(
+        AgencyWorker.user_id == user.id, AgencyWorker.ended_at.is_(None)
+    )
+    return (
+        select(Case.person_id)
+        .join(PillarFile, PillarFile.case_id == Case.id)
+        .where(PillarFile.agency_id.in_(agencies))
+        .scalar_subquery()
+    )
+
+
 def visible_people(user: Principal) -> ColumnElement[bool]:
     if user.is_admin:
         return true()
@@ -37,9 +53,12 @@ def visible_people(user: Principal) -> ColumnElement[bool]:
     if staff:
         conditions.append(Person.programme_id.in_(staff))
     for grant in user.grants_for(Role.SOCIAL_WORKER):
-        conditions.append(
-            and_(Person.programme_id == grant.programme_id, _in_area_tree(Person.area_id, grant.area_path))
-        )
+        term = and_(Person.programme_id == grant.programme_id, _in_area_tree(Person.area_id, grant.area_path))
+        if grant.programme_kind is ProgrammeKind.PILLAR_MOTHERS:
+            # A pillar agency's worker sees the mothers of her agency's files and their children only.
+            mothers = _agency_mothers(user)
+            term = and_(term, or_(Person.id.in_(mothers), Person.guardian_id.in_(mothers)))
+        conditions.append(term)
     if user.has_role(Role.CARING_MOTHER):
         children = select(Pairing.child_id).where(
             Pairing.mother_id == user.id, Pairing.status == PairingStatus.ACTIVE

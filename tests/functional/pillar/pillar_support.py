@@ -33,7 +33,7 @@ async def file_ids(database: Database, world: World) -> dict[str, int]:
             .join(Person, Person.id == Case.person_id)
             .where(PillarFile.programme_id == world.cast.programmes["pillar"].id)
         )
-        by_name = {name: file_id for name, file_id in rows.tuples()}
+        by_name = {name: file_id for name, file_id in rows}
     return {key: by_name[name] for key, name in NAMES.items()}
 
 
