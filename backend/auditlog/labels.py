@@ -109,6 +109,8 @@ ACTIONS: dict[str, Any] = {
     "pillar.file_opened": _l("Pillar mother's file opened"),
     "pillar.profile_updated": _l("Pillar mother's profile updated"),
     "pillar.need_noted": _l("Pillar mother's need noted"),
+    "pillar.import_checked": _l("Pillar-mother roster checked for import"),
+    "pillar.imported": _l("Pillar mothers imported from a file"),
     "pillar.member_added": _l("Member added to a support group"),
     "pillar.member_ended": _l("Member left a support group"),
     "pillar.interval_set": _l("Support group's contact interval changed"),
