@@ -114,6 +114,7 @@ ACTIONS: dict[str, Any] = {
     "pillar.member_added": _l("Member added to a support group"),
     "pillar.member_ended": _l("Member left a support group"),
     "pillar.interval_set": _l("Support group's contact interval changed"),
+    "pillar.contact_logged": _l("Contact with a pillar mother logged"),
     "pillar.criteria_seeded": _l("Evaluation criteria set up"),
     "pillar.agency_added": _l("Agency added"),
     "pillar.worker_placed": _l("Social worker placed with an agency"),

@@ -161,7 +161,7 @@ async def group_files(
     if mine_only:
         query = query.where(PillarFile.id.in_(policy.my_group_files(user)))
     out = []
-    for file_id, name, interval, opened_at, tz, last_day in (await db.execute(query)).tuples():
+    for file_id, name, interval, opened_at, tz, last_day in (await db.execute(query)).all():
         opened_on = local_day(opened_at, ZoneInfo(tz))
         out.append(
             OverdueFile(

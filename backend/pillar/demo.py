@@ -27,9 +27,11 @@ from backend.cases.plan_service import do_add_goal, do_add_item
 from backend.db import utcnow
 from backend.people.models import Area, Programme, Role, User
 from backend.people.service import do_add_membership
+from backend.pillar import policy as pillar_policy
 from backend.pillar.agency_service import StageDraft, do_add_agency, do_create_contract, do_place_worker
+from backend.pillar.contact_service import ContactDraft, do_log_contact
 from backend.pillar.group_service import do_add_group_member
-from backend.pillar.models import AgencyRole, GroupRole, PillarFile, Qualification, Round
+from backend.pillar.models import AgencyRole, ContactChannel, GroupRole, PillarFile, Qualification, Round
 from backend.pillar.service import ChildDraft, NeedDraft, ScreeningDraft, do_screen_mother
 from backend.verification.models import Decision
 from backend.verification.service import do_review
@@ -249,4 +251,31 @@ async def create_pillar_demo(
         actor=pan,
         now=now - timedelta(days=9),
     )
+    await create_contact_demo(db, files, users, now)
     return files
+
+
+async def create_contact_demo(
+    db: AsyncSession, files: dict[str, PillarFile], users: dict[str, User], now: datetime
+) -> None:
+    """The groups' contacts: Huang's group is in touch (the cadre at home 3 days ago, 宋晓燕 by phone 6
+    days ago); Yang's last contact was 20 days ago, so her group shows overdue at the 14-day default."""
+    for key, handle, days_ago, channel, minutes, note in (
+        ("huang", "demo-cadre-lin", 3, ContactChannel.HOME, 60, "上门看望，孩子们都好，培训按时参加。"),
+        ("huang", "demo-vol-song", 6, ContactChannel.PHONE, 15, "电话问候，提醒周六的家政培训。"),
+        ("yang", "demo-vol-fang", 20, ContactChannel.PHONE, 20, "电话聊了女儿上学的事。"),
+    ):
+        actor = await principal_of(db, users[handle])
+        db.expire(files[key], ["members"])
+        file = await pillar_policy.get_file_for(db, actor, files[key].id)
+        at = now - timedelta(days=days_ago)
+        zone = ZoneInfo((await db.get_one(Programme, file.programme_id)).time_zone)
+        draft = ContactDraft(
+            file_id=file.id,
+            contacted_on=at.astimezone(zone).date(),
+            channel=channel,
+            minutes=minutes,
+            note=note,
+            photo_uuids=(),
+        )
+        await do_log_contact(db, file, draft, (), client_uuid=uuid.uuid4(), actor=actor, now=at)

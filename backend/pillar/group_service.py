@@ -138,4 +138,4 @@ async def count_active_places(db: AsyncSession, file_id: int) -> dict[GroupRole,
         .where(GroupMember.file_id == file_id, GroupMember.ended_at.is_(None))
         .group_by(GroupMember.role)
     )
-    return {role: int(n) for role, n in rows.tuples()}
+    return {role: int(n) for role, n in rows.all()}

@@ -1,6 +1,6 @@
-/* Carelog outbox: check-ins, visits and service deliveries are kept on the phone until the server has them.
+/* Carelog outbox: check-ins, visits, service deliveries and group contacts are kept on the phone until the server has them.
  *
- * A form marked data-outbox ("checkin", "visit" or "delivery") is sent by this script instead of a plain post:
+ * A form marked data-outbox ("checkin", "visit", "delivery" or "contact") is sent by this script instead of a plain post:
  * its photos are shrunk here (long side 2048, JPEG 0.85, upright) with their EXIF capture time read
  * from the original file, the entry is saved in IndexedDB under the form's client UUID, and then sent
  * with the idempotent PUT APIs (photos first). Without a connection it stays saved, the page says so,
@@ -299,8 +299,33 @@
     };
   }
 
-  var API_PATHS = { visit: '/api/visits/', delivery: '/api/deliveries/', checkin: '/api/checkins/' };
-  var DRAFTS = { visit: visitDraft, delivery: deliveryDraft, checkin: checkinDraft };
+  // A pillar mother's group contact: its photo (at most one) is about nobody, so it is sent without person_id.
+  function contactDraft(form) {
+    var fd = new FormData(form);
+    var day = String(fd.get('contacted_on') || '');
+    var channel = String(fd.get('channel') || '');
+    var files = [].slice.call((form.querySelector('input[type=file]') || {}).files || []);
+    if (!/^\d{4}-\d\d-\d\d$/.test(day) || !channel || files.length > Number(form.dataset.maxPhotos || 1)) return null;
+    return {
+      kind: 'contact',
+      uuid: String(fd.get('client_uuid')),
+      label: heading() + ' · ' + day,
+      person: '',
+      files: files,
+      body: {
+        file_id: Number(form.dataset.file),
+        contacted_on: day,
+        channel: channel,
+        minutes: Number(fd.get('minutes')),
+        note: String(fd.get('note') || '')
+      }
+    };
+  }
+
+  var API_PATHS = {
+    visit: '/api/visits/', delivery: '/api/deliveries/', checkin: '/api/checkins/', contact: '/api/contacts/'
+  };
+  var DRAFTS = { visit: visitDraft, delivery: deliveryDraft, checkin: checkinDraft, contact: contactDraft };
 
   /* ---------- sending ---------- */
 
@@ -477,6 +502,7 @@
 
   function sentUrl(draft, data) {
     if (draft.kind === 'visit' || draft.kind === 'delivery') return data.url + '?sent=1';
+    if (draft.kind === 'contact') return data.url;
     return '/meals/history?month=' + data.day.slice(0, 7) + '&sent=' + data.id + '#checkin-' + data.id;
   }
 
