@@ -38,6 +38,7 @@ from backend.people.routes import routes as people_routes
 from backend.people.user_routes import routes as people_user_routes
 from backend.pillar.contact_api import routes as pillar_contact_api_routes
 from backend.pillar.contact_routes import routes as pillar_contact_routes
+from backend.pillar.file_routes import routes as pillar_file_routes
 from backend.pillar.group_routes import routes as pillar_group_routes
 from backend.pillar.import_routes import routes as pillar_import_routes
 from backend.pwa import routes as pwa_routes
@@ -104,6 +105,7 @@ def route_handlers() -> list[Any]:
         *order_routes,
         *scout_routes,
         *public_request_routes,
+        *pillar_file_routes,
         *pillar_group_routes,
         *pillar_contact_routes,
         *pillar_contact_api_routes,

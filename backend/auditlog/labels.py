@@ -109,6 +109,7 @@ ACTIONS: dict[str, Any] = {
     "pillar.file_opened": _l("Pillar mother's file opened"),
     "pillar.profile_updated": _l("Pillar mother's profile updated"),
     "pillar.need_noted": _l("Pillar mother's need noted"),
+    "pillar.child_added": _l("Child added to a pillar mother's file"),
     "pillar.import_checked": _l("Pillar-mother roster checked for import"),
     "pillar.imported": _l("Pillar mothers imported from a file"),
     "pillar.member_added": _l("Member added to a support group"),

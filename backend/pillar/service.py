@@ -295,3 +295,36 @@ async def children_of(db: AsyncSession, file: PillarFile) -> list[Person]:
             .order_by(Person.birth_year, Person.id)
         )
     )
+
+
+async def do_add_child(
+    db: AsyncSession,
+    file: PillarFile,
+    child: ChildDraft,
+    *,
+    actor: Actor,
+) -> Person:
+    """A child of hers not known at screening (or born since): a person of the programme in her area,
+    with her as guardian. `file` was loaded with its case and the case's person."""
+    refuse_if_closed(await db.get_one(Case, file.case_id))
+    mother = await db.get_one(Person, file.case.person_id)
+    programme = await db.get_one(Programme, file.programme_id)
+    area = await db.get_one(Area, mother.area_id)
+    person = await do_create_person(
+        db,
+        programme=programme,
+        area=area,
+        kind=PersonKind.CHILD,
+        display_name=child.display_name,
+        birth_year=child.birth_year,
+        guardian=mother,
+        actor=actor,
+    )
+    await audit.record(
+        db,
+        actor=actor,
+        action="pillar.child_added",
+        subject=file,
+        change={"child": person.id, "birth_year": child.birth_year},
+    )
+    return person
