@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit
 from backend.audit import Actor
 from backend.auth.models import Passkey, Session, SignInCode
+from backend.cases.erasure import clear_case_texts
 from backend.db import Database
 from backend.errors import Refused
 from backend.evidence.models import Photo
@@ -102,6 +103,7 @@ async def do_erase_person(
         update(ChildProfile).where(ChildProfile.person_id == person.id).values(latitude=None, longitude=None)
     )
     await db.execute(update(Visit).where(Visit.child_id == person.id).values(note="", review_note=None))
+    await clear_case_texts(db, person.id)
     pairings = select(Pairing.id).where(Pairing.child_id == person.id)
     await db.execute(
         update(ExitRequest)

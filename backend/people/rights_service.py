@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import AuditEvent
 from backend.auth.principal import Principal
+from backend.cases.erasure import case_texts_going, open_case_refusal
 from backend.errors import Forbidden
 from backend.evidence.models import Photo
 from backend.evidence.removal import photo_keys
@@ -149,6 +150,9 @@ async def erasure_plan_for_person(db: AsyncSession, person: Person) -> ErasurePl
         db, Agreement, Agreement.resident_id == person.id, Agreement.status == AgreementStatus.ACTIVE
     ):
         plan.refusals.append(str(_l("This resident still has an active meal agreement: end it first.")))
+    open_case = await open_case_refusal(db, person.id)
+    if open_case is not None:
+        plan.refusals.append(open_case)
     photos = list(await db.scalars(select(Photo).where(person_photos(person.id), Photo.removed_at.is_(None))))
     plan.photo_ids = [p.id for p in photos]
     plan.file_count = len({key for p in photos for key in photo_keys(p)})
@@ -164,6 +168,7 @@ async def erasure_plan_for_person(db: AsyncSession, person: Person) -> ErasurePl
             str(_l("Notes of requests to end a pairing")),
             await _count(db, ExitRequest, ExitRequest.pairing_id.in_(pairings)),
         ),
+        *await case_texts_going(db, person.id),
     ]
     agreements = select(Agreement.id).where(Agreement.resident_id == person.id)
     plan.stays = [
