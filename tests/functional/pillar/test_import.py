@@ -226,19 +226,18 @@ async def test_a_file_with_bad_rows_commits_nothing_and_says_why_for_each(
     assert page.status_code == 422
     assert "UTF-8 (BOM)" in page.text
     assert 'id="pillar-import-commit"' not in page.text
+    # Every row's reason, in Chinese (the user's language, the app's first).
     for line, words in (
-        (3, "不存在社区"),
-        (4, "说明"),
-        (5, "就业创业"),
-        (6, "B3"),
-        (7, "符合条件"),
-        (7, "子女"),
-        (7, "别的机构"),
+        (3, "本项目中没有区域“不存在社区”"),
+        (4, "请在“说明”中写明原因"),
+        (5, "就业创业：请先写需求程度"),
+        (6, "编号 B3 重复：第 5 行也有"),
+        (7, "符合条件须为以下之一"),
+        (7, "子女“小孩 20x5”"),
+        (7, "服务机构“别的机构”不是本项目的服务承接机构"),
     ):
         row = page.text.split(f'id="line-{line}"')[1].split("</tr>")[0]
         assert words in row, (line, words, row)
-    # Every reason in Chinese, the user's language (the first of the app).
-    assert "未知" in page.text or "不是" in page.text or "不在" in page.text
     refused = await commit(staff, world, await last_plan(database))
     assert refused.status_code == 409
     assert await counts(database, world) == before
