@@ -38,9 +38,11 @@ from backend.people.routes import routes as people_routes
 from backend.people.user_routes import routes as people_user_routes
 from backend.pillar.contact_api import routes as pillar_contact_api_routes
 from backend.pillar.contact_routes import routes as pillar_contact_routes
+from backend.pillar.figures_routes import routes as pillar_figures_routes
 from backend.pillar.file_routes import routes as pillar_file_routes
 from backend.pillar.group_routes import routes as pillar_group_routes
 from backend.pillar.import_routes import routes as pillar_import_routes
+from backend.pillar.survey_routes import routes as pillar_survey_routes
 from backend.pwa import routes as pwa_routes
 from backend.reports.routes import routes as reports_routes
 from backend.settlement.adjustment_routes import routes as adjustment_routes
@@ -94,6 +96,7 @@ def route_handlers() -> list[Any]:
                 *adjustment_routes,
                 *reports_routes,
                 *figures_routes,
+                *pillar_figures_routes,
                 *audit_routes,
             ],
             opt={LONG_READS_OPT: True},
@@ -105,6 +108,7 @@ def route_handlers() -> list[Any]:
         *order_routes,
         *scout_routes,
         *public_request_routes,
+        *pillar_survey_routes,
         *pillar_file_routes,
         *pillar_group_routes,
         *pillar_contact_routes,

@@ -121,6 +121,7 @@ ACTIONS: dict[str, Any] = {
     "pillar.worker_placed": _l("Social worker placed with an agency"),
     "pillar.worker_ended": _l("Social worker's agency placement ended"),
     "pillar.contract_created": _l("Agency contract created"),
+    "pillar.survey_answered": _l("Satisfaction survey answered"),
     "case.status_changed": _l("Case moved to another stage"),
     "case.closed": _l("Case closed"),
     "case.lead_changed": _l("Case handed to another social worker"),

@@ -112,8 +112,11 @@ def test_only_whole_month_and_programme_pages_read_off_the_loops_thread(settings
     # A station programme's period figures count a province's quarter (bench/cases.py: seconds).
     figures = {p for p in paths if p.startswith("/programmes/{programme_id:int}/figures")}
     assert len(figures) == 3
+    # So do a pillar-mother programme's figures (any period, the whole programme: pillar/figures.py).
+    pillar_figures = {p for p in paths if p.startswith("/pillar/{pillar_id:int}/figures")}
+    assert len(pillar_figures) == 3
     assert {p for p, long in paths.items() if long} == {
         p for p in paths if p.startswith(long_prefixes)
-    } | figures
+    } | figures | pillar_figures
     assert paths["/review"] is False
     assert paths["/settlement/{meal_programme_id:int}/statement"] is True
