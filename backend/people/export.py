@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import AuditEvent
 from backend.auth.models import Passkey, Session, SignInCode
+from backend.cases.export import case_documents
 from backend.evidence.models import Photo
 from backend.evidence.service import photo_key, read_verified
 from backend.meals.models import Agreement, CheckIn, CheckInFlag, CheckInPhoto
@@ -242,6 +243,7 @@ async def person_document(db: AsyncSession, person: Person) -> tuple[dict[str, A
             select(Photo).where(or_(person_photos(person.id), Photo.id.in_(linked))).order_by(Photo.id)
         )
     )
+    doc["cases"] = await case_documents(db, person.id)
     doc["photos"] = [_photo_entry(p) for p in photos]
     doc["audit_events"] = await _audit(db, await person_audit_subjects(db, person))
     return doc, [p for p in photos if p.removed_at is None]
