@@ -305,3 +305,15 @@ async def test_only_the_programmes_staff_see_the_figures(
         for suffix in ("", ".csv", ".xlsx"):
             response = await browser.get(f"/pillar/{pillar_id}/figures{suffix}")
             assert response.status_code == status, (handle, suffix)
+
+
+async def test_the_mothers_list_links_staff_to_the_figures(
+    world: World, database: Database, client_as: ClientAs
+) -> None:
+    pillar_id = world.cast.programmes["pillar"].id
+    staff = await client_as(personas.PILLAR_STAFF)
+    page = await staff.get("/pillar/mothers")
+    assert page.status_code == 200 and f'href="/pillar/{pillar_id}/figures"' in page.text
+    worker = await client_as(personas.AGENCY_WORKER)
+    page = await worker.get("/pillar/mothers")
+    assert page.status_code == 200 and "/figures" not in page.text
