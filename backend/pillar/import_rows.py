@@ -15,10 +15,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from backend.errors import Refused
 from backend.i18n import lazy_gettext as _l
 from backend.people.models import Area
 from backend.people.names import normalize_name
 from backend.people.person_service import MAX_REFERENCE
+from backend.people.spreadsheets import Table
 from backend.pillar.models import Agency, Qualification
 from backend.pillar.service import ChildDraft, NeedDraft, ScreeningDraft
 
@@ -327,3 +329,27 @@ def plan_rows(
         if errors:
             plan.action, plan.draft = "error", None
     return plans
+
+
+def header_map(table: Table, known: list[str]) -> tuple[dict[str, int], list[str]]:
+    columns: dict[str, int] = {}
+    warnings: list[str] = []
+    for index, header in enumerate(table.headers):
+        if header in known and header not in columns:
+            columns[header] = index
+        elif header in known:
+            raise Refused(
+                _l("The column %(column)s appears twice: keep one.") % {"column": header}, field="file"
+            )
+        elif header and header != STATUS_COLUMN:
+            warnings.append(
+                str(_l("The column %(column)s is not in the template and is ignored.") % {"column": header})
+            )
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise Refused(
+            _l("The file lacks the columns %(columns)s: start from the template.")
+            % {"columns": "、".join(missing)},
+            field="file",
+        )
+    return columns, warnings

@@ -31,16 +31,15 @@ from backend.people.import_models import ImportPlan
 from backend.people.models import Area, ErasedReference, Person, PersonKind, Programme, ProgrammeKind
 from backend.people.policy import area_and_below, visible_programmes
 from backend.people.rights_service import reference_sha256
-from backend.people.spreadsheets import Table, read_table
+from backend.people.spreadsheets import read_table
 from backend.pillar import policy
 from backend.pillar.import_rows import (
     BASE_COLUMNS,
-    REQUIRED,
-    STATUS_COLUMN,
     Filed,
     Importer,
     Roster,
     RowPlan,
+    header_map,
     plan_rows,
 )
 from backend.pillar.models import Agency, AgencyRole, AgencyWorker, Need, PillarFile, ProfileVersion
@@ -256,30 +255,6 @@ async def _plan(
     return plan_rows(roster, importer, rows, this_year=local_today(programme, now).year)
 
 
-def _header_map(table: Table, known: list[str]) -> tuple[dict[str, int], list[str]]:
-    columns: dict[str, int] = {}
-    warnings: list[str] = []
-    for index, header in enumerate(table.headers):
-        if header in known and header not in columns:
-            columns[header] = index
-        elif header in known:
-            raise Refused(
-                _l("The column %(column)s appears twice: keep one.") % {"column": header}, field="file"
-            )
-        elif header and header != STATUS_COLUMN:
-            warnings.append(
-                str(_l("The column %(column)s is not in the template and is ignored.") % {"column": header})
-            )
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        raise Refused(
-            _l("The file lacks the columns %(columns)s: start from the template.")
-            % {"columns": "、".join(missing)},
-            field="file",
-        )
-    return columns, warnings
-
-
 def _decisions(outcome: list[Any]) -> list[list[Any]]:
     return [list(row[:3]) for row in outcome]
 
@@ -295,7 +270,7 @@ async def check_file(
     page and the result file show every row's reason; such a plan cannot be committed)."""
     table = read_table(data)
     dimensions = await dimension_labels(db, programme.id)
-    columns, warnings = _header_map(table, template_columns(dimensions))
+    columns, warnings = header_map(table, template_columns(dimensions))
     rows = [
         (line, {c: (values[i] if i < len(values) else "") for c, i in columns.items()})
         for line, values in table.rows

@@ -164,6 +164,9 @@ async def test_the_dry_run_writes_no_mother_and_the_commit_files_exactly_the_pla
     sheet = load_workbook(io.BytesIO(result.content)).worksheets[0]
     result_rows = list(sheet.iter_rows(values_only=True))
     assert result_rows[0][-1] == STATUS_COLUMN and result_rows[3][6] == "=1+1"  # a formula is data
+    assert [r[-1] for r in result_rows[1:]] == ["将新增"] * 3
+    reread = await upload(staff, world, result.content)  # the result file can be uploaded again
+    assert reread.status_code == 200 and 'role="status"' not in reread.text.split("plan-counts")[1]
 
     done = await commit(staff, world, plan_id)
     assert done.status_code == 200, done.text
