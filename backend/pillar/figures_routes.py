@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import quote, urlencode
@@ -134,6 +134,8 @@ class Block:
     key: str
     title: str
     rows: list[tuple[str, Value]]
+    # What the page shows after a row's value (the exports carry the bare number): " / 5" for a mean.
+    units: dict[str, str] = field(default_factory=dict)
 
 
 def figure_blocks(figures: PillarFigures) -> list[Block]:
@@ -181,7 +183,7 @@ def figure_blocks(figures: PillarFigures) -> list[Block]:
         Block("services", _("Services delivered"), services),
         Block("contacts", _("Support groups' contacts"), contacts),
         Block("goals", _("Goals per dimension"), goals),
-        Block("survey", _("Satisfaction"), survey),
+        Block("survey", _("Satisfaction"), survey, {label: " / 5" for label, _v in survey[2::3]}),
         Block("money", _("Money, supervision and evaluation (whole programme)"), money),
     ]
 

@@ -250,6 +250,8 @@ async def test_page_csv_and_xlsx_carry_the_same_figures(
     assert page.status_code == 200
     released = f"{found.released_fen // 100}.{found.released_fen % 100:02d}"
     assert "服务家庭数" in page.text and released in page.text
+    mean_x100 = found.surveys[Round.MID_TERM].mean_x100
+    assert mean_x100 is not None and f"{mean_x100 // 100}.{mean_x100 % 100:02d} / 5" in page.text
     quarter = await staff.get(f"/pillar/{pillar_id}/figures?period=quarter&on={TODAY.isoformat()}")
     assert quarter.status_code == 200
     wutong = world.cast.areas["wutong"].id
