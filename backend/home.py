@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend import clock
 from backend.auth.models import Passkey
 from backend.auth.notice_service import notice_due
 from backend.auth.principal import Principal
@@ -19,6 +20,7 @@ from backend.meals.models import Agreement, AgreementStatus
 from backend.meals.queries import TodayMeals, today_for_neighbour
 from backend.people.models import Area, Membership, Person, Programme, Role
 from backend.people.policy import area_and_below, list_people_for, visible_people, visible_programmes
+from backend.pillar.contact_queries import PillarHome, load_pillar_home
 from backend.settings import Settings
 from backend.verification.returned import Returned, returned_to
 from backend.visits.home import MotherHome, WorkerHome, load_mother_home, load_worker_home
@@ -56,6 +58,8 @@ class HomeData:
     offer_passkey: bool = False
     # A district set up without the demo: what to create first (empty once it has them).
     first_steps: list[FirstStep] = field(default_factory=list)
+    # A pillar mother's group member or agency worker: overdue groups, her groups, her mothers, her plan.
+    pillar: PillarHome | None = None
 
 
 async def load_home(db: AsyncSession, user: Principal) -> HomeData:
@@ -118,6 +122,7 @@ async def load_home(db: AsyncSession, user: Principal) -> HomeData:
     if any(user.has_role(r) for r in (Role.NEIGHBOUR, Role.CARING_MOTHER, Role.SOCIAL_WORKER)):
         # A station's social worker sends service deliveries: hers sent back for a fix are listed too.
         data.returned = await returned_to(db, user)
+    data.pillar = await load_pillar_home(db, user, clock.utcnow())
     return data
 
 

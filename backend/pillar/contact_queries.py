@@ -6,7 +6,7 @@ none) exceed the file's contact interval. Days are reckoned in the programme's t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,10 +17,10 @@ from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import Principal
 from backend.cases.models import Case, CaseStatus
-from backend.people.models import Membership, Person, Programme, User
+from backend.people.models import Membership, Person, Programme, ProgrammeKind, Role, User
 from backend.pillar import policy
 from backend.pillar.group_service import ROLE_FOR_PLACE
-from backend.pillar.models import Contact, ContactChannel, GroupRole, PillarFile
+from backend.pillar.models import Contact, ContactChannel, GroupMember, GroupRole, PillarFile
 from backend.pillar.policy import Access
 
 LATEST_CONTACTS = 20
@@ -131,10 +131,10 @@ async def overdue_files(db: AsyncSession, user: Principal, today: date) -> list[
 
 
 async def group_files(
-    db: AsyncSession, user: Principal, today: date, *, mine_only: bool = False
+    db: AsyncSession, user: Principal, today: date, *, mine_only: bool = False, place: GroupRole | None = None
 ) -> list[OverdueFile]:
-    """The open files the user sees (or, with `mine_only`, those of her own active group places), each
-    with its latest contact and the days since, longest first."""
+    """The open files the user sees (or, with `mine_only`, those of her own active group places, of one
+    `place` if given), each with its latest contact and the days since, longest first."""
     last = func.max(Contact.contacted_on).label("last")
     query = (
         select(
@@ -159,7 +159,12 @@ async def group_files(
         )
     )
     if mine_only:
-        query = query.where(PillarFile.id.in_(policy.my_group_files(user)))
+        mine = select(GroupMember.file_id).where(
+            GroupMember.user_id == user.id, GroupMember.ended_at.is_(None)
+        )
+        if place is not None:
+            mine = mine.where(GroupMember.role == place)
+        query = query.where(PillarFile.id.in_(mine.scalar_subquery()))
     out = []
     for file_id, name, interval, opened_at, tz, last_day in (await db.execute(query)).all():
         opened_on = local_day(opened_at, ZoneInfo(tz))
@@ -174,3 +179,45 @@ async def group_files(
         )
     out.sort(key=lambda f: (-f.days_since, f.file_id))
     return out
+
+
+@dataclass
+class PillarHome:
+    """What the home page shows a user with a part in a pillar-mother programme."""
+
+    keeper: bool = False  # a cadre or an agency worker: overdue groups and her groups
+    overdue: list[OverdueFile] = field(default_factory=list)
+    my_groups: list[OverdueFile] = field(default_factory=list)
+    volunteer_of: list[OverdueFile] = field(default_factory=list)  # a volunteer's mothers
+    own_file_id: int | None = None  # a pillar mother's own file
+
+    @property
+    def shown(self) -> bool:
+        return self.keeper or bool(self.volunteer_of) or self.own_file_id is not None
+
+
+async def load_pillar_home(db: AsyncSession, user: Principal, now: datetime) -> PillarHome | None:
+    """None for a user with no group or agency part in a pillar programme (staff have their own pages)."""
+    grants = [g for g in user.grants if g.programme_kind is ProgrammeKind.PILLAR_MOTHERS]
+    roles = {g.role for g in grants}
+    if not roles & {Role.CADRE, Role.SOCIAL_WORKER, Role.VOLUNTEER, Role.PILLAR_MOTHER}:
+        return None
+    zone = await db.scalar(select(Programme.time_zone).where(Programme.id == grants[0].programme_id))
+    today = local_day(now, ZoneInfo(zone or "Asia/Shanghai"))
+    home = PillarHome()
+    if Role.CADRE in roles or Role.SOCIAL_WORKER in roles:
+        home.keeper = True
+        # A cadre's groups are those she leads; a worker's, her agency's mothers (all she sees).
+        files = await group_files(db, user, today, mine_only=Role.SOCIAL_WORKER not in roles)
+        home.my_groups = files
+        home.overdue = [f for f in files if f.days_since > f.interval_days]
+    if Role.VOLUNTEER in roles:
+        home.volunteer_of = await group_files(db, user, today, mine_only=True, place=GroupRole.VOLUNTEER)
+    if Role.PILLAR_MOTHER in roles:
+        home.own_file_id = await db.scalar(
+            select(PillarFile.id)
+            .where(PillarFile.mother_user_id == user.id, policy.visible_files(user))
+            .order_by(PillarFile.id)
+            .limit(1)
+        )
+    return home if home.shown else None
