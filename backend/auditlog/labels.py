@@ -173,6 +173,7 @@ SUBJECTS: dict[str, Any] = {
     "service_package": _l("service package"),
     "service_item": _l("service"),
     "case_dimension": _l("assessment dimension"),
+    "pillar_survey_response": _l("satisfaction survey answers"),
 }
 
 FIELDS: dict[str, Any] = {
@@ -238,6 +239,7 @@ FIELDS: dict[str, Any] = {
     "deliverer_user_id": _l("Delivering social worker"),
     "frequency": _l("How often"),
     "package_id": _l("Service package"),
+    "on_paper": _l("On paper"),
 }
 
 # Codes that appear as values, in words (statuses, meals, roles, how someone signed in).
