@@ -106,7 +106,7 @@ class RowPlan:
 
     @property
     def reason(self) -> str:
-        return "；".join(self.errors)
+        return " ".join(self.errors)
 
     def outcome(self) -> list[object]:
         """As stored: the decision (line, action, before) the commit must find again, and the reason."""
