@@ -169,3 +169,37 @@ async def test_a_helped_mother_later_volunteers_in_another_mothers_group(
     # Ended places stay as history; 方琳 no longer reaches 杨春燕's file.
     fang_browser = await client_as(personas.YANG_ONLY_VOLUNTEER)
     assert (await fang_browser.get(f"/pillar/mothers/{files['yang']}/contacts/new")).status_code == 404
+
+
+async def test_the_file_page_shows_the_group_and_contacts_with_each_users_own_forms(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    files = await file_ids(database, world)
+    yang = files["yang"]
+    seen = {}
+    for handle in (
+        personas.CADRE,
+        personas.PILLAR_STAFF,
+        personas.AGENCY_WORKER,
+        personas.VOLUNTEER,
+        personas.OTHER_PILLAR_MOTHER,
+    ):
+        page = await (await client_as(handle)).get(f"/pillar/mothers/{yang}")
+        assert page.status_code == 200, handle
+        assert 'id="pillar-group"' in page.text and "方琳" in page.text and "林桂芳" in page.text
+        assert "电话聊了女儿上学的事。" in page.text and 'id="pillar-group-overdue"' in page.text
+        seen[handle] = ('id="pillar-member-add"' in page.text, 'id="pillar-contact-new-link"' in page.text)
+    assert seen == {
+        personas.CADRE: (True, True),
+        personas.PILLAR_STAFF: (True, False),
+        personas.AGENCY_WORKER: (True, True),
+        personas.VOLUNTEER: (False, True),
+        personas.OTHER_PILLAR_MOTHER: (False, True),
+    }
+    lin = await client_as(personas.CADRE)
+    fang = world.user_id(personas.YANG_ONLY_VOLUNTEER)
+    await post(lin, f"/pillar/mothers/{yang}/members/{await member_id(database, yang, fang)}/end")
+    page = (await lin.get(f"/pillar/mothers/{yang}")).text
+    assert 'id="pillar-group-ended"' in page and "方琳" in page
+    # Her contact stays in the list, under her name.
+    assert "电话聊了女儿上学的事。" in page
