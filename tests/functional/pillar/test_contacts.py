@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import func, select
 
 from backend import clock
-from backend.cases.models import Case
+from backend.cases.models import Case, CaseStatus, CloseReason
 from backend.db import Database
 from backend.people.models import Person
 from backend.pillar.models import Contact, ContactChannel, GroupMember, PillarFile
@@ -268,3 +268,26 @@ async def test_an_ended_place_keeps_her_contacts_and_ends_her_access(
     assert (await put_contact(du, uuid.uuid4(), contact_body(files["huang"]))).status_code == 404
     kept = [c for c in await contacts_of(database, files["huang"]) if c.id == sent.json()["id"]]
     assert len(kept) == 1 and kept[0].by_user_id == world.user_id(personas.HUANG_ONLY_VOLUNTEER)
+
+
+async def test_a_closed_file_takes_no_contact_and_no_group_change(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    files = await file_ids(database, world)
+    yang = files["yang"]
+    async with database.transaction() as db:
+        file = await db.get_one(PillarFile, yang)
+        case = await db.get_one(Case, file.case_id)
+        case.status = CaseStatus.CLOSED
+        case.closed_at = clock.utcnow()
+        case.close_reason = CloseReason.GOALS_MET
+    before = await contact_count(database)
+    fang = await client_as(personas.YANG_ONLY_VOLUNTEER)
+    refused = await put_contact(fang, uuid.uuid4(), contact_body(yang))
+    assert refused.status_code == 409 and CHINESE.search(refused.json()["detail"])
+    assert (await fang.get(f"/pillar/mothers/{yang}/contacts/new")).status_code == 409
+    assert (await form_contact(fang, yang)).status_code == 409
+    lin = await client_as(personas.CADRE)
+    interval = await post(lin, f"/pillar/mothers/{yang}/interval", {"contact_interval_days": "7"})
+    assert interval.status_code == 409 and CHINESE.search(interval.text)
+    assert await contact_count(database) == before
