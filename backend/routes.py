@@ -36,8 +36,12 @@ from backend.people.person_routes import routes as person_routes
 from backend.people.rights_routes import routes as rights_routes
 from backend.people.routes import routes as people_routes
 from backend.people.user_routes import routes as people_user_routes
+from backend.pillar.agency_routes import routes as pillar_agency_routes
 from backend.pillar.contact_api import routes as pillar_contact_api_routes
 from backend.pillar.contact_routes import routes as pillar_contact_routes
+from backend.pillar.contract_routes import routes as pillar_contract_routes
+from backend.pillar.criteria_routes import routes as pillar_criteria_routes
+from backend.pillar.evaluation_routes import routes as pillar_evaluation_routes
 from backend.pillar.figures_routes import routes as pillar_figures_routes
 from backend.pillar.file_routes import routes as pillar_file_routes
 from backend.pillar.group_routes import routes as pillar_group_routes
@@ -114,4 +118,8 @@ def route_handlers() -> list[Any]:
         *pillar_contact_routes,
         *pillar_contact_api_routes,
         *pillar_import_routes,
+        *pillar_agency_routes,
+        *pillar_contract_routes,
+        *pillar_evaluation_routes,
+        *pillar_criteria_routes,
     ]

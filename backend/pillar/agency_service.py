@@ -16,13 +16,61 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.audit import Actor
+from backend.auth.principal import Principal
 from backend.db import utcnow
-from backend.errors import Conflict, Refused
+from backend.errors import Conflict, Forbidden, NotFound, Refused
 from backend.i18n import gettext as _
 from backend.people.models import Membership, Programme, ProgrammeKind, Role, User
 from backend.pillar.models import Agency, AgencyRole, AgencyWorker, Contract, ContractStage, Round
+from backend.pillar.policy import is_pillar_staff
 
 MAX_BUDGET_FEN = 10_000_000_000  # 100 million yuan: a typo guard, far above any one contract
+
+
+async def get_programme_for_staff(db: AsyncSession, user: Principal, pillar_id: int) -> Programme:
+    """A pillar programme whose staff the user is. Another member of it gets 403 (she knows it exists);
+    anyone else, or any other kind of programme, 404."""
+    programme = await db.get(Programme, pillar_id)
+    if programme is None or programme.kind is not ProgrammeKind.PILLAR_MOTHERS:
+        raise NotFound()
+    if not is_pillar_staff(user, programme.id):
+        if any(g.programme_id == programme.id for g in user.grants):
+            raise Forbidden()
+        raise NotFound()
+    return programme
+
+
+async def get_agency_for_staff(db: AsyncSession, user: Principal, agency_id: int) -> Agency:
+    agency = await db.get(Agency, agency_id)
+    if agency is None or not is_pillar_staff(user, agency.programme_id):
+        raise NotFound()
+    return agency
+
+
+async def programme_agencies(
+    db: AsyncSession, programme_id: int, role: AgencyRole | None = None
+) -> list[Agency]:
+    query = select(Agency).where(Agency.programme_id == programme_id, Agency.retired_at.is_(None))
+    if role is not None:
+        query = query.where(Agency.role == role)
+    return list(await db.scalars(query.order_by(Agency.role, Agency.name, Agency.id)))
+
+
+async def programme_social_workers(db: AsyncSession, programme_id: int) -> list[User]:
+    """The programme's current social workers: who may be placed with a delivering agency."""
+    query = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.programme_id == programme_id,
+            Membership.role == Role.SOCIAL_WORKER,
+            Membership.ended_at.is_(None),
+            User.is_active.is_(True),
+        )
+        .distinct()
+        .order_by(User.display_name, User.id)
+    )
+    return list(await db.scalars(query))
 
 
 @dataclass(frozen=True)

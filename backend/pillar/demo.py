@@ -32,6 +32,7 @@ from backend.pillar.agency_service import StageDraft, do_add_agency, do_create_c
 from backend.pillar.contact_service import ContactDraft, do_log_contact
 from backend.pillar.group_service import do_add_group_member
 from backend.pillar.models import AgencyRole, ContactChannel, GroupRole, PillarFile, Qualification, Round
+from backend.pillar.money_demo import create_money_demo
 from backend.pillar.service import ChildDraft, NeedDraft, ScreeningDraft, do_screen_mother
 from backend.verification.models import Decision
 from backend.verification.service import do_review
@@ -252,6 +253,7 @@ async def create_pillar_demo(
         now=now - timedelta(days=9),
     )
     await create_contact_demo(db, files, users, now)
+    await create_money_demo(db, programme=programme, users=users, title=CONTRACT_TITLE, now=now)
     return files
 
 
