@@ -142,3 +142,18 @@ async def test_a_supervising_agency_session_is_logged_on_the_contract(
     assert {s.minutes for s in sessions} == {120, 45}
     page = await zhou.get(f"/pillar/contracts/{contract_id}")
     assert "个案督导" in page.text
+
+
+async def test_the_programme_page_links_its_staff_to_agencies_contracts_and_criteria(
+    client_as: ClientAs, world: World
+) -> None:
+    zhou = await client_as(personas.PILLAR_STAFF)
+    pillar_id = world.cast.programmes["pillar"].id
+    page = await zhou.get(f"/programmes/{pillar_id}")
+    assert page.status_code == 200
+    for link in (
+        f"/pillar/{pillar_id}/agencies",
+        f"/pillar/{pillar_id}/contracts",
+        f"/pillar/{pillar_id}/criteria",
+    ):
+        assert f'href="{link}"' in page.text
