@@ -19,7 +19,7 @@ from backend.i18n import gettext as _
 from backend.people.models import Area, Membership, Role, User
 from backend.people.policy import area_and_below
 
-FIELD_ROLES = (Role.CARING_MOTHER, Role.NEIGHBOUR, Role.HARDSHIP_SCOUT)
+FIELD_ROLES = (Role.CARING_MOTHER, Role.NEIGHBOUR, Role.HARDSHIP_SCOUT, Role.VOLUNTEER, Role.PILLAR_MOTHER)
 
 
 def may_issue_cards(user: Principal) -> bool:

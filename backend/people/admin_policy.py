@@ -2,9 +2,10 @@
 
 Loaders answer as the house rule says: an object of a programme the user has no part in is a 404; one
 of her own programme that her role may not change is a 403. An administrator acts as staff of every
-programme. Staff manage everyone of their programmes; a social worker manages the caring mothers and
-neighbours of her areas. Account-wide changes (the name, deactivation) need every current membership
-of the person to be in the actor's remit: a worker must not rename someone another programme knows.
+programme. Staff manage everyone of their programmes; a social worker manages the field roles of her
+areas (caring mothers, neighbours, scouts; a pillar programme's volunteers and mothers, not its
+cadres). Account-wide changes (the name, deactivation) need every current membership of the person to
+be in the actor's remit: a worker must not rename someone another programme knows.
 """
 
 from __future__ import annotations
@@ -17,15 +18,28 @@ from backend.auth.principal import Principal
 from backend.errors import Forbidden, NotFound
 from backend.people.models import Area, Membership, Programme, ProgrammeKind, Role, User
 
-# The volunteer role of each kind of programme, which its social workers may add at their areas.
-FIELD_ROLE = {
-    ProgrammeKind.NEIGHBOUR_MEALS: Role.NEIGHBOUR,
-    ProgrammeKind.CARING_MOTHERS: Role.CARING_MOTHER,
-    ProgrammeKind.SOCIAL_WORK_STATION: Role.HARDSHIP_SCOUT,
+# The field roles of each kind of programme (volunteers, the people served who sign in), which its
+# social workers may add at their areas and its staff anywhere in it.
+FIELD_ROLES_OF: dict[ProgrammeKind, tuple[Role, ...]] = {
+    ProgrammeKind.NEIGHBOUR_MEALS: (Role.NEIGHBOUR,),
+    ProgrammeKind.CARING_MOTHERS: (Role.CARING_MOTHER,),
+    ProgrammeKind.SOCIAL_WORK_STATION: (Role.HARDSHIP_SCOUT,),
+    ProgrammeKind.PILLAR_MOTHERS: (Role.VOLUNTEER, Role.PILLAR_MOTHER),
 }
-FIELD_ROLES = frozenset(FIELD_ROLE.values())
+# Roles of one kind of programme that only its staff give (a pillar group's federation cadre).
+STAFF_ROLES_OF: dict[ProgrammeKind, tuple[Role, ...]] = {
+    ProgrammeKind.PILLAR_MOTHERS: (Role.CADRE,),
+}
+FIELD_ROLES = frozenset(role for roles in FIELD_ROLES_OF.values() for role in roles)
+# A role that belongs to some kinds of programme only: never given in a programme of another kind.
+KIND_ROLES = FIELD_ROLES | frozenset(role for roles in STAFF_ROLES_OF.values() for role in roles)
 # The kinds a programme can be created as through the pages (the built ones).
-BUILT_KINDS = (ProgrammeKind.NEIGHBOUR_MEALS, ProgrammeKind.CARING_MOTHERS, ProgrammeKind.SOCIAL_WORK_STATION)
+BUILT_KINDS = (
+    ProgrammeKind.NEIGHBOUR_MEALS,
+    ProgrammeKind.CARING_MOTHERS,
+    ProgrammeKind.SOCIAL_WORK_STATION,
+    ProgrammeKind.PILLAR_MOTHERS,
+)
 
 
 def may_create_programmes(user: Principal) -> bool:
@@ -85,11 +99,12 @@ async def get_area_for(db: AsyncSession, user: Principal, area_id: int) -> tuple
 
 def may_add_role(user: Principal, programme: Programme, area: Area, role: Role) -> bool:
     """May the user give someone this role in this programme at this area?"""
-    if role in FIELD_ROLES and FIELD_ROLE.get(programme.kind) is not role:
+    field = FIELD_ROLES_OF.get(programme.kind, ())
+    if role in KIND_ROLES and role not in field + STAFF_ROLES_OF.get(programme.kind, ()):
         return False
     if is_staff_of(user, programme.id):
         return area.path.startswith(programme.area.path)
-    if role is not FIELD_ROLE.get(programme.kind):
+    if role not in field:
         return False
     return any(
         g.role is Role.SOCIAL_WORKER and g.programme_id == programme.id and area.path.startswith(g.area_path)
@@ -98,10 +113,10 @@ def may_add_role(user: Principal, programme: Programme, area: Area, role: Role) 
 
 
 def roles_to_add(user: Principal, programme: Programme) -> list[Role]:
-    field = FIELD_ROLE.get(programme.kind)
+    field = list(FIELD_ROLES_OF.get(programme.kind, ()))
     if is_staff_of(user, programme.id):
-        return [Role.SOCIAL_WORKER, Role.STAFF] + ([field] if field else [])
-    return [field] if field and _worker_areas(user, programme.id) else []
+        return [Role.SOCIAL_WORKER, Role.STAFF, *STAFF_ROLES_OF.get(programme.kind, ()), *field]
+    return field if field and _worker_areas(user, programme.id) else []
 
 
 def _worker_areas(user: Principal, programme_id: int) -> list[str]:

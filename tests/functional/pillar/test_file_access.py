@@ -4,6 +4,8 @@ the agency workers' alone."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -171,3 +173,50 @@ async def test_a_worker_cannot_screen_a_mother_into_an_agency_not_hers(
     fields = await screening_fields(database, world, agency_id=str(other_id))
     response = await post(xie, f"/pillar/{programme.id}/mothers", fields)
     assert response.status_code == 400 and 'id="agency_id-error"' in response.text
+
+
+async def _add_user(browser: Any, world: World, role: str, name: str) -> int:
+    fields = {
+        "display_name": name,
+        "programme_id": str(world.cast.programmes["pillar"].id),
+        "area_id": str(world.cast.areas["guiyuan"].id),
+        "role": role,
+        "confirm_new": "yes",
+    }
+    response = await post(browser, "/users", fields)
+    return response.status_code
+
+
+async def test_an_agency_worker_adds_volunteers_and_mothers_but_not_cadres(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    xie = await client_as(personas.AGENCY_WORKER)
+    page = await xie.get(f"/users/new?programme_id={world.cast.programmes['pillar'].id}")
+    assert (
+        page.status_code == 200 and 'value="volunteer"' in page.text and 'value="pillar_mother"' in page.text
+    )
+    assert 'value="cadre"' not in page.text
+    assert await _add_user(xie, world, "volunteer", "新志愿者") == 307  # straight to her sign-in card
+    assert await _add_user(xie, world, "pillar_mother", "新母亲") == 307
+    assert await _add_user(xie, world, "cadre", "新干部") == 422
+    cards = await xie.get("/cards")
+    assert cards.status_code == 200 and "宋晓燕" in cards.text and "黄美兰" in cards.text
+    assert "林桂芳" not in cards.text  # a cadre's card comes from staff
+
+
+async def test_staff_add_cadres_in_a_pillar_programme_and_its_roles_stay_there(
+    client_as: ClientAs, world: World, database: Database
+) -> None:
+    zhou = await client_as(personas.PILLAR_STAFF)
+    assert await _add_user(zhou, world, "cadre", "新干部") == 307
+    cards = await zhou.get("/cards")
+    assert "林桂芳" in cards.text
+    # A pillar role is never given in a programme of another kind.
+    fields = {
+        "display_name": "别处志愿者",
+        "programme_id": str(world.cast.programmes["station"].id),
+        "area_id": str(world.cast.areas["guiyuan"].id),
+        "role": "volunteer",
+        "confirm_new": "yes",
+    }
+    assert (await post(zhou, "/users", fields)).status_code == 422

@@ -327,9 +327,12 @@ async def test_the_list_shows_each_persona_exactly_her_files(
         assert page.status_code == 200, handle
         shown = {key for key, file_id in ids.items() if f'id="pillar-file-{file_id}"' in page.text}
         assert shown == keys, handle
+        assert 'id="nav-pillar"' in page.text, handle  # the menu leads there
         adds = 'id="pillar-add-links"' in page.text
         assert adds == (handle in (personas.PILLAR_STAFF, personas.AGENCY_WORKER)), handle
     yang = await client_as(personas.OTHER_PILLAR_MOTHER)
     assert (await yang.get("/pillar/mothers")).headers["location"] == f"/pillar/mothers/{ids['yang']}"
     for handle in (personas.OUTSIDER, personas.CARING_MOTHER, personas.SOCIAL_WORKER):
-        assert (await (await client_as(handle)).get("/pillar/mothers")).status_code == 404, handle
+        browser = await client_as(handle)
+        assert (await browser.get("/pillar/mothers")).status_code == 404, handle
+        assert 'id="nav-pillar"' not in (await browser.get("/account")).text, handle
