@@ -220,3 +220,28 @@ async def test_staff_add_cadres_in_a_pillar_programme_and_its_roles_stay_there(
         "confirm_new": "yes",
     }
     assert (await post(zhou, "/users", fields)).status_code == 422
+
+
+async def test_an_administrator_creates_a_pillar_programme_through_the_pages(
+    database: Database, client_as: ClientAs
+) -> None:
+    from backend.cases.models import CaseDimension
+    from tests.functional.people.org_support import admin_browser, create_programme, programme_id
+
+    admin = await admin_browser(database, client_as)
+    assert 'value="pillar_mothers"' in (await admin.get("/programmes/new")).text
+    created = await create_programme(
+        admin,
+        name="远山顶梁柱母亲",
+        kind="pillar_mothers",
+        area_id="new",
+        new_area_name="远山区",
+        new_area_level="district",
+    )
+    assert created.status_code == 303, created.text[:2000]
+    pillar = await programme_id(database, "远山顶梁柱母亲")
+    async with database.transaction(read_only=True) as db:
+        codes = set(await db.scalars(select(CaseDimension.code).where(CaseDimension.programme_id == pillar)))
+    assert "employment" in codes and len(codes) == 5
+    page = await admin.get(f"/pillar/{pillar}/mothers/new")
+    assert page.status_code == 200 and 'id="pillar-new-form"' in page.text
