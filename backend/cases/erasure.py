@@ -4,8 +4,9 @@ A station case's and a pillar mother's file keep their ids, dates, stages, ratin
 statuses and hashes, so the figures and the audit chain still add up; the free text goes: the order's
 description and contact, assessment and rating notes, goals, delivery and review notes, the close
 note, and for a pillar mother her profile notes, her needs' words, her group's contact notes and her
-survey comment. Photos of her are removed by the caller with her other photos (they carry her as
-subject). A case still open refuses the erasure: close it first, as an active pairing must end first.
+survey comment. Photos of her are removed by the caller with her other photos: those that carry her
+as subject, and the photos of contacts with her (`contact_photos_of`: they are sent about nobody,
+since a group member may not send photos about her person record). A case still open refuses the erasure: close it first, as an active pairing must end first.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def _cases(person_id: int) -> Any:
 
 def _files(person_id: int) -> Any:
     return select(PillarFile.id).where(PillarFile.case_id.in_(_cases(person_id)))
+
+
+def contact_photos_of(person_id: int) -> Any:
+    """Photos of the contacts with a pillar mother (sent about nobody, so not found by their subject)."""
+    return select(Contact.photo_id).where(
+        Contact.file_id.in_(_files(person_id)), Contact.photo_id.is_not(None)
+    )
 
 
 async def _count(db: AsyncSession, model: Any, *where: Any) -> int:

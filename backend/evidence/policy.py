@@ -28,6 +28,8 @@ from backend.errors import NotFound, Refused
 from backend.evidence.models import Photo
 from backend.meals.models import Agreement, AgreementStatus
 from backend.people.models import Area, Person, Role
+from backend.pillar import policy as pillar_policy
+from backend.pillar.models import Contact
 from backend.visits.models import Pairing, PairingStatus
 
 
@@ -52,6 +54,13 @@ def visible_photos(user: Principal) -> ColumnElement[bool]:
         # A station order's photo (about nobody yet): whoever may read the order.
         orders = select(CaseOrder.photo_id).where(CaseOrder.photo_id.is_not(None), visible_orders(user))
         conditions.append(Photo.id.in_(orders.scalar_subquery()))
+    if pillar_policy.is_pillar_user(user):
+        # A pillar group's contact photo (sent about nobody: group members cannot send photos about
+        # the mother's person record): whoever may read the contact, while that access lasts.
+        contacts = select(Contact.photo_id).where(
+            Contact.photo_id.is_not(None), pillar_policy.visible_rows(Contact, user)
+        )
+        conditions.append(Photo.id.in_(contacts.scalar_subquery()))
     worked_with = _people_worked_with(user)
     if worked_with is not None:
         conditions.append(Photo.subject_person_id.in_(select(Person.id).where(worked_with).scalar_subquery()))

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import AuditEvent
 from backend.auth.principal import Principal
-from backend.cases.erasure import case_texts_going, open_case_refusal
+from backend.cases.erasure import case_texts_going, contact_photos_of, open_case_refusal
 from backend.errors import Forbidden
 from backend.evidence.models import Photo
 from backend.evidence.removal import photo_keys
@@ -93,7 +93,9 @@ def person_photos(person_id: int) -> ColumnElement[bool]:
     papers = select(Agreement.resident_confirmation_photo_id).where(
         Agreement.resident_id == person_id, Agreement.resident_confirmation_photo_id.is_not(None)
     )
-    return or_(Photo.subject_person_id == person_id, Photo.id.in_(papers))
+    return or_(
+        Photo.subject_person_id == person_id, Photo.id.in_(papers), Photo.id.in_(contact_photos_of(person_id))
+    )
 
 
 async def closed_month_checkin_ids(db: AsyncSession, person_id: int) -> set[int]:
