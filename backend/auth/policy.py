@@ -2,8 +2,9 @@
 
 A card signs its holder in as the person it was issued for, with all of that person's roles. So an
 issuer may only issue for someone all of whose roles she oversees: a social worker for the caring
-mothers and neighbours of her areas, staff for anyone but staff in their programmes, an administrator
-for anyone. Nobody issues a card for herself: that would be a way round losing access.
+mothers, neighbours, scouts, pillar volunteers and pillar mothers of her areas (a pillar group's cadre
+gets hers from staff), staff for anyone but staff in their programmes, an administrator for anyone.
+Nobody issues a card for herself: that would be a way round losing access.
 """
 
 from __future__ import annotations

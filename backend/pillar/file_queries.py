@@ -106,6 +106,28 @@ class ScreeningRemit:
         return self.agencies[0].id if self.worker and self.agencies else None
 
 
+async def screening_programmes(db: AsyncSession, user: Principal) -> list[Programme]:
+    """The programmes where she may add a mother: her staff ones, and those where she is a social
+    worker placed with a delivering agency (for the list's "add a mother" links)."""
+    placed = (
+        select(Agency.programme_id)
+        .join(AgencyWorker, AgencyWorker.agency_id == Agency.id)
+        .where(
+            AgencyWorker.user_id == user.id,
+            AgencyWorker.ended_at.is_(None),
+            Agency.role == AgencyRole.DELIVERING,
+            Agency.retired_at.is_(None),
+        )
+    )
+    worker_ids = {g.programme_id for g in policy.worker_grants(user)}
+    ids = set(policy.staff_programmes(user))
+    if worker_ids:
+        ids |= worker_ids & set(await db.scalars(placed))
+    if not ids:
+        return []
+    return list(await db.scalars(select(Programme).where(Programme.id.in_(ids)).order_by(Programme.name)))
+
+
 async def screening_remit(db: AsyncSession, user: Principal, programme_id: int) -> ScreeningRemit:
     """Staff or an agency worker of the programme: her remit; another member: 403; anyone else: 404."""
     programme = await db.scalar(

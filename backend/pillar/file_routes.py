@@ -15,7 +15,6 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
@@ -53,10 +52,7 @@ async def mothers(db: NamedDependency[AsyncSession], user: NamedDependency[Princ
         if own is None:
             raise NotFound()
         return Redirect(f"/pillar/mothers/{own}", status_code=303)
-    screen_ids = policy.staff_programmes(user) | {g.programme_id for g in policy.worker_grants(user)}
-    programmes = list(
-        await db.scalars(select(Programme).where(Programme.id.in_(screen_ids)).order_by(Programme.name))
-    )
+    programmes = await q.screening_programmes(db, user)
     context = {"principal": user, "rows": await q.list_files(db, user), "screen_programmes": programmes}
     return Template(template_name="pillar/mothers.html", context=context)
 
