@@ -29,10 +29,15 @@ class StageRow:
     state: StageState
     evaluation: Evaluation | None
     release: ContractRelease | None
+    # Ready, but not by the viewer: she recorded its evaluation (or, paid on signing, made the contract).
+    others_only: bool = False
 
 
 def stage_rows(
-    contract: Contract, evaluations: list[Evaluation], releases: list[ContractRelease]
+    contract: Contract,
+    evaluations: list[Evaluation],
+    releases: list[ContractRelease],
+    viewer_id: int | None = None,
 ) -> list[StageRow]:
     """`evaluations` in recording order: the last of a round is the one that counts."""
     latest = {e.round: e for e in evaluations}
@@ -48,11 +53,15 @@ def stage_rows(
             state = StageState.WAITING
         else:
             state = StageState.READY if evaluation.passed else StageState.FAILED
-        rows.append(StageRow(stage, state, evaluation, released.get(stage.id)))
+        decider = evaluation.recorded_by_id if evaluation is not None else contract.created_by_id
+        others_only = state is StageState.READY and viewer_id is not None and decider == viewer_id
+        rows.append(StageRow(stage, state, evaluation, released.get(stage.id), others_only))
     return rows
 
 
-async def contract_context(db: AsyncSession, contract: Contract) -> dict[str, Any]:
+async def contract_context(
+    db: AsyncSession, contract: Contract, viewer_id: int | None = None
+) -> dict[str, Any]:
     evaluations = list(
         await db.scalars(
             select(Evaluation)
@@ -79,7 +88,7 @@ async def contract_context(db: AsyncSession, contract: Contract) -> dict[str, An
     user_ids = {r.released_by_id for r in releases} | {s.recorded_by_id for s in supervisions}
     users = {u.id: u for u in await db.scalars(select(User).where(User.id.in_(user_ids)))}
     return {
-        "stages": stage_rows(contract, evaluations, releases),
+        "stages": stage_rows(contract, evaluations, releases, viewer_id),
         "evaluations": list(reversed(evaluations)),
         "releases": releases,
         "released_fen": sum(r.amount_fen for r in releases),

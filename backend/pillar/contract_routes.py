@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from backend import clock
 from backend.auth.principal import Principal
-from backend.errors import NotFound, Refused
+from backend.errors import Conflict, NotFound, Refused
 from backend.i18n import gettext as _
 from backend.people.models import Programme
 from backend.pillar import policy
@@ -113,14 +113,15 @@ async def create_contract(
     return Redirect(url + "?saved=created", status_code=303)
 
 
-@get("/pillar/contracts/{contract_id:int}", name="pillar.contract")
-async def contract_page(
-    contract_id: FromPath[int],
-    db: NamedDependency[AsyncSession],
-    user: NamedDependency[Principal],
-    saved: FromQuery[str] = "",
+async def _contract_page(
+    db: AsyncSession,
+    user: Principal,
+    contract: Contract,
+    *,
+    saved: str = "",
+    release_error: str = "",
+    status_code: int = 200,
 ) -> Template:
-    contract = await policy.get_contract_for(db, user, contract_id)
     programme = await db.get_one(Programme, contract.programme_id)
     context: dict[str, Any] = {
         "principal": user,
@@ -131,9 +132,21 @@ async def contract_page(
         "values": {},
         "errors": {},
         "saved": saved[:20],
-        **await contract_context(db, contract),
+        "release_error": release_error,
+        **await contract_context(db, contract, user.id),
     }
-    return Template(template_name="pillar/contract.html", context=context)
+    return Template(template_name="pillar/contract.html", context=context, status_code=status_code)
+
+
+@get("/pillar/contracts/{contract_id:int}", name="pillar.contract")
+async def contract_page(
+    contract_id: FromPath[int],
+    db: NamedDependency[AsyncSession],
+    user: NamedDependency[Principal],
+    saved: FromQuery[str] = "",
+) -> Template:
+    contract = await policy.get_contract_for(db, user, contract_id)
+    return await _contract_page(db, user, contract, saved=saved)
 
 
 @post("/pillar/contracts/{contract_id:int}/stages/{stage_id:int}/release", name="pillar.stage_release")
@@ -143,13 +156,17 @@ async def release_stage(
     stage_id: FromPath[int],
     db: NamedDependency[AsyncSession],
     user: NamedDependency[Principal],
-) -> Redirect:
+) -> Redirect | Template:
     contract = await policy.get_contract_for(db, user, contract_id)
     stage = next((s for s in contract.stages if s.id == stage_id), None)
     if stage is None:
         raise NotFound()
     programme = await db.get_one(Programme, contract.programme_id)
-    await do_release_stage(db, stage, actor=user, today=clock.local_today(programme))
+    try:
+        await do_release_stage(db, stage, actor=user, today=clock.local_today(programme))
+    except Conflict as refusal:
+        # The page again, the reason beside the stages (nothing was written: the insert is a savepoint).
+        return await _contract_page(db, user, contract, release_error=str(refusal.detail), status_code=409)
     url = request.app.route_reverse("pillar.contract", contract_id=contract.id)
     return Redirect(url + "?saved=released", status_code=303)
 
