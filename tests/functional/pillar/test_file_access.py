@@ -18,8 +18,8 @@ from backend.pillar.group_service import do_end_group_member
 from backend.pillar.models import AgencyRole, AgencyWorker, GroupMember, PillarFile
 from tests import personas
 from tests.conftest import ClientAs, World
-from tests.functional.pillar.pillar_support import post
-from tests.functional.pillar.test_files import dimensions, file_ids, screening_fields
+from tests.functional.pillar.pillar_support import file_ids, post
+from tests.functional.pillar.test_files import dimensions, screening_fields
 
 
 async def test_only_staff_and_agency_workers_screen_mothers(

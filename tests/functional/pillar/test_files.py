@@ -16,7 +16,7 @@ from backend.people.models import Person, PersonKind
 from backend.pillar.models import Agency, AgencyRole, Need, PillarFile, ProfileVersion, Qualification
 from tests import personas
 from tests.conftest import ClientAs, World
-from tests.functional.pillar.pillar_support import NAMES, ZONE, post, today
+from tests.functional.pillar.pillar_support import ZONE, file_ids, post, today
 
 
 async def dimensions(database: Database, world: World) -> dict[str, int]:
@@ -43,20 +43,6 @@ async def screening_fields(database: Database, world: World, **extra: Any) -> di
         fields[f"need_text-{dimension_id}"] = f"需求{n}"
     fields.update(extra)
     return fields
-
-
-async def file_ids(database: Database, world: World) -> dict[str, int]:
-    """The demo's files: {"huang": id, "yang": id} (pillar_support.file_ids calls the deprecated
-    Result.tuples(), an error under the tests' warning filter)."""
-    async with database.transaction(read_only=True) as db:
-        rows = await db.execute(
-            select(Person.display_name, PillarFile.id)
-            .join(Case, Case.id == PillarFile.case_id)
-            .join(Person, Person.id == Case.person_id)
-            .where(PillarFile.programme_id == world.cast.programmes["pillar"].id)
-        )
-        by_name = {name: file_id for name, file_id in rows}
-    return {key: by_name[name] for key, name in NAMES.items()}
 
 
 async def delivering_agency(database: Database, world: World) -> int:
