@@ -35,7 +35,6 @@ from backend.pillar.contact_service import (
     photos_message,
     submit_contact,
 )
-from backend.pillar.group_routes import file_url
 from backend.pillar.models import Contact, ContactChannel
 
 
@@ -139,7 +138,10 @@ async def put_contact(
         photo_uuids=tuple(data.photo_uuids),
     )
     result = await submit_contact(state.database, user=user, draft=draft, client_uuid=client_uuid)
-    url = file_url(request.app, result.entry.file_id) + "?saved=contact#pillar-contacts"
+    url = (
+        request.app.route_reverse("pillar.file", file_id=result.entry.file_id)
+        + "?saved=contact#pillar-contacts"
+    )
     return Response(ContactOut.of(result.entry, url), status_code=201 if result.created else 200)
 
 

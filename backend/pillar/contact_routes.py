@@ -28,7 +28,6 @@ from backend.people.models import Programme
 from backend.pillar import policy
 from backend.pillar.contact_forms import DEFAULT_MINUTES, ContactForm, parse_contact_form
 from backend.pillar.contact_service import MAX_MINUTES, MAX_NOTE_CHARS, MIN_MINUTES, send_contact_form
-from backend.pillar.group_routes import file_url
 from backend.pillar.models import ContactChannel, PillarFile
 
 LIMITS = {"min_minutes": MIN_MINUTES, "max_minutes": MAX_MINUTES, "max_note": MAX_NOTE_CHARS}
@@ -75,7 +74,7 @@ async def _form_page(
             "client_uuid": str(form.client_uuid if keep_uuid and form else uuid.uuid4()),
             "errors": form.errors if form is not None else {},
             "limits": LIMITS,
-            "file_url": file_url(request.app, file.id),
+            "file_url": request.app.route_reverse("pillar.file", file_id=file.id),
         },
         status_code=status_code,
     )
@@ -118,7 +117,8 @@ async def submit_contact_form(
                 photo=form.raw_photo(),
             )
             return Redirect(
-                file_url(request.app, file.id) + "?saved=contact#pillar-contacts", status_code=303
+                request.app.route_reverse("pillar.file", file_id=file.id) + "?saved=contact#pillar-contacts",
+                status_code=303,
             )
         except Refused as exc:
             form.errors[exc.field], status = str(exc.detail), exc.status_code

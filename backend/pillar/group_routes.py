@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, Request, post
+from litestar import Request, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, NoRouteMatchFoundException
+from litestar.exceptions import ClientException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,14 +26,6 @@ from backend.pillar.contact_forms import parse_interval, parse_member_form
 from backend.pillar.contact_queries import group_context
 from backend.pillar.group_service import do_add_group_member, do_end_group_member, do_set_contact_interval
 from backend.pillar.models import GroupMember, PillarFile
-
-
-def file_url(app: Litestar, file_id: int) -> str:
-    """H1's file page (pillar.file), or its path while that route is not mounted."""
-    try:
-        return app.route_reverse("pillar.file", file_id=file_id)
-    except NoRouteMatchFoundException:
-        return f"/pillar/mothers/{file_id}"
 
 
 async def file_to_keep(db: AsyncSession, user: Principal, file_id: int) -> tuple[PillarFile, policy.Access]:
@@ -55,12 +47,20 @@ async def _group_page(
     access = await policy.access_to(db, user, file)
     programme = await db.get_one(Programme, file.programme_id)
     context = await group_context(db, user, file, access, clock.today_in(clock.zone_of(programme)))
-    context.update(principal=user, file=file, group_errors=errors, file_url=file_url(request.app, file.id))
+    context.update(
+        principal=user,
+        file=file,
+        group_errors=errors,
+        file_url=request.app.route_reverse("pillar.file", file_id=file.id),
+    )
     return Template(template_name="pillar/group_form.html", context=context, status_code=status_code)
 
 
 def _saved(request: Request[Any, Any, Any], file_id: int) -> Redirect:
-    return Redirect(file_url(request.app, file_id) + "?saved=group#pillar-group", status_code=303)
+    return Redirect(
+        request.app.route_reverse("pillar.file", file_id=file_id) + "?saved=group#pillar-group",
+        status_code=303,
+    )
 
 
 def _error(exc: ClientException) -> tuple[dict[str, str], int]:
