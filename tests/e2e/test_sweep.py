@@ -85,6 +85,11 @@ def links_on(page: Page, origin: str) -> list[str]:
         personas.OTHER_STREET_WORKER,
         personas.STATION_WORKER,
         personas.SCOUT,
+        personas.CADRE,
+        personas.AGENCY_WORKER,
+        personas.VOLUNTEER,
+        personas.PILLAR_MOTHER,
+        personas.PILLAR_PAYER,
     ],
 )
 def test_every_page_a_persona_reaches_has_no_server_error_and_no_accessibility_fault(
