@@ -6,7 +6,8 @@ description and contact, assessment and rating notes, goals, delivery and review
 note, and for a pillar mother her profile notes, her needs' words, her group's contact notes and her
 survey comment. Photos of her are removed by the caller with her other photos: those that carry her
 as subject, and the photos of contacts with her (`contact_photos_of`: they are sent about nobody,
-since a group member may not send photos about her person record). A case still open refuses the erasure: close it first, as an active pairing must end first.
+since a group member may not send photos about her person record). A case still open refuses the
+erasure: close it first, as an active pairing must end first.
 """
 
 from __future__ import annotations

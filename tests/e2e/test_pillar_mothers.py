@@ -161,7 +161,8 @@ def test_a_mothers_file_group_survey_evaluation_and_staged_money_reach_the_quart
     # 5. The staff member who recorded it is not offered its release; another staff member releases it.
     expect(staff.locator(f"#stage-{stage_id}-others")).to_be_visible()
     expect(staff.locator(f"#release-{stage_id}-submit")).to_have_count(0)
-    assert _one(live_server, "SELECT count(*) FROM settlement_contract_release WHERE stage_id = ?", stage_id) == 0
+    released = "SELECT count(*) FROM settlement_contract_release WHERE stage_id = ?"
+    assert _one(live_server, released, stage_id) == 0
     payer = new_phone()
     sign_in(payer, PAYER)
     payer.goto(live_server.url(f"/pillar/contracts/{contract_id}"))
@@ -178,8 +179,8 @@ def test_a_mothers_file_group_survey_evaluation_and_staged_money_reach_the_quart
     assert int(after["联系次数"]) == int(before["联系次数"]) + 1
     answers = next(label for label in after if label.startswith("中期") and label.endswith("份数"))
     assert int(after[answers]) == int(before.get(answers) or 0) + 1
-    released = "期内拨付（元）"
-    assert Decimal(after[released]) == Decimal(before[released]) + MID_TERM_STAGE_YUAN
+    money = "期内拨付（元）"
+    assert Decimal(after[money]) == Decimal(before[money]) + MID_TERM_STAGE_YUAN
     staff.goto(live_server.url(f"/pillar/{programme_id}/figures?period=quarter&on={today}"))
     expect(staff.get_by_role("heading", level=1)).to_be_visible()
     staff.screenshot(path=str(artifacts_dir / "pillar-figures.png"), full_page=True)
