@@ -866,4 +866,6 @@ def downgrade() -> None:
 
     op.drop_table("pillar_agency")
     # ### end Alembic commands ###
+    # Memberships in the pillar roles cannot outlive them (as 0025 does for hardship scouts).
+    op.execute("DELETE FROM membership WHERE role IN ('cadre', 'volunteer', 'pillar_mother')")
     _widen_roles(OLD_ROLES)
