@@ -17,7 +17,7 @@ from tests import personas
 from tests.conftest import ClientAs, World, csrf_token
 from tests.data.corpus import phone_photo
 from tests.functional.photos_support import api_put
-from tests.functional.pillar.pillar_support import file_ids
+from tests.functional.pillar.pillar_support import file_ids, today
 
 
 async def test_a_contact_photo_is_seen_by_those_who_read_the_contact_only(
@@ -29,7 +29,7 @@ async def test_a_contact_photo_is_seen_by_those_who_read_the_contact_only(
     assert (await api_put(fang, phone_photo((320, 240), seed=81), client_uuid=photo_uuid)).status_code == 201
     body = {
         "file_id": file_id,
-        "contacted_on": "2026-11-17",
+        "contacted_on": today(),
         "channel": "home",
         "minutes": 30,
         "note": "上门看看房子漏水修好没有",
